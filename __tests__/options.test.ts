@@ -1,0 +1,88 @@
+import request from 'supertest';
+import express from 'express';
+import { resolveConfig } from '../lib/config';
+import { activityTracking, activityTrackingRouter, closeDefaultTracker, createActivityTracker } from '../lib/index';
+
+describe('options are checked at start-up', () => {
+  it('names an unknown option and suggests the one meant', () => {
+    expect(() => resolveConfig({ sesionTimeoutMinutes: 5 } as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_AT_UNKNOWN_OPTION', message: expect.stringContaining('Unknown option "sesionTimeoutMinutes". Did you mean "sessionTimeoutMinutes"?') }),
+    );
+    expect(() => resolveConfig({ limits: { maxDepht: 3 } } as never)).toThrow(/Unknown option "limits.maxDepht". Did you mean "limits.maxDepth"\?/);
+  });
+
+  it.each([
+    [{ batchSize: 0 }, 'Invalid batchSize: 0. Fix: use a whole number from 1 to 2000.'],
+    [{ batchSize: 2.5 }, 'Invalid batchSize: 2.5.'],
+    [{ retentionDays: -1 }, 'Invalid retentionDays: -1.'],
+    [{ geo: 'yes' }, 'Invalid geo: "yes". Fix: use true or false.'],
+    [{ database: 'mysql://x' }, 'Invalid database: "mysql://x". Fix: use a connection string such as postgres://'],
+    [{ routeActivityTypes: { 'POST /x': 'approve' } }, "Invalid routeActivityTypes['POST /x']: \"approve\". Fix: use one of login, logout"],
+    [{ loginPaths: ['login'] }, 'Invalid loginPaths: "login". Fix: write paths starting with /'],
+    [{ getUserId: 'req.user.id' }, 'Invalid getUserId: "req.user.id". Fix: pass a function'],
+    [{ jwtSecret: 'short' }, 'Invalid jwtSecret: [hidden]. Fix: use a random secret of at least 16 characters'],
+    [{ sessionCookie: { name: 'bad name' } }, 'Invalid sessionCookie.name: "bad name".'],
+    [{ logger: console.log }, 'Invalid logger: a function. Fix: pass an object with debug, info, warn and error functions.'],
+  ])('rejects %j', (options, message) => {
+    expect(() => resolveConfig(options as never, {})).toThrow(expect.objectContaining({ code: 'ERR_AT_INVALID_OPTION', message: expect.stringContaining(message) }));
+  });
+
+  it('reads the environment, and names a bad variable, its value and the fix', () => {
+    const config = resolveConfig({}, { SESSION_TIMEOUT: '15', ACTIVITY_LOG_RETENTION_DAYS: '365', ENABLE_DETAILED_TRACKING: 'false', ACTIVITY_DATA_DIR: '/tmp/x', ACTIVITY_JWT_SECRET: 'a-secret-of-enough-length' });
+    expect(config).toMatchObject({ sessionTimeoutMinutes: 15, retentionDays: 365, detailedTracking: false, database: { kind: 'embedded', dataDir: '/tmp/x' }, jwtSecret: 'a-secret-of-enough-length' });
+    expect(resolveConfig({}, { DATABASE_URL: 'postgres://u@h/db' }).database).toEqual({ kind: 'postgres', url: 'postgres://u@h/db' });
+    expect(resolveConfig({ sessionTimeoutMinutes: 5 }, { SESSION_TIMEOUT: '15' }).sessionTimeoutMinutes).toBe(5);
+    expect(() => resolveConfig({}, { SESSION_TIMEOUT: 'soon' })).toThrow(
+      expect.objectContaining({ code: 'ERR_AT_INVALID_ENV', message: expect.stringContaining('Invalid environment variable SESSION_TIMEOUT="soon". Fix: set it to a whole number of at least 1, or unset it for the default 30.') }),
+    );
+    expect(() => resolveConfig({}, { ENABLE_DETAILED_TRACKING: 'maybe' })).toThrow(/ENABLE_DETAILED_TRACKING="maybe". Fix: set it to true or false/);
+    expect(() => resolveConfig({}, { DATABASE_URL: 'mysql://root:hunter2@db/x' })).toThrow(/Invalid DATABASE_URL: "mysql:\/\/root:\[hidden\]@db\/x"/);
+  });
+
+  it('states the documented defaults', () => {
+    const config = resolveConfig({}, {});
+    expect(config).toMatchObject({
+      database: { kind: 'embedded', dataDir: './.activity-data' }, autoMigrate: false, sessionTimeoutMinutes: 30, retentionDays: 90,
+      detailedTracking: true, jwtSecret: undefined, geo: true, sessionCookie: { name: 'activity_sid' }, batchSize: 500,
+      flushIntervalMs: 50, maxQueueSize: 100_000, limits: { maxDepth: 6, maxKeys: 100, maxStringLength: 1024, maxTotalBytes: 16384 },
+    });
+  });
+
+  it('createActivityTracker fails at once on bad options', () => {
+    expect(() => createActivityTracker({ batchsize: 10 } as never)).toThrow(/Did you mean "batchSize"\?/);
+  });
+});
+
+describe('the one-line forms', () => {
+  afterEach(async () => { await closeDefaultTracker(); });
+
+  it('explain app.use(activityTracking) written without the call', async () => {
+    const app = express();
+    app.use(activityTracking as never);
+    app.get('/', (_req, res) => { res.send('ok'); });
+    app.use((err: Error & { code?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+      res.status(500).json({ code: err.code, message: err.message });
+    });
+    const response = await request(app).get('/');
+    expect(response.status).toBe(500);
+    expect(response.body).toEqual({
+      code: 'ERR_AT_CALLED_WITHOUT_OPTIONS',
+      message: 'It looks like you wrote app.use(activityTracking); write app.use(activityTracking()) instead: activityTracking is a factory that returns the middleware (ERR_AT_CALLED_WITHOUT_OPTIONS)',
+    });
+  });
+
+  it('share one tracker, and refuse conflicting options', () => {
+    const options = { database: 'postgres://nobody@127.0.0.1:1/none', logger: { debug() {}, info() {}, warn() {}, error() {} } };
+    activityTracking(options);
+    expect(() => activityTrackingRouter(options)).not.toThrow();
+    expect(() => activityTrackingRouter({ geo: false })).toThrow(expect.objectContaining({ code: 'ERR_AT_DEFAULT_TRACKER_CONFLICT' }));
+  });
+
+  it('mount a router that answers 501 with a clear JSON error until the report routes ship', async () => {
+    const app = express();
+    app.use('/api/activity-tracking', activityTrackingRouter({ database: 'postgres://nobody@127.0.0.1:1/none', logger: { debug() {}, info() {}, warn() {}, error() {} } }));
+    const response = await request(app).get('/api/activity-tracking/activities');
+    expect(response.status).toBe(501);
+    expect(response.body.error).toMatchObject({ code: 'ERR_AT_ROUTES_UNAVAILABLE', message: expect.stringContaining('0.2') });
+  });
+});

@@ -1,0 +1,130 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import request from 'supertest';
+import express from 'express';
+import { main } from '../lib/cli/main';
+import { createActivityTracker } from '../lib/tracker';
+import { migrate, MIGRATIONS_TABLE } from '../lib/index';
+import { memoryLogger, storedActivities } from './support/app';
+import { openTestDatabase, usingPostgres, type TestDatabase } from './support/database';
+
+const TABLES = ['user_activity', 'activity_sessions', 'activity_summaries'];
+
+async function columnsWithoutComment(db: TestDatabase): Promise<string[]> {
+  const result = await db.knex.raw(
+    `select c.relname || '.' || coalesce(a.attname, '(table)') as name
+       from pg_class c
+       join pg_namespace n on n.oid = c.relnamespace and n.nspname = current_schema()
+       left join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+      where c.relname = any(?)
+        and ((a.attname is null and obj_description(c.oid, 'pg_class') is null)
+          or (a.attname is not null and col_description(c.oid, a.attnum) is null))`, [TABLES]);
+  return (result.rows as Array<{ name: string }>).map((r) => r.name);
+}
+
+describe('the schema', () => {
+  let db: TestDatabase;
+  beforeAll(async () => { db = await openTestDatabase({ migrated: false }); });
+  afterAll(async () => { await db.destroy(); });
+
+  it('is created by migrate(), in its own migrations table, with a comment on every table and column', async () => {
+    expect(await db.knex.schema.hasTable('user_activity')).toBe(false);
+    const { applied } = await migrate(db.knex);
+    expect(applied).toEqual(['20261123000000_create_activity_tables']);
+    expect((await migrate(db.knex)).applied).toEqual([]);
+    expect(await db.knex(MIGRATIONS_TABLE).pluck('name')).toEqual(['20261123000000_create_activity_tables']);
+    expect(await db.knex.schema.hasTable('knex_migrations')).toBe(false);
+    for (const table of TABLES) expect(await db.knex.schema.hasTable(table)).toBe(true);
+    expect(await columnsWithoutComment(db)).toEqual([]);
+    const columns = Object.keys(await db.knex('user_activity').columnInfo());
+    expect(columns.sort()).toEqual([
+      'action', 'activity_type', 'browser', 'created_at', 'details', 'device_info', 'duration', 'end_time', 'entity_id', 'entity_type',
+      'id', 'ip_address', 'location', 'method', 'operating_system', 'path', 'request_size', 'response_size', 'route', 'session_id',
+      'start_time', 'status_code', 'success', 'user_agent', 'user_id',
+    ].sort());
+    const indexes = (await db.knex.raw(`select indexname from pg_indexes where tablename = 'user_activity' and schemaname = current_schema()`)).rows.map((r: { indexname: string }) => r.indexname);
+    expect(indexes).toEqual(expect.arrayContaining([
+      'user_activity_start_time_idx', 'user_activity_user_time_idx', 'user_activity_session_time_idx',
+      'user_activity_type_time_idx', 'user_activity_entity_time_idx', 'user_activity_ip_time_idx',
+    ]));
+  });
+});
+
+(usingPostgres ? describe : describe.skip)('on a PostgreSQL server', () => {
+  let db: TestDatabase;
+  beforeAll(async () => { db = await openTestDatabase({ migrated: false }); });
+  afterAll(async () => { await db.destroy(); });
+
+  it('never changes the schema unless told, and names the command that does', async () => {
+    const tracker = createActivityTracker({ database: db.url!, logger: memoryLogger() });
+    await expect(tracker.ready()).rejects.toMatchObject({
+      code: 'ERR_AT_SCHEMA_MISSING',
+      message: expect.stringContaining('run `npx activity-tracking migrate` with DATABASE_URL set, or pass `autoMigrate: true`'),
+    });
+    expect(await db.knex.schema.hasTable('user_activity')).toBe(false);
+    await tracker.close();
+  });
+
+  it('migrates with `activity-tracking migrate`, and a tracker then records', async () => {
+    const out = new PassThrough();
+    let printed = '';
+    out.on('data', (chunk: Buffer) => { printed += chunk.toString(); });
+    expect(await withEnv({ DATABASE_URL: db.url! }, () => main(['migrate'], out))).toBe(0);
+    expect(printed).toBe('Applied 1 migration(s) to PostgreSQL: 20261123000000_create_activity_tables\n');
+    const tracker = createActivityTracker({ database: db.url!, logger: memoryLogger(), flushIntervalMs: 5 });
+    await tracker.ready();
+    const app = express();
+    app.use(tracker.middleware());
+    app.get('/', (_req, res) => { res.send('ok'); });
+    await request(app).get('/');
+    await tracker.close();
+    expect(await storedActivities(db.knex)).toHaveLength(1);
+  });
+
+  it('migrates by itself with autoMigrate: true', async () => {
+    await db.knex.raw('drop table user_activity, activity_sessions, activity_summaries, activity_tracking_migrations, activity_tracking_migrations_lock');
+    const tracker = createActivityTracker({ database: db.url!, autoMigrate: true, logger: memoryLogger() });
+    await tracker.ready();
+    await tracker.close();
+    expect(await db.knex.schema.hasTable('user_activity')).toBe(true);
+  });
+});
+
+/** Runs fn with environment variables set (undefined removes one), then restores them. */
+async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  const apply = (values: Record<string, string | undefined>) => {
+    for (const [k, v] of Object.entries(values)) { if (v === undefined) delete process.env[k]; else process.env[k] = v; }
+  };
+  apply(vars);
+  try { return await fn(); } finally { apply(saved); }
+}
+
+describe('the embedded database', () => {
+  it('lives under ACTIVITY_DATA_DIR, migrates itself on first use, and `activity-tracking migrate` finds it current', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'activity-embedded-'));
+    try {
+      await withEnv({ DATABASE_URL: undefined, ACTIVITY_DATA_DIR: dataDir }, async () => {
+        const tracker = createActivityTracker({ logger: memoryLogger(), flushIntervalMs: 5 });
+        await tracker.ready();
+        const app = express();
+        app.use(tracker.middleware());
+        app.get('/', (_req, res) => { res.send('ok'); });
+        await request(app).get('/');
+        await tracker.flush();
+        expect(await storedActivities(tracker.knex)).toHaveLength(1);
+        await tracker.close();
+
+        const out = new PassThrough();
+        let printed = '';
+        out.on('data', (chunk: Buffer) => { printed += chunk.toString(); });
+        expect(await main(['migrate'], out)).toBe(0);
+        expect(printed).toBe(`Activity tracking tables in the embedded database (${dataDir}) are up to date.\n`);
+      });
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});

@@ -1,0 +1,57 @@
+import express5 from 'express';
+import express4 from 'express4';
+import type { Knex } from 'knex';
+import { createActivityTracker, type ActivityTracker } from '../../lib/tracker';
+import type { Logger, Options } from '../../lib/types';
+
+/** Both supported majors; every HTTP test runs against each. */
+export const EXPRESS_VERSIONS = [
+  ['express 4', express4 as unknown as typeof express5],
+  ['express 5', express5],
+] as const;
+
+export type ExpressFactory = typeof express5;
+
+/** A logger that keeps what it was told, so tests can assert on reported failures. */
+export function memoryLogger(): Logger & { lines: Array<{ level: string; message: string; context?: Record<string, unknown> }> } {
+  const lines: Array<{ level: string; message: string; context?: Record<string, unknown> }> = [];
+  const log = (level: string) => (message: string, context?: Record<string, unknown>) => { lines.push({ level, message, ...(context ? { context } : {}) }); };
+  return { lines, debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
+}
+
+export function testTracker(knex: Knex, options: Options = {}): ActivityTracker {
+  return createActivityTracker({ database: knex, flushIntervalMs: 5, logger: memoryLogger(), ...options });
+}
+
+export interface StoredActivity {
+  id: string;
+  user_id: string | null;
+  session_id: string | null;
+  activity_type: string;
+  entity_type: string | null;
+  entity_id: string | null;
+  action: string | null;
+  details: Record<string, unknown> | null;
+  ip_address: string | null;
+  user_agent: string | null;
+  browser: string | null;
+  operating_system: string | null;
+  device_info: { type: string; vendor: string | null; model: string | null } | null;
+  location: { country: string | null; region: string | null; city: string | null; timezone: string | null } | null;
+  duration: number | null;
+  start_time: Date;
+  end_time: Date | null;
+  method: string | null;
+  path: string | null;
+  route: string | null;
+  status_code: number | null;
+  success: boolean;
+  request_size: number | null;
+  response_size: number | null;
+}
+
+/** Rows in capture order (ids are time-ordered UUIDs; start_time breaks no ties within a millisecond). */
+export async function storedActivities(knex: Knex): Promise<StoredActivity[]> {
+  const rows = (await knex('user_activity').select('*').orderBy([{ column: 'start_time' }, { column: 'id' }])) as StoredActivity[];
+  return rows.map((row) => ({ ...row, duration: row.duration === null ? null : Number(row.duration) }));
+}

@@ -1,0 +1,70 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import knexFactory, { type Knex } from 'knex';
+import ClientPgLite from 'knex-pglite';
+import { migrate } from '../../lib/store/schema';
+
+export const usingPostgres = Boolean(process.env['DATABASE_URL']);
+
+export interface TestDatabase {
+  knex: Knex;
+  /** The PostgreSQL schema the tables live in (PostgreSQL runs only). */
+  schema: string | null;
+  /** A connection string that reaches the same tables (PostgreSQL runs only). */
+  url: string | null;
+  destroy(): Promise<void>;
+}
+
+/**
+ * One database per test file: on PostgreSQL a schema of its own, so files and CI runs never meet;
+ * embedded, a PGlite loaded from the migrated dump that globalSetup prepared.
+ */
+export async function openTestDatabase(options: { migrated?: boolean } = {}): Promise<TestDatabase> {
+  const migrated = options.migrated ?? true;
+  const url = process.env['DATABASE_URL'];
+  if (url) {
+    const schema = `at_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+    const admin = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
+    await admin.raw(`create schema "${schema}"`);
+    await admin.destroy();
+    const knex = knexFactory({ client: 'pg', connection: url, searchPath: [schema], pool: { min: 0, max: 10 } });
+    if (migrated) await migrate(knex);
+    return {
+      knex,
+      schema,
+      url: withSearchPath(url, schema),
+      destroy: async () => {
+        await knex.raw(`drop schema "${schema}" cascade`);
+        await knex.destroy();
+      },
+    };
+  }
+  const dumpPath = process.env['ACTIVITY_TEST_PGLITE_DUMP'];
+  const pglite = migrated && dumpPath
+    ? new PGlite({ loadDataDir: new Blob([readFileSync(dumpPath)]) })
+    : new PGlite();
+  const knex = knexFactory({ client: ClientPgLite, dialect: 'postgres', connection: () => ({ pglite }) } as never);
+  if (migrated && !dumpPath) await migrate(knex);
+  return { knex, schema: null, url: null, destroy: () => knex.destroy() };
+}
+
+function withSearchPath(url: string, schema: string): string {
+  const separator = url.includes('?') ? '&' : '?';
+  return `${url}${separator}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+}
+
+/** Empties the package's tables between tests of one file. */
+export async function resetTables(knex: Knex): Promise<void> {
+  await knex.raw('truncate user_activity, activity_sessions, activity_summaries');
+}
+
+/** Every row of every table of the package, as text: what a canary search looks through. */
+export async function dumpAllRows(knex: Knex): Promise<string> {
+  const parts: string[] = [];
+  for (const table of ['user_activity', 'activity_sessions', 'activity_summaries']) {
+    const result = (await knex.raw(`select t::text as row from ${table} t`)) as { rows: Array<{ row: string }> };
+    for (const { row } of result.rows) parts.push(row);
+  }
+  return parts.join('\n');
+}

@@ -1,0 +1,203 @@
+import type { ResolvedConfig } from '../config';
+import type { ActivityEvent, ActivityType, TrackedRequest, TrackedResponse } from '../types';
+import { actionFor, classifyActivity } from './classify';
+import { entityFromRoute } from './entity';
+import type { GeoLocator } from './geo';
+import { resolveUserId } from './identity';
+import type { Sanitizer } from './sanitize';
+import type { SessionResolver } from './session';
+import type { UserAgentParser } from './userAgent';
+import { trimSlash } from '../config';
+
+/** Everything capture needs, built once per tracker. */
+export interface CaptureContext {
+  config: ResolvedConfig;
+  sanitizer: Sanitizer;
+  userAgents: UserAgentParser;
+  geo: GeoLocator;
+  sessions: SessionResolver;
+  /** Reports a failure inside capture without letting it reach the host app. */
+  report(where: string, error: unknown): void;
+}
+
+/** What the middleware read when the request started: enough to record a request the client abandoned. */
+export interface RequestStart {
+  id: string;
+  startedAt: number;
+  startHr: bigint;
+  ip: string | null;
+  userAgent: string | null;
+  sessionId: string;
+  /** Node detaches the socket from the response before 'finish' listeners run, so it is kept here. */
+  socket: { bytesWritten: number } | null;
+  socketBytesWritten: number;
+}
+
+const MAX_PATH_LENGTH = 2048;
+const MAX_ROUTE_LENGTH = 512;
+const ABORTED_STATUS = 499;
+
+export function buildRequestEvent(ctx: CaptureContext, req: TrackedRequest, res: TrackedResponse, start: RequestStart, aborted: boolean): ActivityEvent {
+  const { config, sanitizer } = ctx;
+  const duration = Number(process.hrtime.bigint() - start.startHr) / 1e6;
+  const method = (req.method ?? 'GET').toUpperCase();
+  const url = req.originalUrl ?? req.url ?? '/';
+  const queryAt = url.indexOf('?');
+  const rawPath = queryAt === -1 ? url : url.slice(0, queryAt);
+  const route = routePattern(req);
+  const statusCode = aborted && !res.headersSent ? ABORTED_STATUS : res.statusCode;
+  const overrides = req.activity;
+
+  let activityType: ActivityType = overrides?.type ?? classifyActivity({
+    method,
+    path: trimSlash(safeDecode(rawPath).toLowerCase()),
+    route,
+    statusCode,
+    requestContentType: req.headers['content-type'],
+    responseContentType: headerString(res.getHeader('content-type')),
+    contentDisposition: headerString(res.getHeader('content-disposition')),
+  }, config);
+  if (config.classify) {
+    try {
+      activityType = config.classify(req, res, activityType) ?? activityType;
+    } catch (error) {
+      ctx.report('classify option', error);
+    }
+  }
+
+  const entity = overrides?.entityType !== undefined
+    ? { entityType: String(overrides.entityType), entityId: overrides.entityId === undefined ? null : String(overrides.entityId) }
+    : entityFromRoute(route, req.params, activityType);
+
+  let userId: string | null = null;
+  try {
+    userId = resolveUserId(req, config);
+  } catch (error) {
+    ctx.report('getUserId option', error);
+  }
+
+  const agent = ctx.userAgents.parse(start.userAgent);
+  const details = requestDetails(ctx, req, url, queryAt, aborted);
+  const responseLength = Number(res.getHeader('content-length'));
+  const requestLength = Number(req.headers['content-length']);
+
+  return {
+    id: start.id,
+    userId,
+    sessionId: ctx.sessions.atEnd(req, start.sessionId),
+    activityType,
+    entityType: entity.entityType === null ? null : sanitizer.text(entity.entityType),
+    entityId: entity.entityId === null ? null : sanitizer.text(entity.entityId),
+    action: overrides?.action ?? actionFor(activityType, method),
+    details,
+    ipAddress: start.ip,
+    userAgent: start.userAgent === null ? null : sanitizer.text(start.userAgent.slice(0, 512)),
+    browser: agent.browser,
+    operatingSystem: agent.operatingSystem,
+    deviceInfo: agent.deviceInfo,
+    location: ctx.geo.locate(start.ip),
+    duration,
+    startTime: new Date(start.startedAt),
+    endTime: new Date(start.startedAt + duration),
+    method,
+    path: sanitizer.text(rawPath.slice(0, MAX_PATH_LENGTH)),
+    route: route === null ? null : route.slice(0, MAX_ROUTE_LENGTH),
+    statusCode,
+    success: !aborted && statusCode < 400 && activityType !== 'login_failed' && activityType !== 'error',
+    requestSize: Number.isSafeInteger(requestLength) && requestLength >= 0 ? Math.min(requestLength, 2 ** 31 - 1) : null,
+    responseSize: Number.isSafeInteger(responseLength) && responseLength >= 0
+      ? Math.min(responseLength, 2 ** 31 - 1)
+      : socketDelta(start),
+  };
+}
+
+function requestDetails(ctx: CaptureContext, req: TrackedRequest, url: string, queryAt: number, aborted: boolean): Record<string, unknown> | null {
+  const { config, sanitizer } = ctx;
+  const flags: Record<string, unknown> = {};
+  if (aborted) flags['aborted'] = true;
+  if (!config.detailedTracking) return aborted ? flags : null;
+
+  const raw: Record<string, unknown> = {};
+  if (req.params && Object.keys(req.params).length > 0) raw['params'] = req.params;
+  if (queryAt !== -1) raw['query'] = parseQuery(url.slice(queryAt + 1));
+  if (req.body !== undefined && !isEmptyObject(req.body)) raw['body'] = req.body;
+  const files = uploadedFiles(req);
+  if (files) raw['files'] = files;
+  const headers: Record<string, unknown> = {};
+  for (const name of config.headers) {
+    const value = req.headers[name];
+    if (value !== undefined) headers[name] = value;
+  }
+  if (Object.keys(headers).length > 0) raw['headers'] = headers;
+  if (req.activity?.details) raw['custom'] = req.activity.details;
+  if (Object.keys(raw).length === 0) return aborted ? flags : null;
+
+  const { value, truncated } = sanitizer.value(raw);
+  const details = value as Record<string, unknown>;
+  if (truncated) details['truncated'] = true;
+  return Object.assign(details, flags);
+}
+
+/**
+ * Express keeps the matched route on req.route, but a mounted router leaves only the base URL it
+ * actually matched (`/users/u1`), not its pattern. Segments of it that equal a param the route saw
+ * (routers with mergeParams) are turned back into `:name`.
+ */
+function routePattern(req: TrackedRequest): string | null {
+  const path = req.route?.path;
+  if (typeof path !== 'string') return null;
+  const base = req.baseUrl ?? '';
+  const joined = `${base === '' ? '' : patternOfBase(base, req.params, path)}${path}`;
+  return joined === '' ? '/' : trimSlash(joined);
+}
+
+function patternOfBase(base: string, params: Record<string, unknown> | undefined, routePath: string): string {
+  if (!params) return base;
+  const inherited = Object.entries(params).filter(([name, value]) => typeof value === 'string' && value !== '' && !routePath.includes(`:${name}`));
+  if (inherited.length === 0) return base;
+  return base.split('/').map((segment) => {
+    const match = inherited.find(([, value]) => value === safeDecode(segment));
+    return match ? `:${match[0]}` : segment;
+  }).join('/');
+}
+
+/** The raw query string, parsed the same way whichever query parser the app configured. */
+function parseQuery(query: string): Record<string, string | string[]> {
+  const result: Record<string, string | string[]> = {};
+  for (const [key, value] of new URLSearchParams(query)) {
+    const existing = result[key];
+    if (existing === undefined) result[key] = value;
+    else if (Array.isArray(existing)) existing.push(value);
+    else result[key] = [existing, value];
+  }
+  return result;
+}
+
+function uploadedFiles(req: TrackedRequest): unknown[] | null {
+  const { file, files } = req as { file?: unknown; files?: unknown };
+  const list = [file, ...(Array.isArray(files) ? files : files && typeof files === 'object' ? Object.values(files).flat() : [])]
+    .filter((f): f is Record<string, unknown> => typeof f === 'object' && f !== null);
+  if (list.length === 0) return null;
+  return list.map((f) => ({ field: f['fieldname'], name: f['originalname'] ?? f['name'], type: f['mimetype'], size: f['size'] }));
+}
+
+function socketDelta(start: RequestStart): number | null {
+  const after = start.socket?.bytesWritten;
+  return typeof after === 'number' && after >= start.socketBytesWritten ? after - start.socketBytesWritten : null;
+}
+
+function headerString(value: number | string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value === undefined ? undefined : String(value);
+}
+
+function isEmptyObject(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Buffer.isBuffer(value) && Object.keys(value).length === 0;
+}
+
+function safeDecode(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
+}

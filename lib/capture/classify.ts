@@ -1,0 +1,90 @@
+import type { ResolvedConfig } from '../config';
+import type { ActivityType } from '../types';
+
+export interface ClassifyInput {
+  method: string;
+  /** Lower-cased path without the query string or a trailing slash. */
+  path: string;
+  /** Full matched route pattern, or null when no route matched. */
+  route: string | null;
+  statusCode: number;
+  requestContentType: string | undefined;
+  responseContentType: string | undefined;
+  contentDisposition: string | undefined;
+}
+
+const DOWNLOAD_TYPES = /^(application\/(octet-stream|zip|gzip|x-gzip|x-tar|pdf|x-7z-compressed|vnd\.)|audio\/|video\/)/i;
+
+/** The default rules, then per-route overrides; `req.activity.type` and `classify()` come after, in the middleware. */
+export function classifyActivity(input: ClassifyInput, config: Pick<ResolvedConfig, 'routeActivityTypes' | 'loginPaths' | 'logoutPaths' | 'tokenRefreshPaths'>): ActivityType {
+  const overrides = config.routeActivityTypes;
+  if (overrides.size > 0) {
+    const byRoute = input.route === null
+      ? undefined
+      : overrides.get(`${input.method} ${input.route}`) ?? overrides.get(input.route);
+    const byPath = byRoute ?? overrides.get(`${input.method} ${input.path}`) ?? overrides.get(input.path);
+    if (byPath) return byPath;
+  }
+  const { method, path, statusCode } = input;
+  if (method === 'POST' && config.loginPaths.has(path)) {
+    if (statusCode >= 500) return 'error';
+    return statusCode < 400 ? 'login' : 'login_failed';
+  }
+  if (config.logoutPaths.has(path) && statusCode < 500) return 'logout';
+  if ((method === 'POST' || method === 'GET') && config.tokenRefreshPaths.has(path) && statusCode < 500) return 'token_refresh';
+  if (statusCode >= 500) return 'error';
+  const isWrite = method === 'POST' || method === 'PUT' || method === 'PATCH';
+  if (isWrite && input.requestContentType?.toLowerCase().startsWith('multipart/form-data')) return 'file_upload';
+  switch (method) {
+    case 'GET':
+    case 'HEAD':
+      if (input.contentDisposition?.toLowerCase().startsWith('attachment')) return 'file_download';
+      if (input.responseContentType && DOWNLOAD_TYPES.test(input.responseContentType)) return 'file_download';
+      return input.responseContentType?.toLowerCase().startsWith('text/html') ? 'page_view' : 'data_view';
+    case 'POST':
+      return 'data_create';
+    case 'PUT':
+    case 'PATCH':
+      return 'data_update';
+    case 'DELETE':
+      return 'data_delete';
+    default:
+      return 'system_action';
+  }
+}
+
+/** What was attempted, whatever the outcome: a failed login's action is still `login`. */
+export function actionFor(type: ActivityType, method: string): string {
+  switch (type) {
+    case 'login':
+    case 'login_failed':
+      return 'login';
+    case 'logout':
+      return 'logout';
+    case 'token_refresh':
+      return 'refresh';
+    case 'file_upload':
+      return 'upload';
+    case 'file_download':
+      return 'download';
+    default:
+      return actionForMethod(method);
+  }
+}
+
+function actionForMethod(method: string): string {
+  switch (method) {
+    case 'GET':
+    case 'HEAD':
+      return 'read';
+    case 'POST':
+      return 'create';
+    case 'PUT':
+    case 'PATCH':
+      return 'update';
+    case 'DELETE':
+      return 'delete';
+    default:
+      return method.toLowerCase();
+  }
+}

@@ -1,0 +1,38 @@
+import type { ResolvedConfig } from '../config';
+import type { TrackedRequest } from '../types';
+import { bearerToken, verifyToken } from '../auth/jwt';
+
+const MAX_USER_ID_LENGTH = 255;
+
+/**
+ * Who made the request, read when the response ends so that auth middleware mounted after the
+ * tracker has had its turn. A token that does not verify never names a user.
+ */
+export function resolveUserId(req: TrackedRequest, config: Pick<ResolvedConfig, 'getUserId' | 'jwtSecret'>): string | null {
+  if (config.getUserId) {
+    const id = config.getUserId(req);
+    if (id !== undefined && id !== null && id !== '') return toUserId(id);
+  }
+  const user = req.user;
+  if (typeof user === 'object' && user !== null) {
+    const { id, sub } = user as { id?: unknown; sub?: unknown };
+    if (isIdLike(id)) return toUserId(id);
+    if (isIdLike(sub)) return toUserId(sub);
+  }
+  if (config.jwtSecret) {
+    const token = bearerToken(req.headers.authorization);
+    if (token) {
+      const claims = verifyToken(token, config.jwtSecret);
+      if (claims && isIdLike(claims.sub)) return toUserId(claims.sub);
+    }
+  }
+  return null;
+}
+
+function isIdLike(value: unknown): value is string | number {
+  return (typeof value === 'string' && value !== '') || (typeof value === 'number' && Number.isFinite(value));
+}
+
+function toUserId(id: string | number): string {
+  return String(id).slice(0, MAX_USER_ID_LENGTH);
+}

@@ -1,0 +1,95 @@
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
+import type { ResolvedConfig } from '../config';
+import type { TrackedRequest } from '../types';
+import { bearerToken } from '../auth/jwt';
+import { randomId128 } from './ids';
+import { LruCache } from './lru';
+
+const COOKIE_VALUE = /^[0-9a-f]{32}$/;
+const DAY_MS = 86_400_000;
+
+/**
+ * Gives every request a session id, so that a browser's requests, an API client's requests and a
+ * cookie-less script's requests each form one session:
+ * 1. express-session's `req.sessionID` (hashed: it is a credential);
+ * 2. the package's own cookie, a random 128-bit id;
+ * 3. a bearer token (hashed: one token, one session);
+ * 4. otherwise a keyed hash of IP and user agent, with a salt that rotates daily, maps to the random
+ *    id issued to that client, so that a loop of cookie-less requests is one session.
+ */
+export class SessionResolver {
+  private readonly key: Buffer;
+  private readonly issued: LruCache<string, { id: string; lastSeen: number }>;
+  private salt = { day: -1, value: Buffer.alloc(0) };
+  private readonly timeoutMs: number;
+
+  constructor(private readonly config: Pick<ResolvedConfig, 'sessionCookie' | 'sessionSecret' | 'sessionTimeoutMinutes'>) {
+    this.key = config.sessionSecret ? Buffer.from(config.sessionSecret) : randomBytes(32);
+    this.issued = new LruCache(50_000);
+    this.timeoutMs = config.sessionTimeoutMinutes * 60_000;
+  }
+
+  /** Decided when the request starts; may set the session cookie on the response. */
+  atStart(req: TrackedRequest, res: ServerResponse, ip: string | null, userAgent: string | null, now: number): string {
+    const cookieName = this.config.sessionCookie ? this.config.sessionCookie.name : null;
+    if (cookieName !== null) {
+      const fromCookie = readCookie(req.headers.cookie, cookieName);
+      if (fromCookie !== null && COOKIE_VALUE.test(fromCookie)) return fromCookie;
+    }
+    const token = bearerToken(req.headers.authorization);
+    if (token !== null) return sha256(token);
+    if (typeof req.sessionID === 'string') return sha256(req.sessionID);
+    const id = this.idForClient(ip, userAgent, now);
+    if (cookieName !== null && !res.headersSent) {
+      const secure = req.secure === true ? '; Secure' : '';
+      appendSetCookie(res, `${cookieName}=${id}; Path=/; HttpOnly; SameSite=Lax${secure}`);
+    }
+    return id;
+  }
+
+  /** express-session may be mounted after the tracker; its id wins when it appears. */
+  atEnd(req: TrackedRequest, startId: string): string {
+    return typeof req.sessionID === 'string' && req.sessionID !== '' ? sha256(req.sessionID) : startId;
+  }
+
+  private idForClient(ip: string | null, userAgent: string | null, now: number): string {
+    const fingerprint = createHmac('sha256', this.saltFor(now)).update(`${ip ?? ''}\n${userAgent ?? ''}`).digest('base64');
+    const known = this.issued.get(fingerprint);
+    if (known && now - known.lastSeen < this.timeoutMs) {
+      known.lastSeen = now;
+      return known.id;
+    }
+    const id = randomId128();
+    this.issued.set(fingerprint, { id, lastSeen: now });
+    return id;
+  }
+
+  private saltFor(now: number): Buffer {
+    const day = Math.floor(now / DAY_MS);
+    if (day !== this.salt.day) {
+      this.salt = { day, value: createHmac('sha256', this.key).update(`salt:${day}`).digest() };
+    }
+    return this.salt.value;
+  }
+}
+
+function sha256(value: string): string {
+  return createHash('sha256').update(value).digest('hex').slice(0, 32);
+}
+
+export function readCookie(header: string | undefined, name: string): string | null {
+  if (!header) return null;
+  const prefix = `${name}=`;
+  for (const part of header.split(';')) {
+    const trimmed = part.trim();
+    if (trimmed.startsWith(prefix)) return trimmed.slice(prefix.length);
+  }
+  return null;
+}
+
+function appendSetCookie(res: ServerResponse, cookie: string): void {
+  const existing = res.getHeader('set-cookie');
+  if (existing === undefined) res.setHeader('set-cookie', cookie);
+  else res.setHeader('set-cookie', Array.isArray(existing) ? [...existing, cookie] : [String(existing), cookie]);
+}

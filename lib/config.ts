@@ -1,0 +1,302 @@
+import type { Knex } from 'knex';
+import { ActivityTrackingError } from './errors';
+import { ACTIVITY_TYPES, type ActivityType, type Logger, type Options } from './types';
+import { DEFAULT_SANITIZE_LIMITS, type SanitizeLimits } from './capture/sanitize';
+
+export const DEFAULT_LOGIN_PATHS = [
+  '/login', '/signin', '/auth/login', '/auth/signin', '/api/login', '/api/auth/login',
+  '/api/auth/signin', '/api/v1/auth/login', '/session', '/sessions',
+];
+export const DEFAULT_LOGOUT_PATHS = [
+  '/logout', '/signout', '/auth/logout', '/auth/signout', '/api/logout', '/api/auth/logout',
+  '/api/auth/signout', '/api/v1/auth/logout',
+];
+export const DEFAULT_TOKEN_REFRESH_PATHS = [
+  '/token/refresh', '/auth/refresh', '/api/auth/refresh', '/refresh', '/refresh-token',
+  '/api/token/refresh', '/oauth/token', '/api/v1/auth/refresh',
+];
+export const DEFAULT_CAPTURED_HEADERS = [
+  'accept', 'accept-language', 'content-type', 'origin', 'referer', 'x-request-id', 'x-correlation-id',
+];
+
+export interface ResolvedConfig {
+  database: { kind: 'embedded'; dataDir: string } | { kind: 'postgres'; url: string } | { kind: 'knex'; knex: Knex };
+  autoMigrate: boolean;
+  sessionTimeoutMinutes: number;
+  retentionDays: number;
+  detailedTracking: boolean;
+  jwtSecret: string | undefined;
+  getUserId: Options['getUserId'];
+  classify: Options['classify'];
+  routeActivityTypes: ReadonlyMap<string, ActivityType>;
+  loginPaths: ReadonlySet<string>;
+  logoutPaths: ReadonlySet<string>;
+  tokenRefreshPaths: ReadonlySet<string>;
+  skip: Options['skip'];
+  sensitiveKeys: readonly string[];
+  limits: SanitizeLimits;
+  headers: readonly string[];
+  geo: boolean;
+  sessionCookie: { name: string } | false;
+  sessionSecret: string | undefined;
+  batchSize: number;
+  flushIntervalMs: number;
+  maxQueueSize: number;
+  logger: Logger;
+}
+
+type OptionKey = keyof Options;
+const OPTION_KEYS: readonly OptionKey[] = [
+  'database', 'dataDir', 'autoMigrate', 'sessionTimeoutMinutes', 'retentionDays', 'detailedTracking',
+  'jwtSecret', 'getUserId', 'classify', 'routeActivityTypes', 'loginPaths', 'logoutPaths',
+  'tokenRefreshPaths', 'skip', 'sensitiveKeys', 'limits', 'headers', 'geo', 'sessionCookie',
+  'sessionSecret', 'batchSize', 'flushIntervalMs', 'maxQueueSize', 'logger',
+];
+/** Postgres caps a statement at 65535 bind parameters; a row of user_activity binds 24. */
+const MAX_BATCH_SIZE = 2000;
+
+export const consoleLogger: Logger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message, context) => console.warn(`[activity-tracking] ${message}`, context ?? ''),
+  error: (message, context) => console.error(`[activity-tracking] ${message}`, context ?? ''),
+};
+
+export function resolveConfig(options: Options | undefined, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
+  if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options))) {
+    throw invalid('options', options, 'pass an options object, or nothing for the defaults');
+  }
+  const opts: Options = options ?? {};
+  rejectUnknownKeys(opts);
+  const logger = opts.logger ?? consoleLogger;
+  if (!isLogger(logger)) throw invalid('logger', logger, 'pass an object with debug, info, warn and error functions');
+
+  const retentionDays = opts.retentionDays ?? envInteger(env, 'ACTIVITY_LOG_RETENTION_DAYS', 90, 1);
+  checkInteger('retentionDays', retentionDays, 1, 36500);
+  const sessionTimeoutMinutes = opts.sessionTimeoutMinutes ?? envInteger(env, 'SESSION_TIMEOUT', 30, 1);
+  checkInteger('sessionTimeoutMinutes', sessionTimeoutMinutes, 1, 525600);
+  const detailedTracking = opts.detailedTracking ?? envBoolean(env, 'ENABLE_DETAILED_TRACKING', true);
+  checkBoolean('detailedTracking', detailedTracking);
+
+  const jwtSecret = opts.jwtSecret ?? (env['ACTIVITY_JWT_SECRET'] || undefined);
+  if (jwtSecret !== undefined && (typeof jwtSecret !== 'string' || jwtSecret.length < 16)) {
+    throw invalid(opts.jwtSecret !== undefined ? 'jwtSecret' : 'ACTIVITY_JWT_SECRET', HIDDEN,
+      'use a random secret of at least 16 characters (32 or more recommended)');
+  }
+
+  for (const fn of ['getUserId', 'classify', 'skip'] as const) {
+    if (opts[fn] !== undefined && typeof opts[fn] !== 'function') throw invalid(fn, opts[fn], 'pass a function or leave it out');
+  }
+
+  const routeActivityTypes = new Map<string, ActivityType>();
+  if (opts.routeActivityTypes !== undefined) {
+    if (!isPlainObject(opts.routeActivityTypes)) throw invalid('routeActivityTypes', opts.routeActivityTypes, "pass an object such as { 'POST /api/approve': 'data_update' }");
+    for (const [key, type] of Object.entries(opts.routeActivityTypes)) {
+      if (!(ACTIVITY_TYPES as readonly string[]).includes(type)) {
+        throw invalid(`routeActivityTypes['${key}']`, type, `use one of ${ACTIVITY_TYPES.join(', ')}`);
+      }
+      routeActivityTypes.set(normalizeRouteKey(key), type);
+    }
+  }
+
+  const limits = { ...DEFAULT_SANITIZE_LIMITS };
+  if (opts.limits !== undefined) {
+    if (!isPlainObject(opts.limits)) throw invalid('limits', opts.limits, 'pass an object such as { maxTotalBytes: 16384 }');
+    for (const [key, value] of Object.entries(opts.limits)) {
+      if (!(key in limits)) throw unknownOption(`limits.${key}`, Object.keys(limits).map((k) => `limits.${k}`));
+      checkInteger(`limits.${key}`, value, 1, 10_000_000);
+      limits[key as keyof SanitizeLimits] = value as number;
+    }
+  }
+
+  const sessionCookie = resolveSessionCookie(opts.sessionCookie);
+  if (opts.sessionSecret !== undefined && (typeof opts.sessionSecret !== 'string' || opts.sessionSecret.length < 16)) {
+    throw invalid('sessionSecret', HIDDEN, 'use a random string of at least 16 characters');
+  }
+  const geo = opts.geo ?? true;
+  checkBoolean('geo', geo);
+  const autoMigrate = opts.autoMigrate ?? false;
+  checkBoolean('autoMigrate', autoMigrate);
+
+  const batchSize = opts.batchSize ?? 500;
+  checkInteger('batchSize', batchSize, 1, MAX_BATCH_SIZE);
+  const flushIntervalMs = opts.flushIntervalMs ?? 50;
+  checkInteger('flushIntervalMs', flushIntervalMs, 1, 60_000);
+  const maxQueueSize = opts.maxQueueSize ?? 100_000;
+  checkInteger('maxQueueSize', maxQueueSize, batchSize, 10_000_000);
+
+  return {
+    database: resolveDatabase(opts, env),
+    autoMigrate,
+    sessionTimeoutMinutes,
+    retentionDays,
+    detailedTracking,
+    jwtSecret,
+    getUserId: opts.getUserId,
+    classify: opts.classify,
+    routeActivityTypes,
+    loginPaths: pathSet('loginPaths', opts.loginPaths, DEFAULT_LOGIN_PATHS),
+    logoutPaths: pathSet('logoutPaths', opts.logoutPaths, DEFAULT_LOGOUT_PATHS),
+    tokenRefreshPaths: pathSet('tokenRefreshPaths', opts.tokenRefreshPaths, DEFAULT_TOKEN_REFRESH_PATHS),
+    skip: opts.skip,
+    sensitiveKeys: stringList('sensitiveKeys', opts.sensitiveKeys, []),
+    limits,
+    headers: stringList('headers', opts.headers, DEFAULT_CAPTURED_HEADERS).map((h) => h.toLowerCase()),
+    geo,
+    sessionCookie,
+    sessionSecret: opts.sessionSecret,
+    batchSize,
+    flushIntervalMs,
+    maxQueueSize,
+    logger,
+  };
+}
+
+/** Route keys compare as `METHOD /path` with the method upper-cased and no trailing slash. */
+export function normalizeRouteKey(key: string): string {
+  const match = /^\s*(?:([A-Za-z]+)\s+)?(\S+)\s*$/.exec(key);
+  if (!match) throw invalid('routeActivityTypes', key, "write keys as 'METHOD /path' or '/path'");
+  const path = trimSlash(match[2] ?? '');
+  return match[1] ? `${match[1].toUpperCase()} ${path}` : path;
+}
+
+export function trimSlash(path: string): string {
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+}
+
+function resolveDatabase(opts: Options, env: NodeJS.ProcessEnv): ResolvedConfig['database'] {
+  const { database } = opts;
+  if (database !== undefined && typeof database !== 'string') {
+    if (typeof database === 'function' && typeof (database as Knex).raw === 'function') return { kind: 'knex', knex: database };
+    throw invalid('database', database, 'pass a postgres:// connection string or a knex instance');
+  }
+  const url = database ?? (env['DATABASE_URL'] || undefined);
+  if (url !== undefined) {
+    if (!/^postgres(ql)?:\/\//.test(url)) {
+      throw invalid(opts.database !== undefined ? 'database' : 'DATABASE_URL', redactUrl(url),
+        'use a connection string such as postgres://user:password@host:5432/dbname, or unset it for the embedded database');
+    }
+    return { kind: 'postgres', url };
+  }
+  const dataDir = opts.dataDir ?? (env['ACTIVITY_DATA_DIR'] || './.activity-data');
+  if (typeof dataDir !== 'string' || dataDir.trim() === '') throw invalid('dataDir', dataDir, 'pass a folder path');
+  return { kind: 'embedded', dataDir };
+}
+
+function resolveSessionCookie(value: Options['sessionCookie']): ResolvedConfig['sessionCookie'] {
+  if (value === false) return false;
+  if (value === undefined) return { name: 'activity_sid' };
+  if (!isPlainObject(value)) throw invalid('sessionCookie', value, "pass false or { name: 'activity_sid' }");
+  for (const key of Object.keys(value)) if (key !== 'name') throw unknownOption(`sessionCookie.${key}`, ['sessionCookie.name']);
+  const name = value.name ?? 'activity_sid';
+  if (typeof name !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) {
+    throw invalid('sessionCookie.name', name, 'use a cookie name made of letters, digits, - and _');
+  }
+  return { name };
+}
+
+function rejectUnknownKeys(opts: Options): void {
+  for (const key of Object.keys(opts)) {
+    if (!(OPTION_KEYS as readonly string[]).includes(key)) throw unknownOption(key, OPTION_KEYS);
+  }
+}
+
+function unknownOption(key: string, known: readonly string[]): ActivityTrackingError {
+  const guess = closest(key, known);
+  return new ActivityTrackingError('ERR_AT_UNKNOWN_OPTION',
+    `Unknown option "${key}". ${guess ? `Did you mean "${guess}"? ` : ''}Known options: ${known.join(', ')}.`);
+}
+
+export function invalid(name: string, value: unknown, fix: string): ActivityTrackingError {
+  return new ActivityTrackingError('ERR_AT_INVALID_OPTION', `Invalid ${name}: ${describe(value)}. Fix: ${fix}.`);
+}
+
+/** Stands for a secret in messages, so that a misconfigured secret is never printed. */
+const HIDDEN = Symbol('hidden');
+
+function describe(value: unknown): string {
+  if (value === HIDDEN) return '[hidden]';
+  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+  if (typeof value === 'function') return 'a function';
+  if (value === null || typeof value !== 'object') return String(value);
+  try { return JSON.stringify(value).slice(0, 80); } catch { return 'an object'; }
+}
+
+function checkInteger(name: string, value: unknown, min: number, max: number): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw invalid(name, value, `use a whole number from ${min} to ${max}`);
+  }
+}
+
+function checkBoolean(name: string, value: unknown): void {
+  if (typeof value !== 'boolean') throw invalid(name, value, 'use true or false');
+}
+
+function envInteger(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  if (!/^\d+$/.test(raw.trim()) || Number(raw) < min) {
+    throw new ActivityTrackingError('ERR_AT_INVALID_ENV',
+      `Invalid environment variable ${name}=${JSON.stringify(raw)}. Fix: set it to a whole number of at least ${min}, or unset it for the default ${fallback}.`);
+  }
+  return Number(raw);
+}
+
+function envBoolean(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['true', '1', 'yes', 'on'].includes(raw)) return true;
+  if (['false', '0', 'no', 'off'].includes(raw)) return false;
+  throw new ActivityTrackingError('ERR_AT_INVALID_ENV',
+    `Invalid environment variable ${name}=${JSON.stringify(env[name])}. Fix: set it to true or false, or unset it for the default ${fallback}.`);
+}
+
+function pathSet(name: string, value: unknown, fallback: readonly string[]): ReadonlySet<string> {
+  const list = stringList(name, value, fallback);
+  for (const path of list) if (!path.startsWith('/')) throw invalid(name, path, 'write paths starting with /, such as /auth/login');
+  return new Set(list.map((p) => trimSlash(p.toLowerCase())));
+}
+
+function stringList(name: string, value: unknown, fallback: readonly string[]): string[] {
+  if (value === undefined) return [...fallback];
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v === '')) {
+    throw invalid(name, value, 'pass an array of non-empty strings');
+  }
+  return [...(value as string[])];
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isLogger(value: unknown): value is Logger {
+  return typeof value === 'object' && value !== null
+    && ['debug', 'info', 'warn', 'error'].every((m) => typeof (value as Record<string, unknown>)[m] === 'function');
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:[hidden]@');
+}
+
+function closest(key: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    const distance = candidate.toLowerCase() === key.toLowerCase() ? 0 : levenshtein(key.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) { best = candidate; bestDistance = distance; }
+  }
+  return bestDistance <= Math.max(2, Math.floor(key.length / 4)) ? best : undefined;
+}
+
+function levenshtein(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + cost);
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}

@@ -1,0 +1,8 @@
+export { activityTracking, activityTrackingRouter, closeDefaultTracker } from './defaultTracker';
+export { createActivityTracker, type ActivityTracker } from './tracker';
+export { migrate } from './store/schema';
+export { migrationSource, MIGRATIONS_TABLE } from '../migrations';
+export { ActivityTrackingError, type ActivityTrackingErrorCode } from './errors';
+export { ACTIVITY_TYPES } from './types';
+export type { ActivityEvent, ActivityType, DeviceInfo, GeoLocation, Logger, Options, RecordInput, RequestActivity } from './types';
+export type { RecorderStats } from './recorder/recorder';

@@ -1,0 +1,134 @@
+import type { Knex } from 'knex';
+import type { Router } from 'express';
+import { resolveConfig, type ResolvedConfig } from './config';
+import { ActivityTrackingError } from './errors';
+import type { CaptureContext } from './capture/buildEvent';
+import { GeoLocator } from './capture/geo';
+import { buildRecordedEvent } from './capture/recordedEvent';
+import { createSanitizer } from './capture/sanitize';
+import { SessionResolver } from './capture/session';
+import { UserAgentParser } from './capture/userAgent';
+import { Recorder, type RecorderStats } from './recorder/recorder';
+import { KnexActivityStore, type ActivityStore } from './store/activityStore';
+import { openDatabase, type Database } from './store/database';
+import { assertSchemaCurrent, migrate } from './store/schema';
+import { createReportRouter } from './router/router';
+import { createActivityMiddleware, type ActivityMiddleware } from '../middleware/activityMiddleware';
+import type { ActivityEvent, Options, RecordInput } from './types';
+
+export interface ActivityTracker {
+  /** The capture middleware; mount it before the app's routes. */
+  middleware(): ActivityMiddleware;
+  /** The report routes, to mount under a path such as `/api/activity-tracking`. */
+  router(): Router;
+  /** Records a domain event; resolves once it is stored. */
+  record(event: RecordInput): Promise<void>;
+  /** Resolves when every event captured so far is stored. */
+  flush(): Promise<void>;
+  /** Stops taking events, stores what is queued and closes the connection it opened. */
+  close(): Promise<void>;
+  /** Resolves when the database is reachable and its tables are current; rejects saying how to fix it. */
+  ready(): Promise<void>;
+  /** Counters of the write path. */
+  stats(): RecorderStats;
+  /** The knex instance the tracker writes through. */
+  readonly knex: Knex;
+}
+
+export function createActivityTracker(options?: Options): ActivityTracker {
+  const config = resolveConfig(options);
+  const database = openDatabase(config.database, config.logger);
+  const { logger } = config;
+
+  const capture = createCaptureContext(config);
+  const readiness = new Readiness(() => prepare(database, config));
+  const readyPromise = readiness.get();
+  readyPromise.catch((error: unknown) => logger.error('Activity tracking cannot write yet', { error: messageOf(error) }));
+  const recorder = new Recorder(() => readiness.get(), {
+    batchSize: config.batchSize,
+    flushIntervalMs: config.flushIntervalMs,
+    maxQueueSize: config.maxQueueSize,
+    logger,
+  });
+
+  const recordWith = (input: RecordInput, defaults: Partial<ActivityEvent>): Promise<void> => {
+    try {
+      return recorder.write(buildRecordedEvent(input, defaults, capture.sanitizer));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
+  const middleware = createActivityMiddleware({
+    capture,
+    enqueue: (event) => {
+      recorder.enqueue(event);
+    },
+    record: recordWith,
+  });
+
+  let closing: Promise<void> | undefined;
+  return {
+    middleware: () => middleware,
+    router: () => createReportRouter(),
+    record: (event) => (closing ? Promise.reject(new ActivityTrackingError('ERR_AT_CLOSED', 'record() was called after close()')) : recordWith(event, {})),
+    flush: () => recorder.flush(),
+    close: () => {
+      closing ??= (async () => {
+        await recorder.close();
+        if (database.owned) await database.knex.destroy();
+      })();
+      return closing;
+    },
+    ready: () => readyPromise.then(() => undefined),
+    stats: () => recorder.stats(),
+    knex: database.knex,
+  };
+}
+
+function createCaptureContext(config: ResolvedConfig): CaptureContext {
+  const reported = new Set<string>();
+  const report = (where: string, error: unknown): void => {
+    // Once per place: a broken option would otherwise log on every request.
+    if (reported.has(where)) return;
+    reported.add(where);
+    config.logger.error(`Activity capture failed in ${where}; the request was not affected`, { error: messageOf(error) });
+  };
+  return {
+    config,
+    sanitizer: createSanitizer({ extraSensitiveKeys: config.sensitiveKeys, limits: config.limits }),
+    userAgents: new UserAgentParser(),
+    geo: new GeoLocator(config.geo, (error) => report('geo lookup', error)),
+    sessions: new SessionResolver(config),
+    report,
+  };
+}
+
+async function prepare(database: Database, config: ResolvedConfig): Promise<ActivityStore> {
+  try {
+    await database.knex.raw('select 1');
+  } catch (error) {
+    throw new ActivityTrackingError('ERR_AT_DATABASE', `Cannot reach the activity database: ${messageOf(error)}. Fix: check DATABASE_URL and that the server is running`, { cause: error });
+  }
+  if (database.kind === 'embedded' || config.autoMigrate) await migrate(database.knex);
+  else await assertSchemaCurrent(database.knex);
+  return new KnexActivityStore(database.knex);
+}
+
+/** Memoizes a successful start-up; a failed one is tried again on the next call, so a late migration or a returning server is picked up. */
+class Readiness<T> {
+  private pending: Promise<T> | undefined;
+
+  constructor(private readonly start: () => Promise<T>) {}
+
+  get(): Promise<T> {
+    this.pending ??= this.start().catch((error: unknown) => {
+      this.pending = undefined;
+      throw error;
+    });
+    return this.pending;
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,188 @@
+import type { Knex } from 'knex';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** The product's vocabulary of what happened. */
+export const ACTIVITY_TYPES = [
+  'login',
+  'logout',
+  'login_failed',
+  'token_refresh',
+  'page_view',
+  'data_create',
+  'data_update',
+  'data_delete',
+  'data_view',
+  'file_upload',
+  'file_download',
+  'error',
+  'system_action',
+  'session_start',
+  'session_end',
+] as const;
+export type ActivityType = (typeof ACTIVITY_TYPES)[number];
+
+export interface DeviceInfo {
+  /** `desktop`, `mobile`, `tablet`, `smarttv`, `wearable`, `console`, `embedded`, `bot`, `cli` (HTTP clients such as curl) or `unknown` */
+  type: string;
+  vendor: string | null;
+  model: string | null;
+}
+
+export interface GeoLocation {
+  country: string | null;
+  region: string | null;
+  city: string | null;
+  timezone: string | null;
+}
+
+/** One recorded row of `user_activity`, as the package builds it. */
+export interface ActivityEvent {
+  /** UUID (version 7, time ordered) generated at capture; the row's primary key. */
+  id: string;
+  userId: string | null;
+  sessionId: string | null;
+  activityType: ActivityType;
+  entityType: string | null;
+  entityId: string | null;
+  action: string | null;
+  /** Sanitized params, query, body excerpt and selected headers (requests), or the event's own details. */
+  details: Record<string, unknown> | null;
+  ipAddress: string | null;
+  userAgent: string | null;
+  browser: string | null;
+  operatingSystem: string | null;
+  deviceInfo: DeviceInfo | null;
+  location: GeoLocation | null;
+  /** Milliseconds, from a monotonic clock. */
+  duration: number | null;
+  startTime: Date;
+  endTime: Date | null;
+  method: string | null;
+  /** Path without the query string. */
+  path: string | null;
+  /** Matched route pattern, e.g. `/api/items/:id`. */
+  route: string | null;
+  statusCode: number | null;
+  success: boolean;
+  requestSize: number | null;
+  responseSize: number | null;
+}
+
+/** What `tracker.record()` and `req.activity.record()` accept: an action plus whatever is known. */
+export interface RecordInput {
+  action: string;
+  activityType?: ActivityType;
+  userId?: string | number | null;
+  sessionId?: string | null;
+  entityType?: string | null;
+  entityId?: string | number | null;
+  details?: Record<string, unknown> | null;
+  success?: boolean;
+  ipAddress?: string | null;
+  userAgent?: string | null;
+  startTime?: Date;
+  duration?: number | null;
+}
+
+/** What the middleware lets a route say about its own request (`req.activity`). */
+export interface RequestActivity {
+  /** Overrides the activity type the rules would choose. */
+  type?: ActivityType;
+  entityType?: string;
+  entityId?: string | number;
+  action?: string;
+  /** Extra details, sanitized like everything else. */
+  details?: Record<string, unknown>;
+  /** Records a further event linked to this request's user, session, IP and device. */
+  record(event: RecordInput): Promise<void>;
+}
+
+export interface Logger {
+  debug(message: string, context?: Record<string, unknown>): void;
+  info(message: string, context?: Record<string, unknown>): void;
+  warn(message: string, context?: Record<string, unknown>): void;
+  error(message: string, context?: Record<string, unknown>): void;
+}
+
+/** Request as the package sees it: any Express 4 or 5 request. */
+export type TrackedRequest = IncomingMessage & {
+  ip?: string;
+  path?: string;
+  originalUrl?: string;
+  baseUrl?: string;
+  route?: { path?: unknown };
+  params?: Record<string, unknown>;
+  query?: unknown;
+  body?: unknown;
+  cookies?: Record<string, unknown>;
+  secure?: boolean;
+  sessionID?: string;
+  user?: unknown;
+  activity?: RequestActivity;
+};
+export type TrackedResponse = ServerResponse;
+
+/**
+ * Every option, with its default and, where there is one, the environment variable read when the
+ * option is not given. Options override the environment.
+ */
+export interface Options {
+  /** PostgreSQL connection string or a knex instance. Default: `DATABASE_URL`, else the embedded database. */
+  database?: string | Knex;
+  /** Where the embedded database lives. Default: `ACTIVITY_DATA_DIR`, else `./.activity-data`. */
+  dataDir?: string;
+  /** Create or update the tables on a PostgreSQL server at start-up. Default `false` (the embedded database always migrates itself). */
+  autoMigrate?: boolean;
+  /** Minutes of inactivity before a session ends. Default: `SESSION_TIMEOUT`, else `30`. */
+  sessionTimeoutMinutes?: number;
+  /** Days of activity kept. Default: `ACTIVITY_LOG_RETENTION_DAYS`, else `90`. */
+  retentionDays?: number;
+  /** Capture sanitized params, query, body excerpt and selected headers. Default: `ENABLE_DETAILED_TRACKING`, else `true`. */
+  detailedTracking?: boolean;
+  /** HS256 secret that bearer tokens are verified with. Default: `ACTIVITY_JWT_SECRET`, else none (tokens never name a user). */
+  jwtSecret?: string;
+  /** Returns the signed-in user's id. Default: `req.user.id`, then `req.user.sub`, then a verified bearer token's `sub`. */
+  getUserId?: (req: TrackedRequest) => string | number | null | undefined;
+  /** Last word on the activity type; receives the type the rules chose. Default: none. */
+  classify?: (req: TrackedRequest, res: TrackedResponse, suggested: ActivityType) => ActivityType | undefined;
+  /** Activity type per route, keyed `'METHOD /pattern'` or `'/pattern'` (pattern as written in the app). Default `{}`. */
+  routeActivityTypes?: Record<string, ActivityType>;
+  /** Paths whose POST is a login. Default: `/login`, `/signin`, `/auth/login`, `/api/login`, `/api/auth/login`, `/api/v1/auth/login`, `/session`, `/sessions`, `/auth/signin`, `/api/auth/signin`. */
+  loginPaths?: string[];
+  /** Paths that log out. Default: `/logout`, `/signout`, `/auth/logout`, `/api/logout`, `/api/auth/logout`, `/api/v1/auth/logout`, `/auth/signout`, `/api/auth/signout`. */
+  logoutPaths?: string[];
+  /** Paths that refresh a token. Default: `/token/refresh`, `/auth/refresh`, `/api/auth/refresh`, `/refresh`, `/refresh-token`, `/api/token/refresh`, `/oauth/token`, `/api/v1/auth/refresh`. */
+  tokenRefreshPaths?: string[];
+  /** Requests for which it returns true are not recorded. Default: none. */
+  skip?: (req: TrackedRequest) => boolean;
+  /** Further key names to redact, matched like the built-in ones (case- and separator-insensitive, by containment). Default `[]`. */
+  sensitiveKeys?: string[];
+  /** Bounds on `details`. Defaults: depth 6, 100 keys per object, strings of 1024 characters, 16384 bytes in all. */
+  limits?: { maxDepth?: number; maxKeys?: number; maxStringLength?: number; maxTotalBytes?: number };
+  /** Request headers kept in `details.headers` (sanitized). Default: `accept`, `accept-language`, `content-type`, `origin`, `referer`, `x-request-id`, `x-correlation-id`. */
+  headers?: string[];
+  /** Look up country, region and city of public IPs (geoip-lite, loaded on first use). Default `true`. */
+  geo?: boolean;
+  /** The package's own session cookie, for apps without express-session; `false` sets none. Default `{ name: 'activity_sid' }`. */
+  sessionCookie?: false | { name?: string };
+  /** Key for the hashes that give cookie-less clients a stable session. Default: random per process. */
+  sessionSecret?: string;
+  /** Rows per INSERT. Default `500`. */
+  batchSize?: number;
+  /** Longest wait before queued events are written, in milliseconds. Default `50`. */
+  flushIntervalMs?: number;
+  /** Events held in memory at most; past it new events are counted as dropped and logged. Default `100000`. */
+  maxQueueSize?: number;
+  /** Where the package reports what it does and what fails. Default: `console`, `warn` and above. */
+  logger?: Logger;
+}
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** Set by the activity tracking middleware: name this request's activity or record linked events. */
+      activity?: RequestActivity;
+    }
+  }
+}

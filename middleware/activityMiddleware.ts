@@ -1,0 +1,104 @@
+import type { NextFunction } from 'express';
+import type { CaptureContext, RequestStart } from '../lib/capture/buildEvent';
+import { buildRequestEvent } from '../lib/capture/buildEvent';
+import { uuidv7 } from '../lib/capture/ids';
+import { resolveUserId } from '../lib/capture/identity';
+import type { ActivityEvent, RecordInput, RequestActivity, TrackedRequest, TrackedResponse } from '../lib/types';
+
+export interface MiddlewareDeps {
+  capture: CaptureContext;
+  /** Takes a finished request's event; synchronous and never throws. */
+  enqueue(event: ActivityEvent): void;
+  /** Records a domain event, with the request's context filled in. */
+  record(input: RecordInput, defaults: Partial<ActivityEvent>): Promise<void>;
+}
+
+export type ActivityMiddleware = (req: TrackedRequest, res: TrackedResponse, next: NextFunction) => void;
+
+/**
+ * The request path: a few property reads at the start, one event built when the response ends or
+ * the client goes away, handed to the recorder without waiting. Nothing here can throw into the app.
+ */
+export function createActivityMiddleware(deps: MiddlewareDeps): ActivityMiddleware {
+  const { capture } = deps;
+  return function activityTracking(req, res, next) {
+    let start: RequestStart;
+    try {
+      if (capture.config.skip?.(req)) {
+        next();
+        return;
+      }
+      const startedAt = Date.now();
+      const ip = normalizeIp(req.ip ?? req.socket?.remoteAddress);
+      const userAgentHeader = req.headers['user-agent'];
+      const userAgent = typeof userAgentHeader === 'string' && userAgentHeader !== '' ? userAgentHeader : null;
+      const socket = req.socket ?? null;
+      start = {
+        id: uuidv7(startedAt),
+        startedAt,
+        startHr: process.hrtime.bigint(),
+        ip,
+        userAgent,
+        sessionId: capture.sessions.atStart(req, res, ip, userAgent, startedAt),
+        socket,
+        socketBytesWritten: socket?.bytesWritten ?? 0,
+      };
+      req.activity = new LinkedActivity(deps, req, start);
+    } catch (error) {
+      capture.report('middleware start', error);
+      next();
+      return;
+    }
+
+    const onEnd = (): void => {
+      res.removeListener('finish', onEnd);
+      res.removeListener('close', onEnd);
+      try {
+        deps.enqueue(buildRequestEvent(capture, req, res, start, !res.writableFinished));
+      } catch (error) {
+        capture.report('capture', error);
+      }
+    };
+    res.on('finish', onEnd);
+    res.on('close', onEnd);
+    next();
+  };
+}
+
+/** `req.activity`: lets a route name its own activity and record events linked to the request. */
+class LinkedActivity implements RequestActivity {
+  type: RequestActivity['type'];
+  entityType: RequestActivity['entityType'];
+  entityId: RequestActivity['entityId'];
+  action: RequestActivity['action'];
+  details: RequestActivity['details'];
+
+  constructor(private readonly deps: MiddlewareDeps, private readonly req: TrackedRequest, private readonly start: RequestStart) {}
+
+  record(input: RecordInput): Promise<void> {
+    const { capture } = this.deps;
+    const agent = capture.userAgents.parse(this.start.userAgent);
+    let userId: string | null = null;
+    try {
+      userId = resolveUserId(this.req, capture.config);
+    } catch (error) {
+      capture.report('getUserId option', error);
+    }
+    return this.deps.record(input, {
+      userId,
+      sessionId: capture.sessions.atEnd(this.req, this.start.sessionId),
+      ipAddress: this.start.ip,
+      userAgent: this.start.userAgent,
+      browser: agent.browser,
+      operatingSystem: agent.operatingSystem,
+      deviceInfo: agent.deviceInfo,
+      location: capture.geo.locate(this.start.ip),
+    });
+  }
+}
+
+/** IPv4 clients on a dual-stack socket appear as ::ffff:a.b.c.d; store the plain form. */
+export function normalizeIp(ip: string | undefined): string | null {
+  if (!ip) return null;
+  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
+}

@@ -1,0 +1,27 @@
+import type { Knex } from 'knex';
+import * as createActivityTables from './20261123000000_create_activity_tables';
+
+/** The package's migrations keep their own table, so they never meet the host app's. */
+export const MIGRATIONS_TABLE = 'activity_tracking_migrations';
+
+interface Migration {
+  name: string;
+  migration: Knex.Migration;
+}
+
+/** Static imports rather than a directory scan, so the list is the same from source, from dist and when bundled. */
+const MIGRATIONS: readonly Migration[] = [
+  { name: '20261123000000_create_activity_tables', migration: createActivityTables },
+];
+
+export const LATEST_MIGRATION = MIGRATIONS[MIGRATIONS.length - 1]?.name ?? '';
+
+export const migrationSource: Knex.MigrationSource<Migration> = {
+  getMigrations: async () => [...MIGRATIONS],
+  getMigrationName: (m) => m.name,
+  getMigration: async (m) => m.migration,
+};
+
+export function migrationConfig(schemaName?: string): Knex.MigratorConfig {
+  return { migrationSource, tableName: MIGRATIONS_TABLE, ...(schemaName ? { schemaName } : {}) };
+}
