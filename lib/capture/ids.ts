@@ -15,14 +15,33 @@ function random16(): Buffer {
   return bytes;
 }
 
+let lastMs = 0;
+let counter = 0;
+
 /**
- * A UUID version 7 (RFC 9562): 48 bits of Unix milliseconds then random bits, so ids generated at
- * capture sort by time and keep the primary-key index append-mostly.
+ * A UUID version 7 (RFC 9562): 48 bits of Unix milliseconds, a 12-bit counter, then random bits.
+ * Ids from one process sort in the order they were made, even within a millisecond, and keep the
+ * primary-key index append-mostly.
  */
 export function uuidv7(now = Date.now()): string {
   const bytes = Buffer.from(random16());
-  bytes.writeUIntBE(now, 0, 6);
-  bytes[6] = 0x70 | ((bytes[6] ?? 0) & 0x0f);
+  let ms = now;
+  if (ms <= lastMs && lastMs - ms < 10_000) {
+    // Same millisecond (or a clock step back): continue the sequence of the latest id.
+    ms = lastMs;
+    counter++;
+    if (counter > 0xfff) {
+      ms = ++lastMs;
+      counter = 0;
+    }
+  } else {
+    // Start low in the range, so that a burst within one millisecond rarely overflows it.
+    counter = (bytes[6] ?? 0) & 0x3f;
+  }
+  lastMs = Math.max(lastMs, ms);
+  bytes.writeUIntBE(ms, 0, 6);
+  bytes[6] = 0x70 | (counter >> 8);
+  bytes[7] = counter & 0xff;
   bytes[8] = 0x80 | ((bytes[8] ?? 0) & 0x3f);
   const hex = bytes.toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;

@@ -4,6 +4,7 @@ import { uuidv7 } from './ids';
 import type { Sanitizer } from './sanitize';
 
 const MAX_FIELD_LENGTH = 255;
+const LATEST_TIME = Date.UTC(10000, 0, 1);
 
 /** Turns what an app passes to `record()` into a row, sanitized exactly like a request's. */
 export function buildRecordedEvent(input: RecordInput, defaults: Partial<ActivityEvent>, sanitizer: Sanitizer): ActivityEvent {
@@ -19,7 +20,11 @@ export function buildRecordedEvent(input: RecordInput, defaults: Partial<Activit
     throw new ActivityTrackingError('ERR_AT_INVALID_EVENT',
       `Invalid event activityType ${JSON.stringify(activityType)}. Fix: use one of ${ACTIVITY_TYPES.join(', ')}`);
   }
-  const startTime = input.startTime instanceof Date && !Number.isNaN(input.startTime.getTime()) ? input.startTime : new Date();
+  if (input.startTime !== undefined && !(input.startTime instanceof Date && input.startTime.getTime() >= 0 && input.startTime.getTime() < LATEST_TIME)) {
+    throw new ActivityTrackingError('ERR_AT_INVALID_EVENT',
+      `Invalid event startTime ${String(input.startTime)}. Fix: pass a valid Date between 1970 and 9999, or leave it out for now`);
+  }
+  const startTime = input.startTime ?? new Date();
   const duration = typeof input.duration === 'number' && Number.isFinite(input.duration) && input.duration >= 0 ? input.duration : null;
   const details = input.details === undefined || input.details === null ? null : sanitizer.value(input.details);
   const detailsValue = details === null ? null : (details.value as Record<string, unknown>);

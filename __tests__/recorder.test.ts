@@ -1,0 +1,167 @@
+import request from 'supertest';
+import express from 'express';
+import { EXPRESS_VERSIONS, memoryLogger, storedActivities, testTracker } from './support/app';
+import { openTestDatabase, resetTables, type TestDatabase } from './support/database';
+import { Recorder } from '../lib/recorder/recorder';
+import { KnexActivityStore } from '../lib/store/activityStore';
+import { uuidv7 } from '../lib/capture/ids';
+import type { ActivityEvent } from '../lib/types';
+
+let db: TestDatabase;
+beforeAll(async () => { db = await openTestDatabase(); });
+afterAll(async () => { await db.destroy(); });
+beforeEach(async () => { await resetTables(db.knex); });
+
+function event(overrides: Partial<ActivityEvent> = {}): ActivityEvent {
+  const now = new Date();
+  return {
+    id: uuidv7(), userId: 'u1', sessionId: 's1', activityType: 'data_view', entityType: null, entityId: null, action: 'read',
+    details: null, ipAddress: '127.0.0.1', userAgent: null, browser: null, operatingSystem: null, deviceInfo: null, location: null,
+    duration: 1.5, startTime: now, endTime: now, method: 'GET', path: '/x', route: '/x', statusCode: 200, success: true,
+    requestSize: null, responseSize: 10, ...overrides,
+  };
+}
+
+function countInserts(): { inserts: number; stop(): void } {
+  const counter = { inserts: 0, stop: () => { db.knex.removeListener('query', listen); } };
+  const listen = (q: { sql: string }) => { if (/^insert into "user_activity"/.test(q.sql)) counter.inserts++; };
+  db.knex.on('query', listen);
+  return counter;
+}
+
+describe('the write path', () => {
+  it('writes in batches of batchSize, one INSERT each', async () => {
+    const tracker = testTracker(db.knex, { batchSize: 500, flushIntervalMs: 60_000 });
+    const counter = countInserts();
+    try {
+      const writes = Array.from({ length: 1200 }, (_, i) => tracker.record({ action: `bulk.${i}` }));
+      await tracker.flush();
+      await Promise.all(writes);
+    } finally {
+      counter.stop();
+      await tracker.close();
+    }
+    expect(counter.inserts).toBe(3);
+    expect(Number((await db.knex('user_activity').count({ n: '*' }))[0]?.n)).toBe(1200);
+  });
+
+  it('keeps capture order, and writes a flush-interval batch without being asked', async () => {
+    const tracker = testTracker(db.knex, { flushIntervalMs: 20 });
+    for (let i = 0; i < 30; i++) void tracker.record({ action: `ordered.${i}` });
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(tracker.stats()).toMatchObject({ queued: 0, written: 30 });
+    await tracker.close();
+    const actions = (await db.knex('user_activity').orderBy('id').pluck('action')) as string[];
+    expect(actions).toEqual(Array.from({ length: 30 }, (_, i) => `ordered.${i}`));
+  });
+
+  it('stores the other rows of a batch when the database rejects one, and reports the one', async () => {
+    const logger = memoryLogger();
+    const recorder = new Recorder(async () => new KnexActivityStore(db.knex), { batchSize: 100, flushIntervalMs: 5, maxQueueSize: 1000, logger });
+    const good = Array.from({ length: 9 }, () => event());
+    const bad = event({ id: 'not-a-uuid' });
+    for (const e of [...good.slice(0, 4), bad, ...good.slice(4)]) recorder.enqueue(e);
+    await recorder.flush();
+    expect(recorder.stats()).toMatchObject({ written: 9, rejected: 1, dropped: 1, queued: 0 });
+    expect(((await db.knex('user_activity').pluck('id')) as string[]).sort()).toEqual(good.map((e) => e.id).sort());
+    expect(logger.lines).toContainEqual(expect.objectContaining({ level: 'error', message: 'The database rejected an activity row', context: expect.objectContaining({ id: 'not-a-uuid' }) }));
+  });
+
+  it('stores an event written twice once', async () => {
+    const store = new KnexActivityStore(db.knex);
+    const once = event();
+    await store.writeBatch([once]);
+    await store.writeBatch([once, event()]);
+    expect(Number((await db.knex('user_activity').where({ id: once.id }).count({ n: '*' }))[0]?.n)).toBe(1);
+    expect(Number((await db.knex('user_activity').count({ n: '*' }))[0]?.n)).toBe(2);
+  });
+
+  it('keeps session rows current across batches', async () => {
+    const store = new KnexActivityStore(db.knex);
+    const t0 = new Date('2026-11-23T10:00:00.000Z');
+    const at = (s: number) => new Date(t0.getTime() + s * 1000);
+    await store.writeBatch([
+      event({ sessionId: 'sess-a', userId: null, activityType: 'page_view', startTime: at(0), endTime: at(1) }),
+      event({ sessionId: 'sess-a', userId: null, activityType: 'data_create', startTime: at(5), endTime: at(6) }),
+    ]);
+    await store.writeBatch([
+      event({ sessionId: 'sess-a', userId: 'ada', activityType: 'page_view', startTime: at(60), endTime: at(61) }),
+      event({ sessionId: 'sess-b', userId: 'bob', activityType: 'data_view', startTime: at(2), endTime: at(3) }),
+    ]);
+    const sessions = await db.knex('activity_sessions').orderBy('session_id').select('*');
+    expect(sessions.map((s) => ({ ...s, duration: Number(s.duration) }))).toMatchObject([
+      { session_id: 'sess-a', user_id: 'ada', page_views: 2, actions_count: 1, start_time: at(0), last_activity: at(61), duration: 61_000, is_active: true },
+      { session_id: 'sess-b', user_id: 'bob', page_views: 0, actions_count: 1, start_time: at(2), last_activity: at(3), duration: 1000 },
+    ]);
+  });
+
+  it('bounds the queue: past maxQueueSize events are counted as dropped and logged, and the app is untouched', async () => {
+    const logger = memoryLogger();
+    const recorder = new Recorder(() => Promise.reject(new Error('database down')), { batchSize: 10, flushIntervalMs: 5, maxQueueSize: 50, logger });
+    for (let i = 0; i < 80; i++) expect(recorder.enqueue(event())).toBe(i < 50);
+    expect(recorder.stats()).toMatchObject({ queued: 50, dropped: 30 });
+    expect(logger.lines).toContainEqual(expect.objectContaining({ level: 'error', message: 'Activity event dropped', context: expect.objectContaining({ reason: 'queue full' }) }));
+  });
+});
+
+describe('record()', () => {
+  it('resolves once the event is stored, sanitized like a request', async () => {
+    const tracker = testTracker(db.knex);
+    await tracker.record({
+      action: 'certification.approved', entityType: 'certification', entityId: 42, userId: 'reviewer-1',
+      details: { reason: 'complete', reviewer: { apiKey: 'CANARY-key' } },
+    });
+    const rows = await storedActivities(db.knex);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
+      activity_type: 'system_action', action: 'certification.approved', entity_type: 'certification', entity_id: '42', user_id: 'reviewer-1',
+      method: null, path: null, status_code: null, success: true, details: { reason: 'complete', reviewer: { apiKey: '[REDACTED]' } },
+    });
+    await tracker.close();
+  });
+
+  it.each([
+    [{}, 'Invalid event action undefined'],
+    [{ action: '' }, 'Invalid event action ""'],
+    [{ action: 'x', activityType: 'approve' }, 'Invalid event activityType "approve"'],
+    [{ action: 'x', startTime: new Date(Number.NaN) }, 'Invalid event startTime Invalid Date'],
+  ])('rejects %j with a code and the fix', async (input, message) => {
+    const tracker = testTracker(db.knex);
+    await expect(tracker.record(input as never)).rejects.toMatchObject({ code: 'ERR_AT_INVALID_EVENT', message: expect.stringContaining(message) });
+    await tracker.close();
+  });
+
+  it('refuses events after close, and counts requests that arrive after close as dropped', async () => {
+    const tracker = testTracker(db.knex);
+    const app = express();
+    app.use(tracker.middleware());
+    app.get('/', (_req, res) => { res.send('ok'); });
+    await tracker.close();
+    await expect(tracker.record({ action: 'late' })).rejects.toMatchObject({ code: 'ERR_AT_CLOSED' });
+    await request(app).get('/').expect(200, 'ok');
+    expect(tracker.stats().dropped).toBe(1);
+  });
+});
+
+describe.each(EXPRESS_VERSIONS)('req.activity.record() on %s', (_name, expressVersion) => {
+  it("links the event to the request's user, session, IP and device", async () => {
+    const tracker = testTracker(db.knex);
+    const app = expressVersion();
+    app.set('trust proxy', true);
+    app.use(tracker.middleware());
+    app.use((req, _res, next) => { (req as { user?: unknown }).user = { id: 'ada' }; next(); });
+    app.post('/api/approvals/:id', async (req, res) => {
+      await req.activity!.record({ action: 'approval.granted', entityType: 'approval', entityId: req.params['id'] ?? null });
+      res.json({ ok: true });
+    });
+    await request(app).post('/api/approvals/9').set('X-Forwarded-For', '8.8.8.8').set('User-Agent', 'curl/8.4.0').expect(200);
+    await tracker.flush();
+    await tracker.close();
+    const rows = await storedActivities(db.knex);
+    expect(rows).toHaveLength(2);
+    const [domain, requestRow] = rows[0]?.action === 'approval.granted' ? [rows[0], rows[1]] : [rows[1], rows[0]];
+    expect(domain).toMatchObject({ action: 'approval.granted', entity_type: 'approval', entity_id: '9', user_id: 'ada', ip_address: '8.8.8.8', browser: 'curl 8.4.0', location: { country: 'US' } });
+    expect(domain?.session_id).toBe(requestRow?.session_id);
+    expect(requestRow).toMatchObject({ activity_type: 'data_create', entity_type: 'approvals', entity_id: '9', user_id: 'ada' });
+  });
+});
