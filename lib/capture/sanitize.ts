@@ -74,7 +74,9 @@ const MAX_CACHED_KEY_LENGTH = 256;
 // looks this far past maxStringLength; beyond it, work would grow with input size.
 const REDACT_MARGIN = 16 * 1024;
 
+// Up to five segments: encrypted JWTs (JWE) have five.
 const JWT = /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){0,2}/g;
+// The credential is an RFC 7235 token68.
 const AUTH_SCHEME = /\b(bearer|basic)(\s+)([A-Za-z0-9\-._~+/]+=*)/gi;
 const URL_USERINFO = /\b([a-z][a-z0-9+.-]{0,31}:\/\/[^\s/?#@:]*):[^\s/?#]*@/gi;
 const JSON_PAIR = /"((?:[^"\\]|\\.)+)"(\s*:\s*)("(?:[^"\\]|\\.)*"|[^\s,}\]{["]+)/g;

@@ -1,0 +1,420 @@
+import {
+  createSanitizer,
+  DEFAULT_SANITIZE_LIMITS,
+  REDACTED,
+  type SanitizeLimits,
+} from '../lib/capture/sanitize';
+
+type Json = Record<string, unknown>;
+
+const sanitizer = createSanitizer();
+const clean = (input: unknown): unknown => sanitizer.value(input).value;
+const cleanObject = (input: unknown): Json => clean(input) as Json;
+const withLimits = (limits: Partial<SanitizeLimits>) => createSanitizer({ limits });
+
+const JWT =
+  'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c';
+
+describe('key-based redaction', () => {
+  const sensitiveKeys = [
+    'password', 'Password', 'user_password', 'USER-PASSWORD', 'newPassword', 'passwd', 'pwd', 'passPhrase',
+    'secret', 'client_secret', 'clientSecret',
+    'token', 'access_token', 'refresh_token', 'refreshToken', 'id_token', 'csrf-token', 'X-CSRF-Token',
+    'apiKey', 'api_key', 'X-API-Key', 'api key', 'api.key',
+    'authorization', 'Authorization', 'Proxy-Authorization', 'auth', 'AUTH',
+    'cookie', 'Cookie', 'Set-Cookie', 'set_cookie',
+    'session', 'sessionId', 'session_id', 'sid', 'connect.sid', 'JSESSIONID', 'PHPSESSID',
+    'privateKey', 'private_key',
+    'CardNumber', 'card_number', 'creditCard', 'cc-number', 'pan', 'PAN',
+    'cvv', 'CVV', 'cvv2', 'cvc', 'security_code', 'securityCode',
+    'pin', 'PIN', 'ssn', 'SSN', 'user_ssn', 'customerSsn', 'ssnLast4',
+    'cpf', 'CPF', 'cnpj', 'iban', 'IBAN',
+    'otp', 'OTP', 'mfa_code', 'mfaCode', 'signature', 'Signature',
+  ];
+
+  it.each(sensitiveKeys)('redacts %s', (key) => {
+    expect(sanitizer.isSensitiveKey(key)).toBe(true);
+    expect(cleanObject({ [key]: 'hunter2', other: 'kept' })).toEqual({ [key]: REDACTED, other: 'kept' });
+  });
+
+  const harmlessKeys = [
+    'author', 'authored', 'description', 'spin', 'pineapple', 'panel', 'company', 'username', 'email',
+    'businessName', 'className', 'address_number', 'session_start', 'otpEnabled', 'signatureAlgorithm', 'spinner',
+  ];
+
+  it.each(harmlessKeys)('keeps %s', (key) => {
+    expect(sanitizer.isSensitiveKey(key)).toBe(false);
+    expect(cleanObject({ [key]: 'visible' })).toEqual({ [key]: 'visible' });
+  });
+
+  it('redacts tokenizer_version too (containment of "token" is deliberate)', () => {
+    expect(sanitizer.isSensitiveKey('tokenizer_version')).toBe(true);
+  });
+
+  it('redacts at depth 5 inside arrays', () => {
+    const input = {
+      users: [{ profile: { credentials: [{ name: 'primary', password: 'p4ss', Set_Cookie: ['a=b'] }] } }],
+    };
+    expect(clean(input)).toEqual({
+      users: [{ profile: { credentials: [{ name: 'primary', password: REDACTED, Set_Cookie: REDACTED }] } }],
+    });
+  });
+
+  it('replaces the value whatever its type, without reading it', () => {
+    const getter = jest.fn(() => 'secret');
+    const input = { token: { nested: 1 }, apiKey: [1, 2], pin: 1234, cvv: null, otp: false };
+    Object.defineProperty(input, 'password', { get: getter, enumerable: true });
+    expect(clean(input)).toEqual({
+      token: REDACTED, apiKey: REDACTED, pin: REDACTED, cvv: REDACTED, otp: REDACTED, password: REDACTED,
+    });
+    expect(getter).not.toHaveBeenCalled();
+  });
+
+  it('applies to Map keys', () => {
+    expect(clean(new Map<unknown, unknown>([['Password', 'x'], [42, 'answer']]))).toEqual({
+      Password: REDACTED,
+      '42': 'answer',
+    });
+  });
+
+  it('adds extraSensitiveKeys, normalized and matched by containment', () => {
+    const custom = createSanitizer({ extraSensitiveKeys: ['tenant-code', ' '] });
+    expect(custom.isSensitiveKey('X_Tenant_Code')).toBe(true);
+    expect(custom.value({ tenantCode: 'abc', tenant: 'acme' }).value).toEqual({ tenantCode: REDACTED, tenant: 'acme' });
+    expect(custom.text('/t?tenant_code=abc&x=1')).toBe(`/t?tenant_code=${REDACTED}&x=1`);
+    // the blank extra key must not match everything, and other sanitizers are unaffected
+    expect(custom.isSensitiveKey('tenant')).toBe(false);
+    expect(sanitizer.isSensitiveKey('tenantCode')).toBe(false);
+  });
+
+  it('keeps answering correctly after the key cache has been cycled', () => {
+    const s = createSanitizer();
+    for (let i = 0; i < 2500; i++) s.isSensitiveKey(`field${i}`);
+    expect(s.isSensitiveKey('password')).toBe(true);
+    expect(s.isSensitiveKey('field1')).toBe(false);
+  });
+});
+
+describe('value-based redaction', () => {
+  it('redacts a JWT inside free text under a harmless key', () => {
+    const out = cleanObject({ note: `user pasted ${JWT} in chat` });
+    expect(out.note).toBe(`user pasted ${REDACTED} in chat`);
+  });
+
+  it.each(['4111 1111 1111 1111', '4111-1111-1111-1111', '4111111111111111', '3782 822463 10005'])(
+    'redacts the Luhn-valid card %s in free text',
+    (card) => {
+      expect(cleanObject({ comment: `paid with ${card} yesterday` }).comment).toBe(`paid with ${REDACTED} yesterday`);
+    },
+  );
+
+  it('redacts a card even when followed by more digits (expiry, CVV)', () => {
+    expect(clean('card 4111 1111 1111 1111 123 ok')).toBe(`card ${REDACTED} 123 ok`);
+    expect(clean('qty 3 4111111111111111')).toBe(`qty 3 ${REDACTED}`);
+  });
+
+  it('redacts every card in one run of digits', () => {
+    expect(clean('4111 1111 1111 1111 5555 5555 5555 4444')).toBe(`${REDACTED} ${REDACTED}`);
+  });
+
+  it('redacts a card given as a number or a BigInt', () => {
+    expect(clean({ number: 4111111111111111, big: 4111111111111111n })).toEqual({ number: REDACTED, big: REDACTED });
+  });
+
+  it('keeps digit runs that are not cards', () => {
+    const input = {
+      order: 'order 4111111111111112 shipped', // 16 digits, fails Luhn
+      ref: '1234567812345678',
+      unix: 'at 1700000000 done', // 10 digits
+      unixNumber: 1700000000,
+      millis: 1700000000004, // Luhn-valid, but cards never start with 1
+      millisText: 'ts=1700000000012',
+      dates: 'from 2024-01-01 2024-01-03', // Luhn-valid digits, but not in card-like blocks
+      zeros: '0000000000000000',
+    };
+    expect(clean(input)).toEqual(input);
+  });
+
+  it('redacts Bearer and Basic credentials, case-insensitively', () => {
+    expect(clean('sent bearer abc.DEF-123_xyz~ to api')).toBe(`sent bearer ${REDACTED} to api`);
+    expect(clean(`BEARER ${JWT}`)).toBe(`BEARER ${REDACTED}`);
+    expect(clean('Basic dXNlcjpwYXNzd29yZA==')).toBe(`Basic ${REDACTED}`);
+  });
+
+  it('leaves "Basic" alone when what follows is not credentials', () => {
+    expect(clean('Upgraded to Basic plan')).toBe('Upgraded to Basic plan');
+  });
+
+  it('redacts query-string secrets and URL userinfo inside string values', () => {
+    expect(cleanObject({ referer: 'https://admin:pw@example.com/login?token=abc&page=2' }).referer).toBe(
+      `https://admin:${REDACTED}@example.com/login?token=${REDACTED}&page=2`,
+    );
+  });
+});
+
+describe('text()', () => {
+  it.each([
+    ['/login?user=bob&password=hunter2', `/login?user=bob&password=${REDACTED}`],
+    ['?password=x&token=y', `?password=${REDACTED}&token=${REDACTED}`],
+    ['a=1;sid=abc;theme=dark', `a=1;sid=${REDACTED};theme=dark`],
+    ['connect.sid=s%3Aabc; lang=en', `connect.sid=${REDACTED}; lang=en`],
+    ['user%5Bpassword%5D=x&ok=1', `user%5Bpassword%5D=${REDACTED}&ok=1`],
+    ['pass%77ord=x&api+key=y&ok=1', `pass%77ord=${REDACTED}&api+key=${REDACTED}&ok=1`],
+    ['/cb#access_token=abc&state=xyz', `/cb#access_token=${REDACTED}&state=xyz`],
+    ['retry failed: api_key="abc def" user=bob', `retry failed: api_key=${REDACTED} user=bob`],
+    ['/search?q=spin&pin=1234', `/search?q=spin&pin=${REDACTED}`],
+    ['/search?q=author&page=1', '/search?q=author&page=1'],
+  ])('%s', (input, expected) => {
+    expect(sanitizer.text(input)).toBe(expected);
+  });
+
+  it('redacts URL userinfo passwords, keeping the user', () => {
+    expect(sanitizer.text('https://user:pass@host/x')).toBe(`https://user:${REDACTED}@host/x`);
+    expect(sanitizer.text('postgres://app:p@ss@db:5432/main')).toBe(`postgres://app:${REDACTED}@db:5432/main`);
+    expect(sanitizer.text('https://host:8443/path?a=b')).toBe('https://host:8443/path?a=b');
+  });
+
+  it('redacts sensitive pairs in JSON embedded in a log message', () => {
+    expect(sanitizer.text('body {"user":"bob", "password" : "x y", "pin":1234}')).toBe(
+      `body {"user":"bob", "password" : "${REDACTED}", "pin":"${REDACTED}"}`,
+    );
+  });
+
+  it('stays linear on pathological input', () => {
+    const nasty = ['a.'.repeat(9000), 'a-'.repeat(9000), '1 '.repeat(9000), '"a":"'.repeat(3500), ' a=b'.repeat(4000)];
+    const started = performance.now();
+    for (const input of nasty) sanitizer.text(input);
+    expect(performance.now() - started).toBeLessThan(250); // a quadratic regex takes well over 500 ms here
+  });
+
+  it('redacts header values', () => {
+    expect(sanitizer.text(`Bearer ${JWT}`)).toBe(`Bearer ${REDACTED}`);
+  });
+
+  it('escapes control characters like value() does', () => {
+    expect(sanitizer.text('GET /\r\nX-Forged: 1')).toBe('GET /\\r\\nX-Forged: 1');
+  });
+});
+
+describe('unsafe characters', () => {
+  it('escapes control characters, line separators and bidi overrides in values', () => {
+    const out = clean('a\nb\rc\td\u0000e\u001bf\u007fg\u0085h\u2028i\u2029j\u202ek\u2066l') as string;
+    expect(out).toBe('a\\nb\\rc\\td\\u0000e\\u001bf\\u007fg\\u0085h\\u2028i\\u2029j\\u202ek\\u2066l');
+    expect(out).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/);
+  });
+
+  it('escapes them in object keys too', () => {
+    expect(Object.keys(cleanObject({ 'evil\nkey\u2028': 1 }))).toEqual(['evil\\nkey\\u2028']);
+  });
+});
+
+describe('limits', () => {
+  it('reports no truncation when nothing is dropped', () => {
+    expect(sanitizer.value({ a: [1, 2, { b: 'c' }] })).toEqual({ value: { a: [1, 2, { b: 'c' }] }, truncated: false });
+  });
+
+  it('cuts nesting deeper than maxDepth', () => {
+    const nested = { l1: { l2: { l3: { l4: { l5: { l6: { l7: 'deep' } } } } } }, top: 1 };
+    const { value, truncated } = sanitizer.value(nested);
+    expect(value).toEqual({ l1: { l2: { l3: { l4: { l5: { l6: '[depth limit]' } } } } }, top: 1 });
+    expect(truncated).toBe(true);
+    expect(withLimits({ maxDepth: 1 }).value({ a: [1], b: 2 }).value).toEqual({ a: '[depth limit]', b: 2 });
+  });
+
+  it('keeps maxKeys keys per object and counts the rest', () => {
+    const input = Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`k${i}`, i]));
+    expect(withLimits({ maxKeys: 3 }).value(input)).toEqual({
+      value: { k0: 0, k1: 1, k2: 2, '…': '[+2 more keys]' },
+      truncated: true,
+    });
+  });
+
+  it('keeps maxKeys items per array (and Set) and counts the rest', () => {
+    const s = withLimits({ maxKeys: 2 });
+    expect(s.value([1, 2, 3, 4])).toEqual({ value: [1, 2, '[+2 more items]'], truncated: true });
+    expect(s.value(new Set(['a', 'b', 'c'])).value).toEqual(['a', 'b', '[+1 more items]']);
+  });
+
+  it('cuts long strings and says how much was cut', () => {
+    const { value, truncated } = withLimits({ maxStringLength: 10 }).value('abcdefghijKLMNOP');
+    expect(value).toBe('abcdefghij…[+6 chars]');
+    expect(truncated).toBe(true);
+    expect(clean('x'.repeat(DEFAULT_SANITIZE_LIMITS.maxStringLength))).toHaveLength(DEFAULT_SANITIZE_LIMITS.maxStringLength);
+  });
+
+  it('never leaks the start of a secret that straddles the cut', () => {
+    const s = withLimits({ maxStringLength: 12 });
+    const card = s.value('card: 4111111111111111').value as string;
+    expect(card).not.toMatch(/411/);
+    expect(card.startsWith('card: [REDAC')).toBe(true);
+    expect(s.value(`jwt=x ${JWT}`).value).not.toMatch(/eyJ/);
+  });
+
+  it('redacts a secret near the cut of a very long string', () => {
+    const long = `${'a'.repeat(1020)}4111111111111111${'b'.repeat(200_000)}`;
+    const out = clean(long) as string;
+    expect(out).not.toMatch(/4111/);
+    expect(out).toMatch(/…\[\+\d+ chars\]$/);
+  });
+
+  it('does not split a surrogate pair at the cut', () => {
+    expect(withLimits({ maxStringLength: 2 }).value('a😀b').value).toBe('a…[+3 chars]');
+  });
+
+  it('stops at the byte budget with a size marker', () => {
+    const { value, truncated } = withLimits({ maxTotalBytes: 1000 }).value({
+      a: 'x'.repeat(900),
+      b: 'y'.repeat(900),
+      c: 'z',
+    });
+    expect(value).toEqual({ a: 'x'.repeat(900), b: '[size limit]', '…': '[+1 more keys]' });
+    expect(truncated).toBe(true);
+  });
+
+  describe('a 10 MB input', () => {
+    const records = Array.from({ length: 200_000 }, (_, i) => ({
+      id: i,
+      email: `user${i}@example.com`,
+      note: 'lorem ipsum dolor sit amet',
+      password: 'hunter2',
+    }));
+
+    // Best of three, so that a GC pause caused by building the input is not billed to the sanitizer.
+    const timed = (input: unknown) => {
+      let best = Infinity;
+      let result = sanitizer.value(undefined);
+      for (let run = 0; run < 3; run++) {
+        const started = performance.now();
+        result = sanitizer.value(input);
+        best = Math.min(best, performance.now() - started);
+      }
+      return { ...result, ms: best, bytes: Buffer.byteLength(JSON.stringify(result.value)) };
+    };
+
+    it.each([
+      ['an array of 200k records', () => records],
+      // V8 lists all 200k keys before the first can be read; that listing is most of the time here.
+      ['an object with 200k keys', () => Object.fromEntries(records.map((r, i) => [`r${i}`, r]))],
+    ])('sanitizes %s fast and within the byte budget', (_label, build) => {
+      const input = build();
+      expect(JSON.stringify(input).length).toBeGreaterThan(10_000_000);
+      const { value, truncated, ms, bytes } = timed(input);
+      expect(ms).toBeLessThan(200);
+      expect(truncated).toBe(true);
+      expect(bytes).toBeLessThanOrEqual(DEFAULT_SANITIZE_LIMITS.maxTotalBytes + 256);
+      expect(JSON.stringify(value)).not.toContain('hunter2');
+    });
+  });
+
+  it('keeps deep, wide input within the byte budget', () => {
+    const wide = (depth: number): unknown =>
+      depth === 0 ? 'v'.repeat(50) : Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, wide(depth - 1)]));
+    const { value } = sanitizer.value(wide(4));
+    expect(Buffer.byteLength(JSON.stringify(value))).toBeLessThanOrEqual(DEFAULT_SANITIZE_LIMITS.maxTotalBytes + 256);
+    expect(JSON.stringify(value)).toContain('[size limit]');
+  });
+});
+
+describe('awkward values', () => {
+  it('marks cycles', () => {
+    const a: Json = { name: 'a' };
+    a.self = a;
+    a.list = [a];
+    expect(clean(a)).toEqual({ name: 'a', self: '[circular]', list: ['[circular]'] });
+  });
+
+  it('copies shared, non-cyclic references', () => {
+    const shared = { x: 1 };
+    expect(clean({ a: shared, b: shared })).toEqual({ a: { x: 1 }, b: { x: 1 } });
+  });
+
+  it('summarizes binary data', () => {
+    expect(clean({ buf: Buffer.from('hello'), bytes: new Uint8Array(3), ab: new ArrayBuffer(8) })).toEqual({
+      buf: '[binary 5 bytes]',
+      bytes: '[binary 3 bytes]',
+      ab: '[binary 8 bytes]',
+    });
+  });
+
+  it('converts BigInt, Date, non-finite numbers', () => {
+    expect(
+      clean({ big: 12345678901234567890n, when: new Date('2024-05-06T07:08:09.000Z'), bad: new Date('nope'), nan: NaN, inf: -Infinity }),
+    ).toEqual({ big: '12345678901234567890', when: '2024-05-06T07:08:09.000Z', bad: null, nan: null, inf: null });
+  });
+
+  it('writes Dates as UTC ISO strings even when toJSON was patched', () => {
+    const date = Object.assign(new Date('2024-05-06T07:08:09.000Z'), { toJSON: () => 'local time' });
+    expect(clean(date)).toBe('2024-05-06T07:08:09.000Z');
+  });
+
+  it('turns Map into an object and Set into an array', () => {
+    expect(clean({ m: new Map([['a', 1]]), s: new Set([1, 'two']) })).toEqual({ m: { a: 1 }, s: [1, 'two'] });
+  });
+
+  it('marks throwing getters and toJSON as unreadable', () => {
+    const input = { ok: 1 };
+    Object.defineProperty(input, 'broken', { enumerable: true, get: () => { throw new Error('boom'); } });
+    const badToJSON = { toJSON: () => { throw new Error('boom'); } };
+    expect(clean({ input, badToJSON })).toEqual({ input: { ok: 1, broken: '[unreadable]' }, badToJSON: '[unreadable]' });
+  });
+
+  it('uses toJSON, and sanitizes what it returns', () => {
+    class Money {
+      constructor(private readonly cents: number) {}
+      toJSON() {
+        return { amount: this.cents / 100, token: 'tok_123' };
+      }
+    }
+    expect(clean({ price: new Money(1999) })).toEqual({ price: { amount: 19.99, token: REDACTED } });
+  });
+
+  it('copies class instances as plain data, dropping functions and symbols', () => {
+    const tag: unique symbol = Symbol('tag');
+    class User {
+      name = 'bob';
+      greet = () => 'hi';
+      role = Symbol('admin');
+      [tag] = 1;
+    }
+    const out = cleanObject({ user: new User(), list: [() => 1, Symbol('s'), undefined, 2] });
+    expect(out).toEqual({ user: { name: 'bob' }, list: [null, null, null, 2] });
+    expect(Object.getPrototypeOf(out.user)).toBe(Object.prototype);
+  });
+
+  it('keeps name and message of errors', () => {
+    const err = Object.assign(new TypeError('bad input'), { code: 'E_BAD' });
+    expect(clean({ err })).toEqual({ err: { name: 'TypeError', message: 'bad input', code: 'E_BAD' } });
+  });
+
+  it('stores __proto__ as data without changing any prototype', () => {
+    const input = JSON.parse('{"__proto__": {"polluted": true}, "constructor": {"prototype": {"x": 1}}}') as unknown;
+    const out = cleanObject(input);
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect((out as { polluted?: unknown }).polluted).toBeUndefined();
+    expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
+    expect(JSON.parse(JSON.stringify(out))).toEqual(input);
+    expect(Object.keys(out)).toEqual(['__proto__', 'constructor']);
+  });
+
+  it('never throws, even on a hostile Proxy', () => {
+    const hostile = new Proxy({}, { ownKeys: () => { throw new Error('nope'); } });
+    expect(sanitizer.value({ hostile })).toEqual({ value: { hostile: '[unreadable]' }, truncated: false });
+    expect(sanitizer.value(undefined).value).toBeUndefined();
+  });
+});
+
+describe('purity', () => {
+  it('does not mutate the input', () => {
+    const input = {
+      user: { name: 'bob', password: 'p', notes: `line1\nline2 ${JWT}` },
+      items: Array.from({ length: 150 }, (_, i) => i),
+      long: 'x'.repeat(5000),
+      card: '4111 1111 1111 1111',
+    };
+    const before = structuredClone(input);
+    const out = clean(input);
+    expect(input).toEqual(before);
+    expect(out).not.toBe(input);
+    expect((out as typeof input).user).not.toBe(input.user);
+  });
+});
