@@ -8,6 +8,7 @@ import { buildRecordedEvent } from './capture/recordedEvent';
 import { createSanitizer } from './capture/sanitize';
 import { SessionResolver } from './capture/session';
 import { UserAgentParser } from './capture/userAgent';
+import { TokenVerifier } from './auth/jwt';
 import { Recorder, type RecorderStats } from './recorder/recorder';
 import { KnexActivityStore, type ActivityStore } from './store/activityStore';
 import { openDatabase, type Database } from './store/database';
@@ -99,6 +100,7 @@ function createCaptureContext(config: ResolvedConfig): CaptureContext {
     userAgents: new UserAgentParser(),
     geo: new GeoLocator(config.geo, (error) => report('geo lookup', error)),
     sessions: new SessionResolver(config),
+    tokens: config.jwtSecret ? new TokenVerifier(config.jwtSecret) : null,
     report,
   };
 }

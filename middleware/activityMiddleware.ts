@@ -80,7 +80,7 @@ class LinkedActivity implements RequestActivity {
     const agent = capture.userAgents.parse(this.start.userAgent);
     let userId: string | null = null;
     try {
-      userId = resolveUserId(this.req, capture.config);
+      userId = resolveUserId(this.req, capture.config, capture.tokens);
     } catch (error) {
       capture.report('getUserId option', error);
     }

@@ -8,6 +8,7 @@ import type { Sanitizer } from './sanitize';
 import type { SessionResolver } from './session';
 import type { UserAgentParser } from './userAgent';
 import { trimSlash } from '../config';
+import type { TokenVerifier } from '../auth/jwt';
 
 /** Everything capture needs, built once per tracker. */
 export interface CaptureContext {
@@ -16,6 +17,8 @@ export interface CaptureContext {
   userAgents: UserAgentParser;
   geo: GeoLocator;
   sessions: SessionResolver;
+  /** Present when a JWT secret is configured. */
+  tokens: TokenVerifier | null;
   /** Reports a failure inside capture without letting it reach the host app. */
   report(where: string, error: unknown): void;
 }
@@ -71,7 +74,7 @@ export function buildRequestEvent(ctx: CaptureContext, req: TrackedRequest, res:
 
   let userId: string | null = null;
   try {
-    userId = resolveUserId(req, config);
+    userId = resolveUserId(req, config, ctx.tokens);
   } catch (error) {
     ctx.report('getUserId option', error);
   }

@@ -1,6 +1,6 @@
 import type { ResolvedConfig } from '../config';
 import type { TrackedRequest } from '../types';
-import { bearerToken, verifyToken } from '../auth/jwt';
+import { bearerToken, type TokenVerifier } from '../auth/jwt';
 
 const MAX_USER_ID_LENGTH = 255;
 
@@ -8,7 +8,7 @@ const MAX_USER_ID_LENGTH = 255;
  * Who made the request, read when the response ends so that auth middleware mounted after the
  * tracker has had its turn. A token that does not verify never names a user.
  */
-export function resolveUserId(req: TrackedRequest, config: Pick<ResolvedConfig, 'getUserId' | 'jwtSecret'>): string | null {
+export function resolveUserId(req: TrackedRequest, config: Pick<ResolvedConfig, 'getUserId'>, tokens: TokenVerifier | null): string | null {
   if (config.getUserId) {
     const id = config.getUserId(req);
     if (id !== undefined && id !== null && id !== '') return toUserId(id);
@@ -19,10 +19,10 @@ export function resolveUserId(req: TrackedRequest, config: Pick<ResolvedConfig, 
     if (isIdLike(id)) return toUserId(id);
     if (isIdLike(sub)) return toUserId(sub);
   }
-  if (config.jwtSecret) {
+  if (tokens) {
     const token = bearerToken(req.headers.authorization);
     if (token) {
-      const claims = verifyToken(token, config.jwtSecret);
+      const claims = tokens.verify(token);
       if (claims && isIdLike(claims.sub)) return toUserId(claims.sub);
     }
   }
