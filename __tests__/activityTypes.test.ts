@@ -36,6 +36,8 @@ function buildApp(express: ExpressFactory, tracker: ActivityTracker): Express {
     res.attachment('report.txt').send('file body');
   });
   app.get('/api/fail', () => { throw new Error('boom'); });
+  app.put('/api/orders/:orderId', () => { throw new Error('boom'); });
+  app.get('/home', (_req, res) => { res.redirect('/about'); });
   return app;
 }
 
@@ -81,7 +83,7 @@ describe.each(EXPRESS_VERSIONS)('activity types on %s', (_name, express) => {
     { name: 'file_download', send: (a) => request(a).get('/api/files/f-9/download'),
       expected: { activity_type: 'file_download', action: 'download', method: 'GET', path: '/api/files/f-9/download', route: '/api/files/:fileId/download', status_code: 200, success: true, entity_type: 'files', entity_id: 'f-9' } },
     { name: 'error', send: (a) => request(a).get('/api/fail'),
-      expected: { activity_type: 'error', action: 'read', method: 'GET', path: '/api/fail', route: '/api/fail', status_code: 500, success: false, entity_type: 'fail', entity_id: null } },
+      expected: { activity_type: 'error', action: 'read', method: 'GET', path: '/api/fail', route: '/api/fail', status_code: 500, success: false, entity_type: null, entity_id: null } },
     { name: 'system_action', send: (a) => request(a).options('/api/items'),
       expected: { activity_type: 'system_action', action: 'options', method: 'OPTIONS', path: '/api/items', route: null, status_code: 200, success: true, entity_type: null, entity_id: null } },
   ];
@@ -99,6 +101,37 @@ describe.each(EXPRESS_VERSIONS)('activity types on %s', (_name, express) => {
     expect(row?.duration).toBeGreaterThan(0);
     expect(row!.end_time!.getTime()).toBeGreaterThanOrEqual(row!.start_time.getTime());
     expect(Date.now() - row!.start_time.getTime()).toBeLessThan(60_000);
+  });
+
+  it('names the entity of a failing route only when the route names which one', async () => {
+    await request(app).put('/api/orders/o-5').send({});
+    await tracker.flush();
+    const [row] = await storedActivities(db.knex);
+    expect(row).toMatchObject({ activity_type: 'error', action: 'update', entity_type: 'orders', entity_id: 'o-5', status_code: 500 });
+  });
+
+  it('counts a redirect a browser follows as a page view, and an API client\'s as a data view', async () => {
+    await request(app).get('/home').set('Accept', 'text/html,application/xhtml+xml,*/*;q=0.8').expect(302);
+    await request(app).get('/home').set('Accept', 'application/json').expect(302);
+    await tracker.flush();
+    expect((await storedActivities(db.knex)).map((r) => r.activity_type)).toEqual(['page_view', 'data_view']);
+  });
+
+  it('measures response bodies: Content-Length, nothing for 204, and chunked bodies without their headers', async () => {
+    const sized = express();
+    sized.use(tracker.middleware());
+    sized.get('/fixed', (_req, res) => { res.json({ hello: 'world' }); });
+    sized.delete('/gone', (_req, res) => { res.status(204).end(); });
+    sized.get('/chunked', (_req, res) => { res.write('a'.repeat(1000)); res.end('b'.repeat(24)); });
+    await request(sized).get('/fixed');
+    await request(sized).delete('/gone');
+    await request(sized).get('/chunked');
+    await tracker.flush();
+    const sizes = (await storedActivities(db.knex)).map((r) => [r.path, r.response_size]);
+    expect(sizes.slice(0, 2)).toEqual([['/fixed', 17], ['/gone', 0]]);
+    // 1024 body bytes plus the chunk framing (size lines and CRLFs), never the header block.
+    expect(sizes[2]?.[1]).toBeGreaterThanOrEqual(1024);
+    expect(sizes[2]?.[1]).toBeLessThan(1060);
   });
 
   it('keeps the query string out of the path and in details', async () => {
@@ -136,6 +169,10 @@ describe.each(EXPRESS_VERSIONS)('activity types on %s', (_name, express) => {
     const customApp = express();
     customApp.use(custom.middleware());
     customApp.post('/api/items/:id/approve', (_req, res) => { res.json({ ok: true }); });
+    customApp.delete('/api/items/:id', (req, res) => {
+      req.activity!.entityId = 'archived-7';
+      res.status(204).end();
+    });
     customApp.get('/api/report', (req, res) => {
       req.activity!.type = 'data_view';
       req.activity!.entityType = 'report';
@@ -144,6 +181,7 @@ describe.each(EXPRESS_VERSIONS)('activity types on %s', (_name, express) => {
       res.json({});
     });
     await request(customApp).post('/api/items/3/approve');
+    await request(customApp).delete('/api/items/3');
     await request(customApp).get('/api/report');
     await request(customApp).get('/api/report').set('X-Audit', 'download');
     await custom.flush();
@@ -151,6 +189,7 @@ describe.each(EXPRESS_VERSIONS)('activity types on %s', (_name, express) => {
     const rows = await storedActivities(db.knex);
     expect(rows.map((r) => [r.activity_type, r.entity_type, r.entity_id, r.action])).toEqual([
       ['system_action', null, null, 'create'],
+      ['data_delete', 'items', 'archived-7', 'delete'],
       ['data_view', 'report', 'r-1', 'report.generate'],
       ['file_download', 'report', 'r-1', 'report.generate'],
     ]);

@@ -167,7 +167,7 @@ describe('example app', () => {
       ['POST', '/api/files', 201, 'file_upload', 'demo', 'files', '1'],
       ['GET', '/api/files/1/download', 200, 'file_download', 'demo', 'files', '1'],
       ['GET', '/api/files/99/download', 404, 'data_view', 'demo', 'files', '99'],
-      ['GET', '/api/fail', 500, 'error', 'demo', 'fail', null],
+      ['GET', '/api/fail', 500, 'error', 'demo', null, null],
       ['POST', '/logout', 302, 'logout', 'demo', null, null],
       ['GET', '/dashboard', 302, 'page_view', null, null, null],
       ['POST', '/api/auth/login', 401, 'login_failed', null, null, null],

@@ -137,6 +137,32 @@ describe.each(EXPRESS_VERSIONS)('who and which session on %s', (_name, express) 
     expect(rows[0]?.session_id).not.toContain(sid);
   });
 
+  it('keeps signed-out browsers and token clients in one session each when express-session saves only signed-in sessions', async () => {
+    const tracker = track();
+    const app = express();
+    app.use(tracker.middleware());
+    app.use(session({ secret: 'keyboard cat keyboard cat', resave: false, saveUninitialized: false }));
+    app.get('/page', (_req, res) => { res.type('html').send('ok'); });
+    app.post('/login', (req, res) => { (req.session as unknown as { user: string }).user = 'ada'; res.json({ ok: true }); });
+    const browser = request.agent(app);
+    await browser.get('/page');
+    await browser.get('/page');
+    await browser.post('/login');
+    await browser.get('/page');
+    await browser.get('/page');
+    await request(app).get('/page').set('Authorization', 'Bearer token-a');
+    await request(app).get('/page').set('Authorization', 'Bearer token-a');
+    const rows = await rowsAfter(tracker);
+    const ids = rows.map((r) => r.session_id);
+    expect(ids[0]).toBe(ids[1]);
+    // Signing in starts the app's own session; from then on its id is the session.
+    expect(ids[2]).not.toBe(ids[1]);
+    expect(ids[3]).toBe(ids[2]);
+    expect(ids[4]).toBe(ids[2]);
+    expect(ids[5]).toBe(ids[6]);
+    expect(new Set(ids).size).toBe(3);
+  });
+
   it('sets no cookie when sessionCookie is false', async () => {
     const tracker = track({ sessionCookie: false });
     const response = await request(appWith(express, tracker)).get('/page');

@@ -10,6 +10,8 @@ let db: TestDatabase;
 beforeAll(async () => { db = await openTestDatabase(); });
 afterAll(async () => { await db.destroy(); });
 
+let slowRequestArrived: () => void = () => undefined;
+
 function hostApp(express: ExpressFactory, tracker?: ActivityTracker): Express {
   const app = express();
   if (tracker) app.use(tracker.middleware());
@@ -20,7 +22,10 @@ function hostApp(express: ExpressFactory, tracker?: ActivityTracker): Express {
   app.get('/throws', () => { throw new Error('handler exploded'); });
   app.get('/async-throws', async () => { await Promise.resolve(); throw new Error('async exploded'); });
   app.get('/redirect', (_req, res) => { res.redirect('/html'); });
-  app.get('/slow', (_req, res) => { setTimeout(() => { if (!res.writableEnded) res.json({ late: true }); }, 500); });
+  app.get('/slow', (_req, res) => {
+    slowRequestArrived();
+    setTimeout(() => { if (!res.writableEnded) res.json({ late: true }); }, 500);
+  });
   // The app's own error handler: Express's default page prints a stack whose frames would include the tracker's.
   app.use((error: Error, _req: Request, res: Response, _next: NextFunction) => { res.status(500).json({ error: error.message }); });
   return app;
@@ -63,11 +68,12 @@ describe.each(EXPRESS_VERSIONS)('hostile and unlucky requests on %s', (name, exp
     const server = hostApp(express, tracker).listen(0);
     try {
       const { port } = server.address() as AddressInfo;
-      await new Promise<void>((resolve) => {
-        const req = http.get({ port, path: '/slow', headers: { 'User-Agent': 'curl/8.4.0' } });
-        req.on('error', () => resolve());
-        setTimeout(() => { req.destroy(); resolve(); }, 100);
-      });
+      const arrived = new Promise<void>((resolve) => { slowRequestArrived = resolve; });
+      const req = http.get({ port, path: '/slow', headers: { 'User-Agent': 'curl/8.4.0' } });
+      req.on('error', () => undefined);
+      await arrived;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      req.destroy();
       await new Promise((resolve) => setTimeout(resolve, 700));
       await tracker.flush();
       const rows = await storedActivities(db.knex);

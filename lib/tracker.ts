@@ -44,7 +44,11 @@ export function createActivityTracker(options?: Options): ActivityTracker {
   const capture = createCaptureContext(config);
   const readiness = new Readiness(() => prepare(database, config));
   const readyPromise = readiness.get();
-  readyPromise.catch((error: unknown) => logger.error('Activity tracking cannot write yet', { error: messageOf(error) }));
+  // Said once, for apps that never ask; an app awaiting ready() hears it from the rejection.
+  let readyObserved = false;
+  readyPromise.catch((error: unknown) => {
+    if (!readyObserved) logger.error('Activity tracking cannot write yet', { error: messageOf(error) });
+  });
   const recorder = new Recorder(() => readiness.get(), {
     batchSize: config.batchSize,
     flushIntervalMs: config.flushIntervalMs,
@@ -80,7 +84,10 @@ export function createActivityTracker(options?: Options): ActivityTracker {
       })();
       return closing;
     },
-    ready: () => readyPromise.then(() => undefined),
+    ready: () => {
+      readyObserved = true;
+      return readyPromise.then(() => undefined);
+    },
     stats: () => recorder.stats(),
     knex: database.knex,
   };

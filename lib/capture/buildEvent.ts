@@ -57,6 +57,7 @@ export function buildRequestEvent(ctx: CaptureContext, req: TrackedRequest, res:
     route,
     statusCode,
     requestContentType: req.headers['content-type'],
+    accept: req.headers.accept,
     responseContentType: headerString(res.getHeader('content-type')),
     contentDisposition: headerString(res.getHeader('content-disposition')),
   }, config);
@@ -68,9 +69,11 @@ export function buildRequestEvent(ctx: CaptureContext, req: TrackedRequest, res:
     }
   }
 
-  const entity = overrides?.entityType !== undefined
-    ? { entityType: String(overrides.entityType), entityId: overrides.entityId === undefined ? null : String(overrides.entityId) }
-    : entityFromRoute(route, req.params, activityType);
+  const derived = entityFromRoute(route, rawPath, req.params, activityType);
+  const entity = {
+    entityType: overrides?.entityType !== undefined ? String(overrides.entityType) : derived.entityType,
+    entityId: overrides?.entityId !== undefined ? String(overrides.entityId) : derived.entityId,
+  };
 
   let userId: string | null = null;
   try {
@@ -81,13 +84,12 @@ export function buildRequestEvent(ctx: CaptureContext, req: TrackedRequest, res:
 
   const agent = ctx.userAgents.parse(start.userAgent);
   const details = requestDetails(ctx, req, url, queryAt, aborted);
-  const responseLength = Number(res.getHeader('content-length'));
   const requestLength = Number(req.headers['content-length']);
 
   return {
     id: start.id,
     userId,
-    sessionId: ctx.sessions.atEnd(req, start.sessionId),
+    sessionId: ctx.sessions.atEnd(req, res, start.sessionId),
     activityType,
     entityType: entity.entityType === null ? null : sanitizer.text(entity.entityType),
     entityId: entity.entityId === null ? null : sanitizer.text(entity.entityId),
@@ -108,9 +110,7 @@ export function buildRequestEvent(ctx: CaptureContext, req: TrackedRequest, res:
     statusCode,
     success: !aborted && statusCode < 400 && activityType !== 'login_failed' && activityType !== 'error',
     requestSize: Number.isSafeInteger(requestLength) && requestLength >= 0 ? Math.min(requestLength, 2 ** 31 - 1) : null,
-    responseSize: Number.isSafeInteger(responseLength) && responseLength >= 0
-      ? Math.min(responseLength, 2 ** 31 - 1)
-      : socketDelta(start),
+    responseSize: responseBodySize(req, res, start, statusCode),
   };
 }
 
@@ -184,9 +184,20 @@ function uploadedFiles(req: TrackedRequest): unknown[] | null {
   return list.map((f) => ({ field: f['fieldname'], name: f['originalname'] ?? f['name'], type: f['mimetype'], size: f['size'] }));
 }
 
-function socketDelta(start: RequestStart): number | null {
+/**
+ * Body bytes sent: Content-Length when the response had one; none for responses that carry no
+ * body; otherwise the bytes written to the socket for this response less its header block (chunked
+ * responses then include their chunk framing, a few bytes per chunk).
+ */
+function responseBodySize(req: TrackedRequest, res: TrackedResponse, start: RequestStart, statusCode: number): number | null {
+  if (req.method === 'HEAD' || statusCode === 204 || statusCode === 304) return 0;
+  const declared = Number(res.getHeader('content-length'));
+  if (Number.isSafeInteger(declared) && declared >= 0 && res.hasHeader('content-length')) return Math.min(declared, 2 ** 31 - 1);
   const after = start.socket?.bytesWritten;
-  return typeof after === 'number' && after >= start.socketBytesWritten ? after - start.socketBytesWritten : null;
+  if (typeof after !== 'number' || after < start.socketBytesWritten) return null;
+  const header = (res as { _header?: unknown })._header;
+  const headerBytes = typeof header === 'string' ? Buffer.byteLength(header) : 0;
+  return Math.max(0, Math.min(after - start.socketBytesWritten - headerBytes, 2 ** 31 - 1));
 }
 
 function headerString(value: number | string | string[] | undefined): string | undefined {

@@ -9,6 +9,8 @@ export interface ClassifyInput {
   route: string | null;
   statusCode: number;
   requestContentType: string | undefined;
+  /** The request's Accept header: a browser navigating asks for HTML. */
+  accept: string | undefined;
   responseContentType: string | undefined;
   contentDisposition: string | undefined;
 }
@@ -40,7 +42,10 @@ export function classifyActivity(input: ClassifyInput, config: Pick<ResolvedConf
     case 'HEAD':
       if (input.contentDisposition?.toLowerCase().startsWith('attachment')) return 'file_download';
       if (input.responseContentType && DOWNLOAD_TYPES.test(input.responseContentType)) return 'file_download';
-      return input.responseContentType?.toLowerCase().startsWith('text/html') ? 'page_view' : 'data_view';
+      if (input.responseContentType?.toLowerCase().startsWith('text/html')) return 'page_view';
+      // A redirect or a 304 carries no page of its own; a browser navigating still viewed one.
+      if (statusCode >= 300 && statusCode < 400 && input.accept?.toLowerCase().includes('text/html')) return 'page_view';
+      return 'data_view';
     case 'POST':
       return 'data_create';
     case 'PUT':

@@ -21,21 +21,44 @@ const NONE: EntityRef = { entityType: null, entityId: null };
  * type and that parameter is the id (`/api/items/:id` → items, req.params.id); a route without a
  * parameter names only the type (`POST /api/items` → items).
  */
-export function entityFromRoute(route: string | null, params: Record<string, unknown> | undefined, type: ActivityType): EntityRef {
+export function entityFromRoute(route: string | null, path: string, params: Record<string, unknown> | undefined, type: ActivityType): EntityRef {
   if (route === null || !ENTITY_TYPES.has(type)) return NONE;
+  const entity = fromSegments(route, path, params);
+  // A failing route names an entity only when it names which one: /api/fail is no kind of thing.
+  return type === 'error' && entity.entityId === null ? NONE : entity;
+}
+
+function fromSegments(route: string, path: string, params: Record<string, unknown> | undefined): EntityRef {
   const segments = route.split('/').filter((s) => s !== '');
   for (let i = segments.length - 1; i >= 0; i--) {
     const param = PARAM.exec(segments[i] ?? '');
     if (param) {
       const entityType = previousLiteral(segments, i);
       if (entityType === null) continue;
-      const value = params?.[param[1] ?? ''];
+      const value = params?.[param[1] ?? ''] ?? segmentAt(path, segments, i);
       const entityId = typeof value === 'string' || typeof value === 'number' ? String(value).slice(0, MAX_ENTITY_LENGTH) : null;
       return { entityType, entityId };
     }
   }
   const last = previousLiteral(segments, segments.length);
   return last === null ? NONE : { entityType: last, entityId: null };
+}
+
+/**
+ * Express empties req.params when an error leaves the route, so a failed request's id is read from
+ * the path instead, where the pattern's segments line up one to one with it.
+ */
+function segmentAt(path: string, routeSegments: string[], index: number): string | undefined {
+  if (routeSegments.some((s) => /[?*+()]/.test(s))) return undefined;
+  const pathSegments = path.split('/').filter((s) => s !== '');
+  if (pathSegments.length !== routeSegments.length) return undefined;
+  const raw = pathSegments[index];
+  if (raw === undefined) return undefined;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
 }
 
 function previousLiteral(segments: string[], before: number): string | null {

@@ -12,7 +12,9 @@ const DAY_MS = 86_400_000;
 /**
  * Gives every request a session id, so that a browser's requests, an API client's requests and a
  * cookie-less script's requests each form one session:
- * 1. express-session's `req.sessionID` (hashed: it is a credential);
+ * 1. express-session's `req.sessionID`, once that session is real (its cookie came in or goes out;
+ *    with `saveUninitialized: false` every signed-out request gets a throwaway id), hashed: it is a
+ *    credential;
  * 2. the package's own cookie, a random 128-bit id;
  * 3. a bearer token (hashed: one token, one session);
  * 4. otherwise a keyed hash of IP and user agent, with a salt that rotates daily, maps to the random
@@ -39,7 +41,6 @@ export class SessionResolver {
     }
     const token = bearerToken(req.headers.authorization);
     if (token !== null) return sha256(token);
-    if (typeof req.sessionID === 'string') return sha256(req.sessionID);
     const id = this.idForClient(ip, userAgent, now);
     if (cookieName !== null && !res.headersSent) {
       const secure = req.secure === true ? '; Secure' : '';
@@ -48,9 +49,10 @@ export class SessionResolver {
     return id;
   }
 
-  /** express-session may be mounted after the tracker; its id wins when it appears. */
-  atEnd(req: TrackedRequest, startId: string): string {
-    return typeof req.sessionID === 'string' && req.sessionID !== '' ? sha256(req.sessionID) : startId;
+  /** express-session may be mounted after the tracker; its id wins once the session is real. */
+  atEnd(req: TrackedRequest, res: ServerResponse | null, startId: string): string {
+    const sid = req.sessionID;
+    return typeof sid === 'string' && sid !== '' && isPersistedSession(sid, req, res) ? sha256(sid) : startId;
   }
 
   private idForClient(ip: string | null, userAgent: string | null, now: number): string {
@@ -72,6 +74,19 @@ export class SessionResolver {
     }
     return this.salt.value;
   }
+}
+
+/**
+ * express-session always signs its cookie as `s:<id>.<signature>`, URL-encoded; finding that in the
+ * request's cookies or the response's Set-Cookie proves the id outlives this request, whatever the
+ * cookie's name.
+ */
+function isPersistedSession(sid: string, req: TrackedRequest, res: ServerResponse | null): boolean {
+  const signed = `s%3A${encodeURIComponent(sid)}.`;
+  if (req.headers.cookie?.includes(signed)) return true;
+  const setCookie = res?.getHeader('set-cookie');
+  if (setCookie === undefined) return false;
+  return Array.isArray(setCookie) ? setCookie.some((c) => c.includes(signed)) : String(setCookie).includes(signed);
 }
 
 function sha256(value: string): string {
