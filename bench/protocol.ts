@@ -1,0 +1,47 @@
+import type { RecorderStats } from '../lib/index';
+
+export type VariantKind = 'bare' | 'postgres' | 'embedded';
+
+/** What bench/run.ts tells the server child (JSON in argv[2]). */
+export interface ServerConfig {
+  kind: VariantKind;
+  /** PostgreSQL connection string with `options=-c search_path=<schema>` (postgres only). */
+  databaseUrl?: string;
+  /** Schema the rows are counted in (postgres only). */
+  schema?: string;
+  /** Embedded database folder (embedded only). */
+  dataDir?: string;
+  /** Tracker options that differ from the bench defaults (for investigation runs). */
+  trackerOverrides?: {
+    detailedTracking?: boolean;
+    geo?: boolean;
+    batchSize?: number;
+    flushIntervalMs?: number;
+  };
+}
+
+/** Messages from run.ts to the child. */
+export type ToServer = { type: 'mark' } | { type: 'stop' };
+
+/** Messages from the child to run.ts. */
+export type FromServer =
+  | { type: 'listening'; port: number }
+  | { type: 'marked' }
+  | {
+      type: 'stopped';
+      /** Requests that reached the HTTP server (counted before Express). */
+      served: number;
+      /** Requests answered with a non-2xx status, as the server saw them. */
+      servedNon2xx: number;
+      /** CPU time of the server process between 'mark' and 'stop', in ms. */
+      cpuMs: number;
+      /** Events waiting in the recorder's queue when the load stopped (the write backlog). */
+      queuedAtStop: number | null;
+      /** Milliseconds `tracker.close()` took (the final flush). */
+      closeMs: number;
+      stats: RecorderStats | null;
+      rows: number | null;
+      sessions: number | null;
+      rssMb: number;
+    }
+  | { type: 'failed'; error: string };

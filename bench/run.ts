@@ -1,0 +1,439 @@
+/**
+ * Throughput cost of full capture, and a lossless-write check.
+ *
+ *   npm run bench                      bare → PostgreSQL → bare → embedded, 10 s each
+ *   BENCH_DURATION=30 npm run bench    measured seconds per variant (warm-up is 2 s, BENCH_WARMUP)
+ *   BENCH_VARIANTS=bare,postgres       run only these (comma separated, in this order)
+ *   BENCH_DETAILED=0 BENCH_GEO=0 BENCH_BATCH_SIZE=2000 BENCH_FLUSH_MS=10
+ *                                      tracker options, for investigation
+ *   BENCH_CPU_PROF=1                   write a .cpuprofile of each server child to $TMPDIR/activity-bench-prof
+ *
+ * The app runs in a child process (bench/server.ts); autocannon runs here. Every request that
+ * autocannon sends, warm-up included, must be stored exactly once: the process exits non-zero
+ * when rows != requests for any tracked variant.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import knexFactory, { type Knex } from 'knex';
+import { Client } from 'pg';
+import { migrate, type RecorderStats } from '../lib/index';
+import type { FromServer, ServerConfig, ToServer, VariantKind } from './protocol';
+
+const LOCAL_PG = 'postgres://postgres@127.0.0.1:5432/test';
+const CONNECTIONS = 50;
+const PIPELINING = 1;
+
+const benchStarted = performance.now();
+const DURATION = positiveNumber('BENCH_DURATION', 10);
+const WARMUP = positiveNumber('BENCH_WARMUP', 2);
+
+interface Variant {
+  label: string;
+  kind: VariantKind;
+}
+
+interface VariantResult {
+  label: string;
+  kind: VariantKind;
+  rps: number;
+  p50: number;
+  p99: number;
+  /** Requests autocannon sent, warm-up included. */
+  sent: number;
+  served: number;
+  non2xx: number;
+  errors: number;
+  rows: number | null;
+  sessions: number | null;
+  stats: RecorderStats | null;
+  serverCpuMs: number;
+  loadCpuMs: number;
+  machineBusyMs: number;
+  /** CPU of the PostgreSQL server processes (Linux /proc), null where unknown. */
+  postgresCpuMs: number | null;
+  measuredSent: number;
+  measuredSeconds: number;
+  closeMs: number;
+  queuedAtStop: number | null;
+  rssMb: number;
+  ratio?: number;
+  bareLabel?: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Realistic traffic: a browser's XHRs, a few clients behind a proxy, each with its session cookie.
+
+const CHROME_UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
+const CLIENT_IPS = ['8.8.8.8', '81.2.69.142', '185.60.216.35', '133.242.0.3', '200.160.2.3'];
+const SESSION_IDS = ['0f5c1a2b3c4d5e6f708192a3b4c5d6e7', '1a2b3c4d5e6f708192a3b4c5d6e7f809', '9e8d7c6b5a49382716051f2e3d4c5b6a', 'aa11bb22cc33dd44ee55ff6677889900', '5f4e3d2c1b0a99887766554433221100'];
+// Seven items and one that does not exist: non-2xx responses are requests too.
+const ITEM_IDS = ['1', '2', '3', '4', '5', '6', '7', '404'];
+
+function requestMix(): autocannon.Request[] {
+  return ITEM_IDS.map((id, i) => {
+    const client = i % CLIENT_IPS.length;
+    return {
+      method: 'GET',
+      path: `/api/items/${id}?fields=name&page=2`,
+      headers: {
+        'user-agent': CHROME_UA,
+        accept: 'application/json, text/plain, */*',
+        'accept-language': 'en-US,en;q=0.9,de;q=0.8',
+        'accept-encoding': 'gzip, deflate, br',
+        referer: 'https://shop.example.com/catalog?page=2',
+        'x-forwarded-for': `${CLIENT_IPS[client]}, 10.0.0.7`,
+        cookie: `theme=dark; activity_sid=${SESSION_IDS[client]}; _ga=GA1.1.1234567890.1700000000`,
+      },
+    };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const pgUrl = process.env['DATABASE_URL'] || LOCAL_PG;
+  const pgProblem = await probePostgres(pgUrl);
+  const wanted = (process.env['BENCH_VARIANTS'] ?? '').split(',').map((s) => s.trim()).filter(Boolean) as VariantKind[];
+  let variants: Variant[];
+  if (wanted.length > 0) {
+    variants = wanted.map((kind, i) => ({ label: labelFor(kind, wanted.slice(0, i).filter((k) => k === kind).length + 1), kind }));
+  } else {
+    variants = pgProblem === null
+      ? [{ label: 'bare #1', kind: 'bare' }, { label: 'postgres', kind: 'postgres' }, { label: 'bare #2', kind: 'bare' }, { label: 'embedded', kind: 'embedded' }]
+      : [{ label: 'bare', kind: 'bare' }, { label: 'embedded', kind: 'embedded' }];
+  }
+  if (pgProblem !== null) {
+    console.log(`PostgreSQL at ${redact(pgUrl)} not used: ${pgProblem}`);
+    variants = variants.filter((v) => v.kind !== 'postgres');
+  }
+  const overrides = trackerOverrides();
+  console.log(`express-activity-tracking bench: ${variants.map((v) => v.label).join(' → ')}; ${CONNECTIONS} connections, pipelining ${PIPELINING}, `
+    + `warm-up ${WARMUP}s + measured ${DURATION}s each${Object.keys(overrides).length ? `; tracker overrides ${JSON.stringify(overrides)}` : ''}`);
+
+  const schema = `bench_${process.pid}`;
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'activity-bench-'));
+  let adminKnex: Knex | undefined;
+  const results: VariantResult[] = [];
+  try {
+    if (variants.some((v) => v.kind === 'postgres')) {
+      adminKnex = knexFactory({ client: 'pg', connection: pgUrl, pool: { min: 0, max: 1 } });
+      await adminKnex.raw('create schema ??', [schema]);
+      const schemaKnex = knexFactory({ client: 'pg', connection: pgUrl, searchPath: [schema], pool: { min: 0, max: 1 } });
+      try {
+        await migrate(schemaKnex);
+      } finally {
+        await schemaKnex.destroy();
+      }
+    }
+    let lastBare: VariantResult | undefined;
+    for (const variant of variants) {
+      const config: ServerConfig = { kind: variant.kind, trackerOverrides: overrides };
+      if (variant.kind === 'postgres') Object.assign(config, { databaseUrl: withSearchPath(pgUrl, schema), schema });
+      if (variant.kind === 'embedded') config.dataDir = path.join(dataDir, `db-${results.length}`);
+      process.stdout.write(`  running ${variant.label} ... `);
+      const result = await runVariant(variant, config);
+      if (variant.kind === 'bare') lastBare = result;
+      else if (lastBare) Object.assign(result, { ratio: result.rps / lastBare.rps, bareLabel: lastBare.label });
+      results.push(result);
+      console.log(`${Math.round(result.rps)} req/s`);
+    }
+  } finally {
+    if (adminKnex) {
+      await adminKnex.raw('drop schema if exists ?? cascade', [schema]).catch((e: unknown) => console.error(`could not drop schema ${schema}: ${String(e)}`));
+      await adminKnex.destroy();
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+
+  const ok = report(results);
+  const cpu = os.cpus();
+  console.log(`\nmachine: ${cpu.length} cores (${cpu[0]?.model.trim() ?? 'unknown cpu'}), node ${process.version}, ${os.platform()} ${os.release()}; `
+    + `${new Date().toISOString()}; bench took ${((performance.now() - benchStarted) / 1000).toFixed(1)} s`);
+  if (!ok) {
+    console.error('FAIL: rows stored != requests sent for at least one tracked variant');
+    process.exitCode = 1;
+  }
+}
+
+async function runVariant(variant: Variant, config: ServerConfig): Promise<VariantResult> {
+  const env = { ...process.env };
+  // The embedded variant must not pick DATABASE_URL up from the environment.
+  delete env['DATABASE_URL'];
+  const execArgv: string[] = [];
+  if (process.env['BENCH_CPU_PROF'] === '1') {
+    const dir = path.join(os.tmpdir(), 'activity-bench-prof');
+    mkdirSync(dir, { recursive: true });
+    execArgv.push('--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', `${variant.label.replace(/\W+/g, '_')}-${Date.now()}.cpuprofile`);
+  }
+  const child = fork(path.join(__dirname, 'server.js'), [JSON.stringify(config)], { env, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const channel = new ChildChannel(child);
+  try {
+    const { port } = await channel.next('listening', 120_000);
+    const url = `http://127.0.0.1:${port}`;
+    const base = { url, connections: CONNECTIONS, pipelining: PIPELINING, requests: requestMix() };
+
+    const warm = await autocannon({ ...base, duration: WARMUP });
+    channel.send({ type: 'mark' });
+    await channel.next('marked', 10_000);
+
+    const cpuBefore = machineCpu();
+    const pgBefore = postgresCpu();
+    const loadBefore = process.cpuUsage();
+    const measured = await autocannon({ ...base, duration: DURATION });
+    const load = process.cpuUsage(loadBefore);
+    const pgAfter = postgresCpu();
+    const cpuAfter = machineCpu();
+
+    channel.send({ type: 'stop' });
+    const stopped = await channel.next('stopped', 300_000);
+    await channel.exited();
+    return {
+      label: variant.label,
+      kind: variant.kind,
+      rps: measured.requests.mean,
+      p50: measured.latency.p50,
+      p99: measured.latency.p99,
+      sent: warm.requests.sent + measured.requests.sent,
+      served: stopped.served,
+      non2xx: stopped.servedNon2xx,
+      errors: warm.errors + measured.errors,
+      rows: stopped.rows,
+      sessions: stopped.sessions,
+      stats: stopped.stats,
+      serverCpuMs: stopped.cpuMs,
+      loadCpuMs: (load.user + load.system) / 1000,
+      machineBusyMs: cpuAfter.busy - cpuBefore.busy,
+      postgresCpuMs: pgBefore === null || pgAfter === null ? null : pgAfter - pgBefore,
+      measuredSent: measured.requests.sent,
+      measuredSeconds: measured.duration,
+      closeMs: stopped.closeMs,
+      queuedAtStop: stopped.queuedAtStop,
+      rssMb: stopped.rssMb,
+    };
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+}
+
+/** Typed request/response over the fork IPC channel; rejects on 'failed' or an early exit. */
+class ChildChannel {
+  private readonly inbox: FromServer[] = [];
+  private wake: (() => void) | undefined;
+  private exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  private readonly exitPromise: Promise<void>;
+
+  constructor(private readonly child: ChildProcess) {
+    child.on('message', (message: FromServer) => {
+      this.inbox.push(message);
+      this.wake?.();
+    });
+    this.exitPromise = new Promise((resolve) => {
+      child.on('exit', (code, signal) => {
+        this.exit = { code, signal };
+        this.wake?.();
+        resolve();
+      });
+    });
+  }
+
+  send(message: ToServer): void {
+    this.child.send(message);
+  }
+
+  async next<T extends FromServer['type']>(type: T, timeoutMs: number): Promise<Extract<FromServer, { type: T }>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const index = this.inbox.findIndex((m) => m.type === type || m.type === 'failed');
+      if (index !== -1) {
+        const [message] = this.inbox.splice(index, 1) as [FromServer];
+        if (message.type === 'failed') throw new Error(`server child failed: ${message.error}`);
+        return message as Extract<FromServer, { type: T }>;
+      }
+      if (this.exit) throw new Error(`server child exited (code ${this.exit.code}, signal ${this.exit.signal}) before '${type}'`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`server child did not answer '${type}' within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+    }
+  }
+
+  exited(): Promise<void> {
+    return this.exitPromise;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function report(results: VariantResult[]): boolean {
+  let ok = true;
+  const rows = results.map((r) => {
+    const tracked = r.kind !== 'bare';
+    const equal = tracked ? r.rows === r.sent : undefined;
+    if (equal === false) ok = false;
+    return [
+      r.label,
+      r.kind === 'bare' ? 'express 5, no tracking' : `full capture, ${r.kind}`,
+      fmt(r.rps, 0),
+      fmt(r.p50, 1),
+      fmt(r.p99, 1),
+      r.ratio === undefined ? (tracked ? '-' : '1.00') : `${r.ratio.toFixed(2)} (vs ${r.bareLabel})`,
+      String(r.sent),
+      String(r.served),
+      tracked ? String(r.rows) : '-',
+      equal === undefined ? '-' : equal ? 'yes' : `NO (${(r.rows ?? 0) - r.sent})`,
+    ];
+  });
+  console.log('');
+  printTable(['variant', 'what', 'req/s (mean)', 'p50 ms', 'p99 ms', 'ratio to bare', 'requests sent', 'served', 'rows stored', 'rows == requests'], rows);
+
+  console.log('\nrecorder stats (after tracker.close()):');
+  printTable(['variant', 'written', 'dropped', 'retried', 'rejected', 'backlog when load stopped', 'queued after close', 'close() ms', 'sessions rows', 'last error'],
+    results.filter((r) => r.stats).map((r) => {
+      const s = r.stats as RecorderStats;
+      return [r.label, String(s.written), String(s.dropped), String(s.retried), String(s.rejected), String(r.queuedAtStop), String(s.queued), fmt(r.closeMs, 0),
+        String(r.sessions), s.lastError ?? '-'];
+    }));
+
+  console.log(`\nCPU during the measured run, in ms of CPU per request (${os.cpus().length} cores = ${os.cpus().length * 1000} ms of CPU per second):`);
+  printTable(['variant', 'seconds', 'server child', 'autocannon', 'postgres', 'everything else', 'machine busy %', 'child RSS MB', 'non-2xx (all)', 'socket errors'],
+    results.map((r) => {
+      const n = Math.max(1, r.measuredSent);
+      const pg = r.postgresCpuMs ?? 0;
+      const rest = r.machineBusyMs - r.serverCpuMs - r.loadCpuMs - pg;
+      const capacity = r.measuredSeconds * 1000 * os.cpus().length;
+      return [r.label, fmt(r.measuredSeconds, 1), fmt(r.serverCpuMs / n, 3), fmt(r.loadCpuMs / n, 3), r.postgresCpuMs === null ? '-' : fmt(pg / n, 3), fmt(rest / n, 3),
+        fmt((100 * r.machineBusyMs) / capacity, 0), fmt(r.rssMb, 0), String(r.non2xx), String(r.errors)];
+    }));
+  for (const r of results) {
+    // A writer that falls behind makes the request path look cheaper than it is: the rest is paid in close().
+    if (r.queuedAtStop !== null && r.queuedAtStop > r.rps * 0.5) {
+      console.log(`WARNING: '${r.label}' left ${r.queuedAtStop} events queued when the load stopped (${(r.queuedAtStop / r.rps).toFixed(1)} s of traffic): `
+        + 'the writer did not keep up, so its req/s overstates sustainable throughput.');
+    }
+    const other = r.machineBusyMs - r.serverCpuMs - r.loadCpuMs - (r.postgresCpuMs ?? 0);
+    const share = other / (r.measuredSeconds * 1000 * os.cpus().length);
+    if (share > 0.1) console.log(`WARNING: other processes took ${(share * 100).toFixed(0)}% of the machine during '${r.label}'; its figures are disturbed, run again on a quiet machine.`);
+  }
+  return ok;
+}
+
+function printTable(header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string => `| ${cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' | ')} |`;
+  console.log(line(header));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const r of rows) console.log(line(r));
+}
+
+function fmt(n: number, digits: number): string {
+  return Number.isFinite(n) ? n.toFixed(digits) : '-';
+}
+
+const CLOCK_TICK_MS = 10; // USER_HZ is 100 on Linux
+
+/** All cores' busy time in ms: user + nice + system + irq + softirq from /proc/stat, else os.cpus(). */
+function machineCpu(): { busy: number } {
+  try {
+    const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+    const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0] = fields;
+    return { busy: (user + nice + system + irq + softirq) * CLOCK_TICK_MS };
+  } catch {
+    let busy = 0;
+    for (const cpu of os.cpus()) busy += cpu.times.user + cpu.times.nice + cpu.times.sys + cpu.times.irq;
+    return { busy };
+  }
+}
+
+/** CPU ms used so far by processes named postgres (Linux only; null elsewhere). */
+function postgresCpu(): number | null {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return null;
+  }
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const open = stat.indexOf('(');
+      const close = stat.lastIndexOf(')');
+      if (stat.slice(open + 1, close) !== 'postgres') continue;
+      const rest = stat.slice(close + 2).split(' ');
+      ticks += Number(rest[11]) + Number(rest[12]); // utime, stime (fields 14 and 15)
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return ticks * CLOCK_TICK_MS;
+}
+
+async function probePostgres(url: string): Promise<string | null> {
+  const client = new Client({ connectionString: url, connectionTimeoutMillis: 2000, query_timeout: 2000 });
+  client.on('error', () => undefined);
+  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer within 2 s')), 2000).unref());
+  try {
+    await Promise.race([(async () => {
+      await client.connect();
+      await client.query('select 1');
+    })(), timeout]);
+    return null;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  } finally {
+    void client.end().catch(() => undefined);
+  }
+}
+
+/** The tracker's own pool then writes into the bench schema, as a DATABASE_URL user's would. */
+function withSearchPath(url: string, schema: string): string {
+  const u = new URL(url);
+  u.searchParams.set('options', `-c search_path=${schema}`);
+  return u.toString();
+}
+
+function trackerOverrides(): NonNullable<ServerConfig['trackerOverrides']> {
+  const o: NonNullable<ServerConfig['trackerOverrides']> = {};
+  const bool = (name: string): boolean | undefined => {
+    const v = process.env[name];
+    return v === undefined || v === '' ? undefined : !['0', 'false', 'no', 'off'].includes(v.toLowerCase());
+  };
+  const detailed = bool('BENCH_DETAILED');
+  if (detailed !== undefined) o.detailedTracking = detailed;
+  const geo = bool('BENCH_GEO');
+  if (geo !== undefined) o.geo = geo;
+  if (process.env['BENCH_BATCH_SIZE']) o.batchSize = positiveNumber('BENCH_BATCH_SIZE', 500);
+  if (process.env['BENCH_FLUSH_MS']) o.flushIntervalMs = positiveNumber('BENCH_FLUSH_MS', 50);
+  return o;
+}
+
+function positiveNumber(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+function labelFor(kind: VariantKind, nth: number): string {
+  return kind === 'bare' ? `bare #${nth}` : nth === 1 ? kind : `${kind} #${nth}`;
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

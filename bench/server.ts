@@ -1,0 +1,149 @@
+/**
+ * The app under test, run in its own process by bench/run.ts so the load generator does not share
+ * its event loop. argv[2] is a JSON ServerConfig; the port is reported over IPC. On 'stop' it closes
+ * the HTTP server, waits for every request to end, closes the tracker (which flushes everything)
+ * and reports the recorder stats and the rows stored.
+ */
+import http from 'node:http';
+import express from 'express';
+import knexFactory, { type Knex } from 'knex';
+import { createActivityTracker, type ActivityTracker, type Options } from '../lib/index';
+import type { FromServer, ServerConfig, ToServer } from './protocol';
+
+const config = JSON.parse(process.argv[2] ?? '{}') as ServerConfig;
+
+function send(message: FromServer): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.send) return resolve();
+    process.send(message, undefined, undefined, () => resolve());
+  });
+}
+
+function trackerOptions(): Options {
+  const quiet = { debug: () => undefined, info: () => undefined };
+  const base: Options = {
+    detailedTracking: true,
+    geo: true,
+    logger: { ...quiet, warn: (m, c) => console.warn(`[child warn] ${m}`, c ?? ''), error: (m, c) => console.error(`[child error] ${m}`, c ?? '') },
+    ...config.trackerOverrides,
+  };
+  if (config.kind === 'postgres') return { ...base, database: config.databaseUrl };
+  return { ...base, dataDir: config.dataDir };
+}
+
+const ITEMS = new Map<string, { id: number; name: string; price: number; tags: string[] }>();
+for (let i = 1; i <= 100; i++) ITEMS.set(String(i), { id: i, name: `Item ${i}`, price: 9.99 + i, tags: ['catalog', i % 2 === 0 ? 'even' : 'odd'] });
+
+async function main(): Promise<void> {
+  let tracker: ActivityTracker | undefined;
+  if (config.kind !== 'bare') {
+    tracker = createActivityTracker(trackerOptions());
+    await tracker.ready(); // migrations of the embedded database are not part of the measurement
+  }
+
+  const app = express();
+  app.set('trust proxy', true);
+  if (tracker) app.use(tracker.middleware());
+  app.use(express.json());
+  app.get('/api/items/:id', (req, res) => {
+    const item = ITEMS.get(req.params.id);
+    if (!item) {
+      res.status(404).json({ error: 'not found' });
+      return;
+    }
+    res.json(item);
+  });
+
+  let served = 0;
+  let servedNon2xx = 0;
+  let inflight = 0;
+  const server = http.createServer();
+  server.keepAliveTimeout = 60_000;
+  // Registered before the app, so every request that reaches Node is counted, tracked or not.
+  server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    served++;
+    inflight++;
+    res.once('close', () => {
+      inflight--;
+      if (res.statusCode < 200 || res.statusCode >= 300 || !res.writableFinished) servedNon2xx++;
+    });
+  });
+  server.on('request', app);
+
+  let cpuAtMark = process.cpuUsage();
+  let stopping = false;
+
+  process.on('message', (message: ToServer) => {
+    if (message.type === 'mark') {
+      cpuAtMark = process.cpuUsage();
+      void send({ type: 'marked' });
+      return;
+    }
+    if (message.type === 'stop' && !stopping) {
+      stopping = true;
+      stop().catch(async (error: unknown) => {
+        await send({ type: 'failed', error: error instanceof Error ? error.stack ?? error.message : String(error) });
+        process.exit(1);
+      });
+    }
+  });
+
+  async function stop(): Promise<void> {
+    const cpu = process.cpuUsage(cpuAtMark);
+    const cpuMs = (cpu.user + cpu.system) / 1000;
+    const queuedAtStop = tracker ? tracker.stats().queued : null;
+    // Stop accepting; autocannon has destroyed its sockets, so this resolves once they are gone.
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => server.closeAllConnections(), 5000);
+      server.close(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
+    // Every request's 'close' listeners (the tracker's included) have run once inflight is 0.
+    while (inflight > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => setImmediate(resolve));
+
+    let stats = null;
+    let rows: number | null = null;
+    let sessions: number | null = null;
+    const closeStart = performance.now();
+    if (tracker) {
+      await tracker.close();
+      stats = tracker.stats();
+    }
+    const closeMs = performance.now() - closeStart;
+    if (config.kind !== 'bare') ({ rows, sessions } = await countRows());
+    await send({ type: 'stopped', served, servedNon2xx, cpuMs, queuedAtStop, closeMs, stats, rows, sessions, rssMb: process.memoryUsage().rss / 1048576 });
+    process.exit(0);
+  }
+
+  server.listen(0, '127.0.0.1', () => {
+    const address = server.address();
+    if (address === null || typeof address === 'string') throw new Error('no TCP address');
+    void send({ type: 'listening', port: address.port });
+  });
+}
+
+/** Counted through a connection of its own, after the tracker closed its own. */
+async function countRows(): Promise<{ rows: number; sessions: number }> {
+  let knex: Knex;
+  if (config.kind === 'postgres') {
+    knex = knexFactory({ client: 'pg', connection: config.databaseUrl, searchPath: config.schema ? [config.schema] : undefined, pool: { min: 0, max: 1 } });
+  } else {
+    const ClientPgLite = require('knex-pglite') as typeof Knex.Client;
+    knex = knexFactory({ client: ClientPgLite, dialect: 'postgres', connection: { filename: config.dataDir } } as Knex.Config);
+  }
+  try {
+    const [a] = (await knex('user_activity').count<{ count: string | number }[]>({ count: '*' })) as Array<{ count: string | number }>;
+    const [s] = (await knex('activity_sessions').count<{ count: string | number }[]>({ count: '*' })) as Array<{ count: string | number }>;
+    return { rows: Number(a?.count ?? NaN), sessions: Number(s?.count ?? NaN) };
+  } finally {
+    await knex.destroy();
+  }
+}
+
+main().catch(async (error: unknown) => {
+  await send({ type: 'failed', error: error instanceof Error ? error.stack ?? error.message : String(error) });
+  process.exit(1);
+});
