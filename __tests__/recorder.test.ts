@@ -22,16 +22,20 @@ function event(overrides: Partial<ActivityEvent> = {}): ActivityEvent {
   };
 }
 
-function countInserts(): { inserts: number; stop(): void } {
-  const counter = { inserts: 0, stop: () => { db.knex.removeListener('query', listen); } };
-  const listen = (q: { sql: string }) => { if (/^insert into "user_activity"/.test(q.sql)) counter.inserts++; };
+function countInserts(): { inserts: number; statements: number; stop(): void } {
+  const counter = { inserts: 0, statements: 0, stop: () => { db.knex.removeListener('query', listen); } };
+  const listen = (q: { sql: string }) => {
+    counter.statements++;
+    if (/insert into "?user_activity"?/i.test(q.sql)) counter.inserts++;
+  };
   db.knex.on('query', listen);
   return counter;
 }
 
 describe('the write path', () => {
-  it('writes in batches of batchSize, one INSERT each', async () => {
+  it('writes in batches of batchSize, one statement each, sessions included', async () => {
     const tracker = testTracker(db.knex, { batchSize: 500, flushIntervalMs: 60_000 });
+    await tracker.ready();
     const counter = countInserts();
     try {
       const writes = Array.from({ length: 1200 }, (_, i) => tracker.record({ action: `bulk.${i}` }));
@@ -42,6 +46,7 @@ describe('the write path', () => {
       await tracker.close();
     }
     expect(counter.inserts).toBe(3);
+    expect(counter.statements).toBe(3);
     expect(Number((await db.knex('user_activity').count({ n: '*' }))[0]?.n)).toBe(1200);
   });
 
@@ -67,13 +72,15 @@ describe('the write path', () => {
     expect(logger.lines).toContainEqual(expect.objectContaining({ level: 'error', message: 'The database rejected an activity row', context: expect.objectContaining({ id: 'not-a-uuid' }) }));
   });
 
-  it('stores an event written twice once', async () => {
+  it('stores an event written twice once, and counts it once in its session', async () => {
     const store = new KnexActivityStore(db.knex);
-    const once = event();
+    const once = event({ sessionId: 'replayed' });
     await store.writeBatch([once]);
-    await store.writeBatch([once, event()]);
+    await store.writeBatch([once, event({ sessionId: 'replayed' })]);
     expect(Number((await db.knex('user_activity').where({ id: once.id }).count({ n: '*' }))[0]?.n)).toBe(1);
     expect(Number((await db.knex('user_activity').count({ n: '*' }))[0]?.n)).toBe(2);
+    const [session] = await db.knex('activity_sessions').where({ session_id: 'replayed' }).select('actions_count');
+    expect(Number(session?.actions_count)).toBe(2);
   });
 
   it('keeps session rows current across batches', async () => {

@@ -15,10 +15,10 @@ export class GeoLocator {
   constructor(private readonly enabled: boolean, private readonly onLoadError: (error: unknown) => void) {}
 
   locate(ip: string | null): GeoLocation | null {
-    if (!this.enabled || ip === null || !isPublicAddress(ip)) return null;
+    if (!this.enabled || ip === null) return null;
     const cached = this.cache.get(ip);
     if (cached !== undefined) return cached;
-    const location = this.resolve(ip);
+    const location = isPublicAddress(ip) ? this.resolve(ip) : null;
     this.cache.set(ip, location);
     return location;
   }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 
 const POOL_SIZE = 16 * 256;
 let pool = randomBytes(POOL_SIZE);
@@ -21,30 +21,33 @@ let counter = 0;
 /**
  * A UUID version 7 (RFC 9562): 48 bits of Unix milliseconds, a 12-bit counter, then random bits.
  * Ids from one process sort in the order they were made, even within a millisecond, and keep the
- * primary-key index append-mostly.
+ * primary-key index append-mostly. The random tail comes from crypto.randomUUID, which Node serves
+ * from a pooled buffer: the cheapest secure randomness there is on the request path.
  */
 export function uuidv7(now = Date.now()): string {
-  const bytes = Buffer.from(random16());
   let ms = now;
-  if (ms <= lastMs && lastMs - ms < 10_000) {
-    // Same millisecond (or a clock step back): continue the sequence of the latest id.
-    ms = lastMs;
+  let sequence: number;
+  if (ms > lastMs) {
+    // Start low in the range, so that a burst within one millisecond rarely overflows it.
+    lastMs = ms;
+    counter = Math.floor(Math.random() * 0x400);
+    sequence = counter;
+  } else if (lastMs - ms < 10_000) {
+    // Same millisecond, or a small clock step back: continue the sequence of the latest id.
     counter++;
     if (counter > 0xfff) {
-      ms = ++lastMs;
+      lastMs++;
       counter = 0;
     }
+    ms = lastMs;
+    sequence = counter;
   } else {
-    // Start low in the range, so that a burst within one millisecond rarely overflows it.
-    counter = (bytes[6] ?? 0) & 0x3f;
+    // An event dated well in the past keeps its own time and leaves the sequence alone.
+    sequence = Math.floor(Math.random() * 0x1000);
   }
-  lastMs = Math.max(lastMs, ms);
-  bytes.writeUIntBE(ms, 0, 6);
-  bytes[6] = 0x70 | (counter >> 8);
-  bytes[7] = counter & 0xff;
-  bytes[8] = 0x80 | ((bytes[8] ?? 0) & 0x3f);
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  const time = ms.toString(16).padStart(12, '0');
+  // randomUUID's tail already carries the RFC 9562 variant bits (8, 9, a or b) at position 19.
+  return `${time.slice(0, 8)}-${time.slice(8)}-7${sequence.toString(16).padStart(3, '0')}-${randomUUID().slice(19)}`;
 }
 
 /** A random 128-bit identifier as 32 hex characters. */

@@ -1,41 +1,75 @@
 import type { Knex } from 'knex';
 import type { ActivityEvent } from '../types';
 
-/** What the recorder writes through; one call is one transaction. */
+/** What the recorder writes through; one call is one atomic write. */
 export interface ActivityStore {
   writeBatch(events: readonly ActivityEvent[]): Promise<void>;
 }
 
-interface SessionDelta {
-  session_id: string;
-  user_id: string | null;
-  start_time: Date;
-  last_activity: Date;
-  page_views: number;
-  actions_count: number;
-  ip_address: string | null;
-  user_agent: string | null;
-  device_info: string | null;
-}
+/** The columns of user_activity a batch carries, with their types, in one place. */
+const COLUMNS: ReadonlyArray<readonly [column: string, type: string]> = [
+  ['id', 'uuid'], ['user_id', 'text'], ['session_id', 'text'], ['activity_type', 'text'], ['entity_type', 'text'],
+  ['entity_id', 'text'], ['action', 'text'], ['details', 'jsonb'], ['ip_address', 'text'], ['user_agent', 'text'],
+  ['browser', 'text'], ['operating_system', 'text'], ['device_info', 'jsonb'], ['location', 'jsonb'],
+  ['duration', 'double precision'], ['start_time', 'timestamptz'], ['end_time', 'timestamptz'], ['method', 'text'],
+  ['path', 'text'], ['route', 'text'], ['status_code', 'integer'], ['success', 'boolean'], ['request_size', 'integer'],
+  ['response_size', 'integer'],
+];
+const COLUMN_LIST = COLUMNS.map(([name]) => name).join(', ');
 
-/** Requests belong to sessions; the lifecycle rows themselves do not count as activity in one. */
-const NOT_COUNTED_IN_SESSION = new Set(['session_start', 'session_end']);
+/**
+ * One statement per batch, so one round trip and no transaction to open and close: the rows travel
+ * as a single JSON parameter (serialized once, natively, instead of thousands of bind values), are
+ * inserted unless already stored (a replayed event keeps its id), and only the rows actually
+ * inserted update their sessions. Sessions are upserted in session_id order, one lock order for
+ * every writer, so concurrent batches cannot deadlock.
+ */
+const WRITE_BATCH_SQL = `
+with incoming as (
+  select * from jsonb_to_recordset(?::jsonb) as r(${COLUMNS.map(([name, type]) => `${name} ${type}`).join(', ')})
+), inserted as (
+  insert into user_activity (${COLUMN_LIST})
+  select ${COLUMN_LIST} from incoming
+  on conflict (id) do nothing
+  returning session_id, user_id, activity_type, start_time, end_time, ip_address, user_agent, device_info
+), deltas as (
+  select session_id,
+         (array_agg(user_id order by start_time desc) filter (where user_id is not null))[1] as user_id,
+         min(start_time) as start_time,
+         max(coalesce(end_time, start_time)) as last_activity,
+         count(*) filter (where activity_type = 'page_view') as page_views,
+         count(*) filter (where activity_type <> 'page_view') as actions_count,
+         (array_agg(ip_address order by start_time))[1] as ip_address,
+         (array_agg(user_agent order by start_time))[1] as user_agent,
+         (array_agg(device_info order by start_time))[1] as device_info
+    from inserted
+   where session_id is not null and activity_type not in ('session_start', 'session_end')
+   group by session_id
+)
+insert into activity_sessions (session_id, user_id, start_time, last_activity, duration, page_views, actions_count, ip_address, user_agent, device_info)
+select session_id, user_id, start_time, last_activity, extract(epoch from (last_activity - start_time)) * 1000,
+       page_views, actions_count, ip_address, user_agent, device_info
+  from deltas
+ order by session_id
+on conflict (session_id) do update set
+  user_id = coalesce(excluded.user_id, activity_sessions.user_id),
+  start_time = least(activity_sessions.start_time, excluded.start_time),
+  last_activity = greatest(activity_sessions.last_activity, excluded.last_activity),
+  duration = extract(epoch from (greatest(activity_sessions.last_activity, excluded.last_activity) - least(activity_sessions.start_time, excluded.start_time))) * 1000,
+  page_views = activity_sessions.page_views + excluded.page_views,
+  actions_count = activity_sessions.actions_count + excluded.actions_count,
+  updated_at = now()`;
 
 export class KnexActivityStore implements ActivityStore {
   constructor(private readonly knex: Knex) {}
 
   async writeBatch(events: readonly ActivityEvent[]): Promise<void> {
     if (events.length === 0) return;
-    const rows = events.map(toRow);
-    const sessions = sessionDeltas(events);
-    await this.knex.transaction(async (trx) => {
-      // A replayed event keeps its id, so writing it twice stores it once.
-      await trx('user_activity').insert(rows).onConflict('id').ignore();
-      if (sessions.length > 0) await upsertSessions(trx, sessions);
-    });
+    await this.knex.raw(WRITE_BATCH_SQL, [JSON.stringify(events.map(toRow))]);
   }
 }
 
+/** An event as a row of user_activity; JSON-ready (dates become ISO strings when serialized). */
 export function toRow(event: ActivityEvent): Record<string, unknown> {
   return {
     id: event.id,
@@ -45,13 +79,13 @@ export function toRow(event: ActivityEvent): Record<string, unknown> {
     entity_type: event.entityType,
     entity_id: event.entityId,
     action: event.action,
-    details: event.details === null ? null : JSON.stringify(event.details),
+    details: event.details,
     ip_address: event.ipAddress,
     user_agent: event.userAgent,
     browser: event.browser,
     operating_system: event.operatingSystem,
-    device_info: event.deviceInfo === null ? null : JSON.stringify(event.deviceInfo),
-    location: event.location === null ? null : JSON.stringify(event.location),
+    device_info: event.deviceInfo,
+    location: event.location,
     duration: event.duration,
     start_time: event.startTime,
     end_time: event.endTime,
@@ -63,49 +97,4 @@ export function toRow(event: ActivityEvent): Record<string, unknown> {
     request_size: event.requestSize,
     response_size: event.responseSize,
   };
-}
-
-function sessionDeltas(events: readonly ActivityEvent[]): SessionDelta[] {
-  const bySession = new Map<string, SessionDelta>();
-  for (const event of events) {
-    if (event.sessionId === null || NOT_COUNTED_IN_SESSION.has(event.activityType)) continue;
-    const at = event.endTime ?? event.startTime;
-    let delta = bySession.get(event.sessionId);
-    if (!delta) {
-      delta = {
-        session_id: event.sessionId,
-        user_id: event.userId,
-        start_time: event.startTime,
-        last_activity: at,
-        page_views: 0,
-        actions_count: 0,
-        ip_address: event.ipAddress,
-        user_agent: event.userAgent,
-        device_info: event.deviceInfo === null ? null : JSON.stringify(event.deviceInfo),
-      };
-      bySession.set(event.sessionId, delta);
-    }
-    if (event.startTime < delta.start_time) delta.start_time = event.startTime;
-    if (at > delta.last_activity) delta.last_activity = at;
-    if (event.userId !== null) delta.user_id = event.userId;
-    if (event.activityType === 'page_view') delta.page_views++;
-    else delta.actions_count++;
-  }
-  // One lock order for every writer, so concurrent batches touching the same sessions cannot deadlock.
-  return [...bySession.values()].sort((a, b) => (a.session_id < b.session_id ? -1 : a.session_id > b.session_id ? 1 : 0));
-}
-
-async function upsertSessions(trx: Knex.Transaction, sessions: SessionDelta[]): Promise<void> {
-  await trx('activity_sessions')
-    .insert(sessions.map((s) => ({ ...s, duration: s.last_activity.getTime() - s.start_time.getTime() })))
-    .onConflict('session_id')
-    .merge({
-      user_id: trx.raw('coalesce(excluded.user_id, activity_sessions.user_id)'),
-      start_time: trx.raw('least(activity_sessions.start_time, excluded.start_time)'),
-      last_activity: trx.raw('greatest(activity_sessions.last_activity, excluded.last_activity)'),
-      duration: trx.raw('extract(epoch from (greatest(activity_sessions.last_activity, excluded.last_activity) - least(activity_sessions.start_time, excluded.start_time))) * 1000'),
-      page_views: trx.raw('activity_sessions.page_views + excluded.page_views'),
-      actions_count: trx.raw('activity_sessions.actions_count + excluded.actions_count'),
-      updated_at: trx.raw('now()'),
-    });
 }
