@@ -170,3 +170,14 @@ describe.each(EXPRESS_VERSIONS)('who and which session on %s', (_name, express) 
     expect((await rowsAfter(tracker))[0]?.session_id).toMatch(/^[0-9a-f]{32}$/);
   });
 });
+
+describe('reading the session cookie', () => {
+  it('finds the cookie among others, and not inside another cookie name or value', () => {
+    const { readCookie } = jest.requireActual<typeof import('../lib/capture/session')>('../lib/capture/session');
+    expect(readCookie('a=1; activity_sid=abc; b=2', 'activity_sid')).toBe('abc');
+    expect(readCookie('activity_sid=abc', 'activity_sid')).toBe('abc');
+    expect(readCookie('my_activity_sid=evil; x=activity_sid=evil2', 'activity_sid')).toBeNull();
+    expect(readCookie('my_activity_sid=evil; activity_sid=good', 'activity_sid')).toBe('good');
+    expect(readCookie(undefined, 'activity_sid')).toBeNull();
+  });
+});

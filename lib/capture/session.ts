@@ -93,12 +93,19 @@ function sha256(value: string): string {
   return createHash('sha256').update(value).digest('hex').slice(0, 32);
 }
 
+/** One cookie's value, found by scanning rather than splitting the whole header on every request. */
 export function readCookie(header: string | undefined, name: string): string | null {
   if (!header) return null;
-  const prefix = `${name}=`;
-  for (const part of header.split(';')) {
-    const trimmed = part.trim();
-    if (trimmed.startsWith(prefix)) return trimmed.slice(prefix.length);
+  let from = 0;
+  while (from < header.length) {
+    const at = header.indexOf(name, from);
+    if (at === -1) return null;
+    const before = at === 0 ? ';' : header[at - 1];
+    if ((before === ';' || before === ' ') && header[at + name.length] === '=') {
+      const end = header.indexOf(';', at);
+      return header.slice(at + name.length + 1, end === -1 ? undefined : end).trim();
+    }
+    from = at + name.length;
   }
   return null;
 }
