@@ -6,16 +6,21 @@ export interface ActivityStore {
   writeBatch(events: readonly ActivityEvent[]): Promise<void>;
 }
 
-/** The columns of user_activity a batch carries, with their types, in one place. */
-const COLUMNS: ReadonlyArray<readonly [column: string, type: string]> = [
-  ['id', 'uuid'], ['user_id', 'text'], ['session_id', 'text'], ['activity_type', 'text'], ['entity_type', 'text'],
-  ['entity_id', 'text'], ['action', 'text'], ['details', 'jsonb'], ['ip_address', 'text'], ['user_agent', 'text'],
-  ['browser', 'text'], ['operating_system', 'text'], ['device_info', 'jsonb'], ['location', 'jsonb'],
-  ['duration', 'double precision'], ['start_time', 'timestamptz'], ['end_time', 'timestamptz'], ['method', 'text'],
-  ['path', 'text'], ['route', 'text'], ['status_code', 'integer'], ['success', 'boolean'], ['request_size', 'integer'],
-  ['response_size', 'integer'],
+/** Each column of user_activity a batch carries, the ActivityEvent field it comes from, and its type. */
+const COLUMNS: ReadonlyArray<readonly [column: string, field: keyof ActivityEvent, type: string]> = [
+  ['id', 'id', 'uuid'], ['user_id', 'userId', 'text'], ['session_id', 'sessionId', 'text'],
+  ['activity_type', 'activityType', 'text'], ['entity_type', 'entityType', 'text'], ['entity_id', 'entityId', 'text'],
+  ['action', 'action', 'text'], ['details', 'details', 'jsonb'], ['ip_address', 'ipAddress', 'text'],
+  ['user_agent', 'userAgent', 'text'], ['browser', 'browser', 'text'], ['operating_system', 'operatingSystem', 'text'],
+  ['device_info', 'deviceInfo', 'jsonb'], ['location', 'location', 'jsonb'], ['duration', 'duration', 'double precision'],
+  ['start_time', 'startTime', 'timestamptz'], ['end_time', 'endTime', 'timestamptz'], ['method', 'method', 'text'],
+  ['path', 'path', 'text'], ['route', 'route', 'text'], ['status_code', 'statusCode', 'integer'],
+  ['success', 'success', 'boolean'], ['request_size', 'requestSize', 'integer'], ['response_size', 'responseSize', 'integer'],
 ];
-const COLUMN_LIST = COLUMNS.map(([name]) => name).join(', ');
+const COLUMN_LIST = COLUMNS.map(([column]) => column).join(', ');
+/** The events are serialized as they are (no per-row copy); their camelCase fields are renamed here. */
+const RECORD_DEFINITION = COLUMNS.map(([, field, type]) => `"${field}" ${type}`).join(', ');
+const SELECT_LIST = COLUMNS.map(([column, field]) => `"${field}" as ${column}`).join(', ');
 
 /**
  * One statement per batch, so one round trip and no transaction to open and close: the rows travel
@@ -26,7 +31,7 @@ const COLUMN_LIST = COLUMNS.map(([name]) => name).join(', ');
  */
 const WRITE_BATCH_SQL = `
 with incoming as (
-  select * from jsonb_to_recordset(?::jsonb) as r(${COLUMNS.map(([name, type]) => `${name} ${type}`).join(', ')})
+  select ${SELECT_LIST} from jsonb_to_recordset(?::jsonb) as r(${RECORD_DEFINITION})
 ), inserted as (
   insert into user_activity (${COLUMN_LIST})
   select ${COLUMN_LIST} from incoming
@@ -65,36 +70,6 @@ export class KnexActivityStore implements ActivityStore {
 
   async writeBatch(events: readonly ActivityEvent[]): Promise<void> {
     if (events.length === 0) return;
-    await this.knex.raw(WRITE_BATCH_SQL, [JSON.stringify(events.map(toRow))]);
+    await this.knex.raw(WRITE_BATCH_SQL, [JSON.stringify(events)]);
   }
-}
-
-/** An event as a row of user_activity; JSON-ready (dates become ISO strings when serialized). */
-export function toRow(event: ActivityEvent): Record<string, unknown> {
-  return {
-    id: event.id,
-    user_id: event.userId,
-    session_id: event.sessionId,
-    activity_type: event.activityType,
-    entity_type: event.entityType,
-    entity_id: event.entityId,
-    action: event.action,
-    details: event.details,
-    ip_address: event.ipAddress,
-    user_agent: event.userAgent,
-    browser: event.browser,
-    operating_system: event.operatingSystem,
-    device_info: event.deviceInfo,
-    location: event.location,
-    duration: event.duration,
-    start_time: event.startTime,
-    end_time: event.endTime,
-    method: event.method,
-    path: event.path,
-    route: event.route,
-    status_code: event.statusCode,
-    success: event.success,
-    request_size: event.requestSize,
-    response_size: event.responseSize,
-  };
 }
