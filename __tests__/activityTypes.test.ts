@@ -1,4 +1,5 @@
 import request from 'supertest';
+import multer from 'multer';
 import type { Express, Request, Response } from 'express';
 import { EXPRESS_VERSIONS, storedActivities, testTracker, type ExpressFactory } from './support/app';
 import { openTestDatabase, resetTables, type TestDatabase } from './support/database';
@@ -132,6 +133,18 @@ describe.each(EXPRESS_VERSIONS)('activity types on %s', (_name, express) => {
     // 1024 body bytes plus the chunk framing (size lines and CRLFs), never the header block.
     expect(sizes[2]?.[1]).toBeGreaterThanOrEqual(1024);
     expect(sizes[2]?.[1]).toBeLessThan(1060);
+  });
+
+  it("keeps an upload's file names and sizes from multer, never the content", async () => {
+    const uploads = express();
+    uploads.use(tracker.middleware());
+    uploads.post('/api/documents', multer({ storage: multer.memoryStorage() }).array('doc'), (_req, res) => { res.status(201).end(); });
+    await request(uploads).post('/api/documents').attach('doc', Buffer.from('SECRET-FILE-CONTENT'), { filename: 'contract.pdf', contentType: 'application/pdf' });
+    await tracker.flush();
+    const [row] = await storedActivities(db.knex);
+    expect(row).toMatchObject({ activity_type: 'file_upload', entity_type: 'documents' });
+    expect(row?.details?.['files']).toEqual([{ field: 'doc', name: 'contract.pdf', type: 'application/pdf', size: 19 }]);
+    expect(JSON.stringify(row)).not.toContain('SECRET-FILE-CONTENT');
   });
 
   it('keeps the query string out of the path and in details', async () => {

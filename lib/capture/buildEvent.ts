@@ -70,10 +70,8 @@ export function buildRequestEvent(ctx: CaptureContext, req: TrackedRequest, res:
   }
 
   const derived = entityFromRoute(route, rawPath, req.params, activityType);
-  const entity = {
-    entityType: overrides?.entityType !== undefined ? String(overrides.entityType) : derived.entityType,
-    entityId: overrides?.entityId !== undefined ? String(overrides.entityId) : derived.entityId,
-  };
+  const entityType = overrides?.entityType !== undefined ? String(overrides.entityType) : derived.entityType;
+  const entityId = overrides?.entityId !== undefined ? String(overrides.entityId) : derived.entityId;
 
   let userId: string | null = null;
   try {
@@ -91,8 +89,8 @@ export function buildRequestEvent(ctx: CaptureContext, req: TrackedRequest, res:
     userId,
     sessionId: ctx.sessions.atEnd(req, res, start.sessionId),
     activityType,
-    entityType: entity.entityType === null ? null : sanitizer.text(entity.entityType),
-    entityId: entity.entityId === null ? null : sanitizer.text(entity.entityId),
+    entityType: entityType === null ? null : sanitizer.text(entityType),
+    entityId: entityId === null ? null : sanitizer.text(entityId),
     action: overrides?.action ?? actionFor(activityType, method),
     details,
     ipAddress: start.ip,
@@ -116,29 +114,29 @@ export function buildRequestEvent(ctx: CaptureContext, req: TrackedRequest, res:
 
 function requestDetails(ctx: CaptureContext, req: TrackedRequest, url: string, queryAt: number, aborted: boolean): Record<string, unknown> | null {
   const { config, sanitizer } = ctx;
-  const flags: Record<string, unknown> = {};
-  if (aborted) flags['aborted'] = true;
-  if (!config.detailedTracking) return aborted ? flags : null;
+  if (!config.detailedTracking) return aborted ? { aborted: true } : null;
 
   const raw: Record<string, unknown> = {};
-  if (req.params && Object.keys(req.params).length > 0) raw['params'] = req.params;
-  if (queryAt !== -1) raw['query'] = parseQuery(url.slice(queryAt + 1));
-  if (req.body !== undefined && !isEmptyObject(req.body)) raw['body'] = req.body;
+  let empty = true;
+  if (req.params && hasKeys(req.params)) { raw['params'] = req.params; empty = false; }
+  if (queryAt !== -1) { raw['query'] = parseQuery(url.slice(queryAt + 1)); empty = false; }
+  if (req.body !== undefined && !(isPlainRecord(req.body) && !hasKeys(req.body))) { raw['body'] = req.body; empty = false; }
   const files = uploadedFiles(req);
-  if (files) raw['files'] = files;
-  const headers: Record<string, unknown> = {};
+  if (files) { raw['files'] = files; empty = false; }
+  let headers: Record<string, unknown> | undefined;
   for (const name of config.headers) {
     const value = req.headers[name];
-    if (value !== undefined) headers[name] = value;
+    if (value !== undefined) (headers ??= {})[name] = value;
   }
-  if (Object.keys(headers).length > 0) raw['headers'] = headers;
-  if (req.activity?.details) raw['custom'] = req.activity.details;
-  if (Object.keys(raw).length === 0) return aborted ? flags : null;
+  if (headers) { raw['headers'] = headers; empty = false; }
+  if (req.activity?.details) { raw['custom'] = req.activity.details; empty = false; }
+  if (empty) return aborted ? { aborted: true } : null;
 
   const { value, truncated } = sanitizer.value(raw);
   const details = value as Record<string, unknown>;
   if (truncated) details['truncated'] = true;
-  return Object.assign(details, flags);
+  if (aborted) details['aborted'] = true;
+  return details;
 }
 
 /**
@@ -176,8 +174,10 @@ function parseQuery(query: string): Record<string, string | string[]> {
   return result;
 }
 
+/** Names and sizes of files a multipart parser such as multer attached; never their content. */
 function uploadedFiles(req: TrackedRequest): unknown[] | null {
   const { file, files } = req as { file?: unknown; files?: unknown };
+  if (file === undefined && files === undefined) return null;
   const list = [file, ...(Array.isArray(files) ? files : files && typeof files === 'object' ? Object.values(files).flat() : [])]
     .filter((f): f is Record<string, unknown> => typeof f === 'object' && f !== null);
   if (list.length === 0) return null;
@@ -204,8 +204,13 @@ function headerString(value: number | string | string[] | undefined): string | u
   return Array.isArray(value) ? value[0] : value === undefined ? undefined : String(value);
 }
 
-function isEmptyObject(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && !Buffer.isBuffer(value) && Object.keys(value).length === 0;
+function isPlainRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Buffer.isBuffer(value);
+}
+
+function hasKeys(value: object): boolean {
+  for (const _ in value) return true;
+  return false;
 }
 
 function safeDecode(path: string): string {
