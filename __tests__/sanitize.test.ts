@@ -418,3 +418,109 @@ describe('purity', () => {
     expect((out as typeof input).user).not.toBe(input.user);
   });
 });
+
+describe('fast paths', () => {
+  // Strings with no trigger for any pattern (no ':', '=', 'eyJ', bearer/basic, 13-digit run,
+  // unsafe character) skip the redaction pipeline; these pin that the skip changes nothing.
+  it.each([
+    '/api/items/42',
+    'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36',
+    'application/json',
+    'mail ada@example.com about order 4111 1111', // '@' alone cannot start a secret; 8 digits is no card
+    'call 422222222222 today', // 12 digits: one short of a card
+    'ids 4222 2222  2222 2', // a double space ends a digit run
+    'Basic plan, bearers of news',
+    'café 中文 😀 "quoted" back\\slash',
+  ])('keeps %j exactly as it is', (input) => {
+    expect(sanitizer.text(input)).toBe(input);
+    expect(clean({ v: input })).toEqual({ v: input });
+  });
+
+  // Each of these carries only the trigger its own pattern needs, nothing more.
+  it.each([
+    ['ref 4222222222222 end', `ref ${REDACTED} end`], // 13-digit card, no separators
+    ['ref 4222 2222 2222 2 end', `ref ${REDACTED} end`], // 13 digits split by single spaces
+    ['ids 12--4222222222222', `ids 12--${REDACTED}`], // the run restarts after a double separator
+    ['auth was Basic YWRtaW46c2VjcmV0 ok', `auth was Basic ${REDACTED} ok`], // no '=' padding, no ':'
+    ['auth was bAsIc YWRtaW46c2VjcmV0 ok', `auth was bAsIc ${REDACTED} ok`],
+    ['sent bEaReR abc123 to api', `sent bEaReR ${REDACTED} to api`],
+    [`token is ${JWT} ok`, `token is ${REDACTED} ok`], // JWT with no '=' or ':' around it
+    ['password=x', `password=${REDACTED}`],
+    ['page=2&password=x', `page=2&password=${REDACTED}`],
+    ['ftp://bob:pw@files.example/x', `ftp://bob:${REDACTED}@files.example/x`],
+    ['{"pin":1234}', `{"pin":"${REDACTED}"}`],
+    ['line\u2028break', 'line\\u2028break'],
+  ])('still redacts %j', (input, expected) => {
+    expect(sanitizer.text(input)).toBe(expected);
+    expect(clean({ note: input })).toEqual({ note: expected });
+    // again, now that a result may have been cached
+    expect(sanitizer.text(input)).toBe(expected);
+  });
+
+  it('gives the same answer from the cache as without it', () => {
+    const s = createSanitizer();
+    const inputs = ['fields=name&page=2', 'https://example.test/x?y=1', 'a\tb', 'Upgraded to Basic plan'];
+    const first = inputs.map((i) => s.text(i));
+    expect(first).toEqual(['fields=name&page=2', 'https://example.test/x?y=1', 'a\\tb', 'Upgraded to Basic plan']);
+    expect(inputs.map((i) => s.text(i))).toEqual(first);
+    expect(inputs.map((i) => s.value(i).value)).toEqual(first);
+  });
+
+  it('keeps answering correctly after the text cache has been cycled', () => {
+    const s = createSanitizer();
+    for (let i = 0; i < 1500; i++) s.text(`page=${i}`);
+    expect(s.text('page=1&token=t')).toBe(`page=1&token=${REDACTED}`);
+    expect(s.text('page=1')).toBe('page=1');
+  });
+
+  it('does not share cached results between sanitizers with different sensitive keys', () => {
+    const plain = createSanitizer();
+    const custom = createSanitizer({ extraSensitiveKeys: ['tenant-code'] });
+    const path = '/t?tenant_code=abc&x=1';
+    expect(plain.text(path)).toBe(path);
+    expect(custom.text(path)).toBe(`/t?tenant_code=${REDACTED}&x=1`);
+    expect(plain.text(path)).toBe(path);
+    expect(plain.value({ tenantCode: 'abc' }).value).toEqual({ tenantCode: 'abc' });
+    expect(custom.value({ tenantCode: 'abc' }).value).toEqual({ tenantCode: REDACTED });
+    expect(plain.value({ tenantCode: 'abc' }).value).toEqual({ tenantCode: 'abc' });
+  });
+
+  it('does not share cached results between sanitizers with different limits', () => {
+    const short = withLimits({ maxStringLength: 10 });
+    const input = 'fields=name&page=2';
+    expect(sanitizer.text(input)).toBe(input);
+    expect(short.text(input)).toBe('fields=nam…[+8 chars]');
+    expect(sanitizer.text(input)).toBe(input);
+    expect(short.value({ [input]: 1 })).toEqual({ value: { 'fields=nam…[+8 chars]': 1 }, truncated: true });
+    expect(sanitizer.value({ [input]: 1 })).toEqual({ value: { [input]: 1 }, truncated: false });
+  });
+
+  // The byte budget is counted without serializing; it must still agree with JSON.
+  it.each([
+    'plain', 'é', '中', '😀', '\ud83d', 'lone \ude00 low', '"q"', 'back\\slash', 'tab\there', 'bell\u0007', 'c1\u0085',
+    'bidi\u202e', `x ${JWT}`, 'password=secret&a=b', 'x'.repeat(40),
+  ])('counts %j at its JSON size', (input) => {
+    const s = withLimits({ maxStringLength: 30 });
+    const expected = s.text(input);
+    const bytes = Buffer.byteLength(JSON.stringify(expected));
+    expect(withLimits({ maxStringLength: 30, maxTotalBytes: bytes }).value(input).value).toBe(expected);
+    expect(withLimits({ maxStringLength: 30, maxTotalBytes: bytes - 1 }).value(input).value).toBe('[size limit]');
+  });
+
+  it.each([0, 7, -7, 10, 99, 123456, -999999999999999, 1e15, 1e21, 1.5, -0.25, 5e-7])(
+    'counts the number %p at its JSON size',
+    (n) => {
+      const bytes = JSON.stringify(n).length;
+      expect(withLimits({ maxTotalBytes: bytes }).value(n).value).toBe(n);
+      expect(withLimits({ maxTotalBytes: bytes - 1 }).value(n).value).toBe('[size limit]');
+    },
+  );
+
+  it('marks cycles and copies shared references when maxDepth is large', () => {
+    const deep = withLimits({ maxDepth: 1000 });
+    const a: Json = { name: 'a' };
+    a.self = a;
+    const shared = { x: 1 };
+    expect(deep.value({ a, b: shared, c: shared }).value).toEqual({ a: { name: 'a', self: '[circular]' }, b: { x: 1 }, c: { x: 1 } });
+  });
+});

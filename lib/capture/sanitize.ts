@@ -69,50 +69,106 @@ const KEY_SEPARATORS = /[-_.\s]/g;
 const KEY_CACHE_SIZE = 1000;
 // Keys longer than this are rare and would pin large strings in the cache.
 const MAX_CACHED_KEY_LENGTH = 256;
+// Up to this maxDepth, the current path is searched as an array (cheaper than a Set when short).
+const MAX_ARRAY_SEARCHED_DEPTH = 64;
+// Cleaned text is cached for short strings that needed the slow path (header
+// values, referers, query strings repeat across requests). Strings in which
+// something was redacted are never cached, so the cache pins no secrets.
+const TEXT_CACHE_SIZE = 500;
+const MAX_CACHED_TEXT_LENGTH = 256;
 
 // A secret straddling the cut point must be recognised whole, so redaction
 // looks this far past maxStringLength; beyond it, work would grow with input size.
 const REDACT_MARGIN = 16 * 1024;
 
-// Up to five segments: encrypted JWTs (JWE) have five.
+// Each pattern below can only match a string that holds its trigger, which
+// scanText() looks for in one pass; a pattern runs only when its trigger was
+// seen. Changing a pattern means checking that its trigger still holds.
+// Trigger: 'eyJ'. Up to five segments: encrypted JWTs (JWE) have five.
 const JWT = /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){0,2}/g;
-// The credential is an RFC 7235 token68.
+// Trigger: 'bearer' or 'basic' in any case (without the u flag, /i folds no
+// non-ASCII character onto an ASCII letter). The credential is an RFC 7235 token68.
 const AUTH_SCHEME = /\b(bearer|basic)(\s+)([A-Za-z0-9\-._~+/]+=*)/gi;
+// Trigger: ':' and '@'.
 const URL_USERINFO = /\b([a-z][a-z0-9+.-]{0,31}:\/\/[^\s/?#@:]*):[^\s/?#]*@/gi;
+// Trigger: '"' and ':'.
 const JSON_PAIR = /"((?:[^"\\]|\\.)+)"(\s*:\s*)("(?:[^"\\]|\\.)*"|[^\s,}\]{["]+)/g;
+// Trigger: '='.
 const QUERY_PAIR = /(^|[?&;#\s])([^\s=&;?#]+)=("[^"]*"|'[^']*'|[^&;#\s]*)/g;
-// At least 13 digits, optionally split by single spaces or dashes.
+// Trigger: at least 13 ASCII digits, consecutive ones at most one ' ' or '-' apart.
 const DIGIT_RUN = /\d(?:[ -]?\d){12,}/g;
 const BASIC_CREDENTIALS = /^[^\x00-\x1f:]*:[^\x00-\x1f]*$/;
 
+// scanText() result bits.
+const T_COLON = 1;
+const T_QUOTE = 2;
+const T_AT = 4;
+const T_EQUALS = 8;
+const T_JWT = 16;
+const T_AUTH = 32;
+const T_DIGITS = 64;
+const T_UNSAFE = 128;
+const T_USERINFO = T_COLON | T_AT;
+const T_JSON_PAIR = T_COLON | T_QUOTE;
+/** Card numbers need at least this many digits (DIGIT_RUN). */
+const MIN_CARD_DIGITS = 13;
+
 const UNSAFE_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 const NAMED_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** JSON size in bytes of values the walk emits often. */
+const NULL_BYTES = 4;
+const REDACTED_BYTES = REDACTED.length + 2;
+const SIZE_LIMIT_BYTES = SIZE_LIMIT.length + 2;
 
 interface WalkState {
   used: number;
   full: boolean;
   truncated: boolean;
   /** objects on the current path; a shared (non-cyclic) reference is copied twice, like JSON */
-  ancestors: Set<object>;
+  path: object[];
+  /** the same objects, when paths may be long enough for a linear search to cost */
+  pathSet: Set<object> | null;
+}
+
+interface RecordKey {
+  text: string;
+  cut: boolean;
+  bytes: number;
+  sensitive: boolean;
+}
+
+interface CleanedText {
+  text: string;
+  cut: boolean;
+  /** JSON size of text, in bytes */
+  bytes: number;
 }
 
 export function createSanitizer(options: SanitizeOptions = {}): Sanitizer {
   const limits = resolveLimits(options.limits);
+  const { maxDepth, maxKeys, maxStringLength, maxTotalBytes } = limits;
   const fragments = [
     ...SENSITIVE_FRAGMENTS,
     // An empty extra key would match every key.
     ...(options.extraSensitiveKeys ?? []).map(normalizeKey).filter((k) => k.length > 0),
   ];
   const keyCache = new Map<string, boolean>();
+  // Object keys repeat far more than values: their cleaned form and sensitivity in one lookup.
+  const recordKeyCache = new Map<string, RecordKey>();
+  // Per instance: cleaned text depends on the limits and the sensitive keys.
+  const textCache = new Map<string, CleanedText>();
+  // Side results of cleanString(), read right after each call (it runs no caller code in between).
+  let lastCut = false;
+  let lastBytes = 0;
 
   function isSensitiveKey(key: string): boolean {
     const cached = keyCache.get(key);
     if (cached !== undefined) return cached;
     const normalized = normalizeKey(key);
-    const sensitive =
-      SENSITIVE_EXACT.has(normalized) ||
-      fragments.some((f) => normalized.includes(f)) ||
-      SSN_AT_WORD_EDGE.test(key.replace(CAMEL_BOUNDARY, '$1 $2').toLowerCase());
+    let sensitive = SENSITIVE_EXACT.has(normalized);
+    for (let i = 0; !sensitive && i < fragments.length; i++) sensitive = normalized.includes(fragments[i] as string);
+    if (!sensitive) sensitive = SSN_AT_WORD_EDGE.test(key.replace(CAMEL_BOUNDARY, '$1 $2').toLowerCase());
     if (key.length <= MAX_CACHED_KEY_LENGTH) {
       // Clearing rather than refusing new entries keeps the cache useful when
       // an early burst of one-off keys filled it.
@@ -123,6 +179,7 @@ export function createSanitizer(options: SanitizeOptions = {}): Sanitizer {
   }
 
   function isSensitiveParam(rawKey: string): boolean {
+    if (rawKey.indexOf('%') === -1 && rawKey.indexOf('+') === -1) return isSensitiveKey(rawKey);
     let key = rawKey.replace(/\+/g, ' ');
     try {
       key = decodeURIComponent(key);
@@ -132,33 +189,96 @@ export function createSanitizer(options: SanitizeOptions = {}): Sanitizer {
     return isSensitiveKey(key);
   }
 
-  function redactSecrets(s: string): string {
-    return s
-      .replace(JWT, REDACTED)
-      .replace(AUTH_SCHEME, (match, scheme: string, space: string, token: string) =>
-        scheme.toLowerCase() === 'basic' && !isBasicCredentials(token) ? match : `${scheme}${space}${REDACTED}`)
-      .replace(URL_USERINFO, `$1:${REDACTED}@`)
-      .replace(JSON_PAIR, (match, key: string, colon: string) =>
-        isSensitiveKey(key) ? `"${key}"${colon}"${REDACTED}"` : match)
-      .replace(QUERY_PAIR, (match, lead: string, key: string) =>
-        isSensitiveParam(key) ? `${lead}${key}=${REDACTED}` : match)
-      .replace(DIGIT_RUN, redactCardsInRun);
+  function redactJsonPair(m: RegExpExecArray): string {
+    const match = m[0];
+    const key = m[1] ?? '';
+    const colon = m[2] ?? '';
+    return isSensitiveKey(key) ? `"${key}"${colon}"${REDACTED}"` : match;
   }
 
-  /** Redact, then cut, then escape: escaping last means the cut can never split an escape sequence. */
-  function cleanString(s: string): { text: string; cut: boolean } {
-    const max = limits.maxStringLength;
-    const head = s.length > max + REDACT_MARGIN ? s.slice(0, max + REDACT_MARGIN) : s;
-    const redacted = redactSecrets(head);
-    if (head === s && redacted.length <= max) return { text: escapeUnsafe(redacted), cut: false };
-    let keep = Math.min(max, redacted.length);
-    if (keep > 0 && isHighSurrogate(redacted.charCodeAt(keep - 1))) keep--;
-    const dropped = redacted.length - keep + (s.length - head.length);
-    return { text: `${escapeUnsafe(redacted.slice(0, keep))}…[+${dropped} chars]`, cut: true };
+  function redactQueryPair(m: RegExpExecArray): string {
+    const match = m[0];
+    const lead = m[1] ?? '';
+    const key = m[2] ?? '';
+    return isSensitiveParam(key) ? `${lead}${key}=${REDACTED}` : match;
+  }
+
+  /** Runs the patterns whose triggers scanText() found, in a fixed order. */
+  function redactSecrets(s: string, triggers: number): string {
+    let out = s;
+    if (triggers & T_JWT) out = out.replace(JWT, REDACTED);
+    if (triggers & T_AUTH) out = replaceMatches(out, AUTH_SCHEME, redactAuthScheme);
+    if ((triggers & T_USERINFO) === T_USERINFO) out = out.replace(URL_USERINFO, `$1:${REDACTED}@`);
+    if ((triggers & T_JSON_PAIR) === T_JSON_PAIR) out = replaceMatches(out, JSON_PAIR, redactJsonPair);
+    if (triggers & T_EQUALS) out = replaceMatches(out, QUERY_PAIR, redactQueryPair);
+    if (triggers & T_DIGITS) out = replaceMatches(out, DIGIT_RUN, redactCardsInMatch);
+    return out;
+  }
+
+  /**
+   * Redact, then cut, then escape: escaping last means the cut can never split an escape sequence.
+   * Returns the text and sets lastCut and lastBytes.
+   */
+  function cleanString(s: string): string {
+    const length = s.length;
+    const scanned = length > maxStringLength + REDACT_MARGIN ? maxStringLength + REDACT_MARGIN : length;
+    const triggers = scanText(s, scanned);
+    const scannedBytes = scannedJsonBytes; // the JSON size of s, if s is kept as it is
+    if (triggers === 0 && length <= maxStringLength) {
+      // Nothing to redact, escape or cut: the common case.
+      lastCut = false;
+      lastBytes = scannedBytes;
+      return s;
+    }
+    const cacheable = length <= MAX_CACHED_TEXT_LENGTH;
+    if (cacheable) {
+      const hit = textCache.get(s);
+      if (hit !== undefined) {
+        lastCut = hit.cut;
+        lastBytes = hit.bytes;
+        return hit.text;
+      }
+    }
+    const head = scanned < length ? s.slice(0, scanned) : s;
+    const redacted = redactSecrets(head, triggers);
+    let text: string;
+    let cut: boolean;
+    if (head === s && redacted.length <= maxStringLength) {
+      text = triggers & T_UNSAFE ? escapeUnsafe(redacted) : redacted;
+      cut = false;
+    } else {
+      let keep = Math.min(maxStringLength, redacted.length);
+      if (keep > 0 && isHighSurrogate(redacted.charCodeAt(keep - 1))) keep--;
+      const dropped = redacted.length - keep + (length - head.length);
+      const kept = redacted.slice(0, keep);
+      text = `${triggers & T_UNSAFE ? escapeUnsafe(kept) : kept}…[+${dropped} chars]`;
+      cut = true;
+    }
+    const bytes = text === s ? scannedBytes : jsonStringBytes(text);
+    if (cacheable && redacted === head) {
+      if (textCache.size >= TEXT_CACHE_SIZE) textCache.clear();
+      textCache.set(s, { text, cut, bytes });
+    }
+    lastCut = cut;
+    lastBytes = bytes;
+    return text;
+  }
+
+  function recordKey(rawKey: string): RecordKey {
+    const cached = recordKeyCache.get(rawKey);
+    if (cached !== undefined) return cached;
+    const text = cleanString(rawKey);
+    const key: RecordKey = { text, cut: lastCut, bytes: lastBytes, sensitive: isSensitiveKey(rawKey) };
+    // Only keys kept as they are: a key with something redacted in it is not pinned in memory.
+    if (text === rawKey && rawKey.length <= MAX_CACHED_KEY_LENGTH) {
+      if (recordKeyCache.size >= KEY_CACHE_SIZE) recordKeyCache.clear();
+      recordKeyCache.set(rawKey, key);
+    }
+    return key;
   }
 
   function charge(state: WalkState, cost: number): boolean {
-    if (state.full || state.used + cost > limits.maxTotalBytes) {
+    if (state.full || state.used + cost > maxTotalBytes) {
       state.full = true;
       state.truncated = true;
       return false;
@@ -167,67 +287,77 @@ export function createSanitizer(options: SanitizeOptions = {}): Sanitizer {
     return true;
   }
 
-  /** Emits a primitive if it fits the byte budget, else the size marker. */
-  function fit(state: WalkState, value: string | number | boolean | null): unknown {
-    if (charge(state, jsonBytes(value))) return value;
-    state.used += jsonBytes(SIZE_LIMIT);
+  /** Emits a primitive of the given JSON size if it fits the byte budget, else the size marker. */
+  function fitSized<T>(state: WalkState, value: T, bytes: number): T | string {
+    if (charge(state, bytes)) return value;
+    state.used += SIZE_LIMIT_BYTES;
     return SIZE_LIMIT;
+  }
+
+  function fit(state: WalkState, value: string | null): unknown {
+    return fitSized(state, value, value === null ? NULL_BYTES : jsonStringBytes(value));
   }
 
   /** Markers are always emitted (over budget if need be) so the reader knows something is missing. */
   function marker(state: WalkState, text: string): string {
     state.truncated = true;
-    state.used += jsonBytes(text) + 1;
+    state.used += jsonStringBytes(text) + 1;
     return text;
   }
 
-  function walk(input: unknown, depth: number, state: WalkState, allowToJSON = true): unknown {
+  function walk(input: unknown, depth: number, state: WalkState, allowToJSON: boolean): unknown {
     switch (typeof input) {
       case 'string': {
-        const { text, cut } = cleanString(input);
-        if (cut) state.truncated = true;
-        return fit(state, text);
+        const text = cleanString(input);
+        if (lastCut) state.truncated = true;
+        return fitSized(state, text, lastBytes);
       }
       case 'number':
-        if (!Number.isFinite(input)) return fit(state, null);
-        return fit(state, isCardNumber(input) ? REDACTED : input);
+        if (!Number.isFinite(input)) return fitSized(state, null, NULL_BYTES);
+        if (isCardNumber(input)) return fitSized(state, REDACTED, REDACTED_BYTES);
+        return fitSized(state, input, numberBytes(input));
       case 'bigint':
         // As a string it also gets card-number redaction.
-        return walk(input.toString(), depth, state);
+        return walk(input.toString(), depth, state, true);
       case 'boolean':
-        return fit(state, input);
+        return fitSized(state, input, input ? 4 : 5);
       case 'undefined':
       case 'function':
       case 'symbol':
         return OMIT;
     }
-    if (input === null) return fit(state, null);
+    if (input === null) return fitSized(state, null, NULL_BYTES);
     return walkObject(input as object, depth, state, allowToJSON);
   }
 
   function walkObject(obj: object, depth: number, state: WalkState, allowToJSON: boolean): unknown {
     try {
-      if (state.ancestors.has(obj)) return fit(state, CIRCULAR);
-      if (ArrayBuffer.isView(obj)) return fit(state, `[binary ${obj.byteLength} bytes]`);
-      if (types.isAnyArrayBuffer(obj)) return fit(state, `[binary ${obj.byteLength} bytes]`);
-      if (types.isDate(obj)) {
-        const time = Date.prototype.getTime.call(obj);
-        return fit(state, Number.isNaN(time) ? null : new Date(time).toISOString());
+      if (state.pathSet === null ? state.path.includes(obj) : state.pathSet.has(obj)) return fit(state, CIRCULAR);
+      // An array has none of these internal slots, so it can skip asking.
+      if (!Array.isArray(obj)) {
+        if (ArrayBuffer.isView(obj)) return fit(state, `[binary ${obj.byteLength} bytes]`);
+        if (types.isAnyArrayBuffer(obj)) return fit(state, `[binary ${obj.byteLength} bytes]`);
+        if (types.isDate(obj)) {
+          const time = Date.prototype.getTime.call(obj);
+          return Number.isNaN(time) ? fit(state, null) : fit(state, new Date(time).toISOString());
+        }
+        if (types.isBoxedPrimitive(obj)) return walk(obj.valueOf(), depth, state, true);
       }
-      if (types.isBoxedPrimitive(obj)) return walk(obj.valueOf(), depth, state);
       const toJSON: unknown = allowToJSON ? (obj as { toJSON?: unknown }).toJSON : undefined;
       // Like JSON.stringify, toJSON is applied once; its result is not asked again.
       if (typeof toJSON === 'function') return walk(toJSON.call(obj, ''), depth, state, false);
 
-      if (depth >= limits.maxDepth) {
+      if (depth >= maxDepth) {
         state.truncated = true;
         return fit(state, DEPTH_LIMIT);
       }
-      state.ancestors.add(obj);
+      state.path.push(obj);
+      state.pathSet?.add(obj);
       try {
         return walkContainer(obj, depth, state);
       } finally {
-        state.ancestors.delete(obj);
+        state.path.pop();
+        state.pathSet?.delete(obj);
       }
     } catch {
       // toJSON, a Proxy trap or an exotic accessor threw.
@@ -236,86 +366,105 @@ export function createSanitizer(options: SanitizeOptions = {}): Sanitizer {
   }
 
   function walkContainer(obj: object, depth: number, state: WalkState): unknown {
-    if (Array.isArray(obj)) {
-      const items: unknown[] = obj;
-      return walkList(items.length, (i) => items[i], depth, state);
-    }
+    if (Array.isArray(obj)) return walkList(obj, obj.length, depth, state);
     if (types.isSet(obj)) {
-      const items = firstOf((obj as Set<unknown>).values(), limits.maxKeys);
-      return walkList((obj as Set<unknown>).size, (i) => items[i], depth, state);
+      const set = obj as Set<unknown>;
+      return walkList(firstOf(set.values(), maxKeys), set.size, depth, state);
     }
     if (types.isMap(obj)) {
-      const entries = firstOf((obj as Map<unknown, unknown>).entries(), limits.maxKeys);
-      const keys = entries.map(([key]) => mapKeyToString(key));
-      return walkRecord(keys, (obj as Map<unknown, unknown>).size, (i) => entries[i]?.[1], depth, state);
+      const map = obj as Map<unknown, unknown>;
+      const entries = firstOf(map.entries(), maxKeys);
+      const keys: string[] = [];
+      const values: unknown[] = [];
+      for (const [key, value] of entries) {
+        keys.push(mapKeyToString(key));
+        values.push(value);
+      }
+      return walkRecord(null, keys, map.size, values, depth, state);
     }
-    const record = obj as Record<string, unknown>;
-    let keys = Object.keys(record);
+    let keys = Object.keys(obj);
     // message and name are not own enumerable properties, yet they are the point of an Error.
     if (types.isNativeError(obj)) keys = ['name', 'message', ...keys.filter((k) => k !== 'name' && k !== 'message')];
-    return walkRecord(keys, keys.length, (i) => record[keys[i] ?? ''], depth, state);
+    return walkRecord(obj as Record<string, unknown>, keys, keys.length, null, depth, state);
   }
 
-  function walkList(total: number, read: (i: number) => unknown, depth: number, state: WalkState): unknown {
+  function walkList(items: readonly unknown[], total: number, depth: number, state: WalkState): unknown {
     if (!charge(state, 2)) return marker(state, SIZE_LIMIT);
     const out: unknown[] = [];
-    const end = Math.min(total, limits.maxKeys);
+    const end = Math.min(total, maxKeys);
     let i = 0;
     for (; i < end && !state.full; i++) {
       state.used += 1; // comma
-      const item = readSafely(read, i, depth, state);
+      let child: unknown;
+      let readable = true;
+      try {
+        child = items[i];
+      } catch {
+        readable = false; // an index getter or a Proxy trap threw
+      }
+      const item = readable ? walk(child, depth + 1, state, true) : fit(state, UNREADABLE);
       out.push(item === OMIT ? null : item);
     }
     if (i < total) out.push(marker(state, `[+${total - i} more items]`));
     return out;
   }
 
+  /** Reads values from `source` by key, or from `values` by index when source is null (Maps). */
   function walkRecord(
+    source: Record<string, unknown> | null,
     keys: readonly string[],
     total: number,
-    read: (i: number) => unknown,
+    values: readonly unknown[] | null,
     depth: number,
     state: WalkState,
   ): unknown {
     if (!charge(state, 2)) return marker(state, SIZE_LIMIT);
     const out: Record<string, unknown> = {};
-    const end = Math.min(keys.length, limits.maxKeys);
+    const end = Math.min(keys.length, maxKeys);
     let i = 0;
     for (; i < end && !state.full; i++) {
       const rawKey = keys[i] ?? '';
-      const key = cleanString(rawKey);
+      const key = recordKey(rawKey);
       if (key.cut) state.truncated = true;
-      if (!charge(state, jsonBytes(key.text) + 2)) break;
-      // A sensitive value is never read: no getter side effects, nothing to leak.
-      const value = isSensitiveKey(rawKey) ? fit(state, REDACTED) : readSafely(read, i, depth, state);
+      if (!charge(state, key.bytes + 2)) break;
+      let value: unknown;
+      if (key.sensitive) {
+        // A sensitive value is never read: no getter side effects, nothing to leak.
+        value = fitSized(state, REDACTED, REDACTED_BYTES);
+      } else {
+        let child: unknown;
+        let readable = true;
+        try {
+          child = source === null ? values?.[i] : source[rawKey];
+        } catch {
+          readable = false; // a getter threw
+        }
+        value = readable ? walk(child, depth + 1, state, true) : fit(state, UNREADABLE);
+      }
       if (value !== OMIT) setOwn(out, key.text, value);
     }
     if (i < total) setOwn(out, MORE_KEYS, marker(state, `[+${total - i} more keys]`));
     return out;
   }
 
-  function readSafely(read: (i: number) => unknown, i: number, depth: number, state: WalkState): unknown {
-    let child: unknown;
-    try {
-      child = read(i);
-    } catch {
-      return fit(state, UNREADABLE); // a getter threw
-    }
-    return walk(child, depth + 1, state);
-  }
-
   return {
     value(input) {
-      const state: WalkState = { used: 0, full: false, truncated: false, ancestors: new Set() };
+      const state: WalkState = {
+        used: 0,
+        full: false,
+        truncated: false,
+        path: [],
+        pathSet: maxDepth > MAX_ARRAY_SEARCHED_DEPTH ? new Set() : null,
+      };
       try {
-        const out = walk(input, 0, state);
+        const out = walk(input, 0, state, true);
         return { value: out === OMIT ? undefined : out, truncated: state.truncated };
       } catch {
         // Last resort (e.g. a stack overflow from an absurd maxDepth): the contract is to never throw.
         return { value: UNREADABLE, truncated: true };
       }
     },
-    text: (input) => cleanString(input).text,
+    text: cleanString,
     isSensitiveKey,
   };
 }
@@ -340,6 +489,163 @@ function normalizeKey(key: string): string {
 /** "Basic" is also an English word ("Basic plan"); real credentials decode to user:password. */
 function isBasicCredentials(token: string): boolean {
   return BASIC_CREDENTIALS.test(Buffer.from(token, 'base64').toString('latin1'));
+}
+
+function redactAuthScheme(m: RegExpExecArray): string {
+  const match = m[0];
+  const scheme = m[1] ?? '';
+  const space = m[2] ?? '';
+  const token = m[3] ?? '';
+  return scheme.toLowerCase() === 'basic' && !isBasicCredentials(token) ? match : `${scheme}${space}${REDACTED}`;
+}
+
+/**
+ * s.replace(re, (...) => replace(m)) for a global re; an exec() loop costs a third of what
+ * V8 charges for replace() with a callback. replace returns m[0] itself to keep a match.
+ */
+function replaceMatches(s: string, re: RegExp, replace: (m: RegExpExecArray) => string): string {
+  let out = '';
+  let copied = 0;
+  let changed = false;
+  re.lastIndex = 0;
+  for (let m = re.exec(s); m !== null; m = re.exec(s)) {
+    const match = m[0];
+    if (match.length === 0) re.lastIndex++; // as replace() does; none of the patterns matches ''
+    const replacement = replace(m);
+    if (replacement !== match) {
+      out += s.slice(copied, m.index) + replacement;
+      copied = m.index + match.length;
+      changed = true;
+    }
+  }
+  return changed ? out + s.slice(copied) : s;
+}
+
+function redactCardsInMatch(m: RegExpExecArray): string {
+  return redactCardsInRun(m[0]);
+}
+
+/** JSON size of the string scanText() last looked at, valid when it reported nothing unsafe. */
+let scannedJsonBytes = 0;
+
+// scanText() classes of ASCII characters.
+const PLAIN = 0;
+const DIGIT = 1;
+const SEPARATOR = 2; // may sit between two digits of a card number
+const NOTABLE = 3; // a trigger, or costs an extra byte in JSON
+const CONTROL = 4;
+const ASCII_CLASS = new Uint8Array(0x80);
+for (let c = 0; c < 0x20; c++) ASCII_CLASS[c] = CONTROL;
+ASCII_CLASS[0x7f] = CONTROL;
+for (let c = 0x30; c <= 0x39; c++) ASCII_CLASS[c] = DIGIT;
+for (const c of ' -') ASCII_CLASS[c.charCodeAt(0)] = SEPARATOR;
+for (const c of '"\\:=@eBb') ASCII_CLASS[c.charCodeAt(0)] = NOTABLE;
+
+/**
+ * One pass over s[0, end) that reports which redaction patterns could match (T_* bits) and
+ * whether anything needs escaping (T_UNSAFE); 0 means the string can be kept as it is.
+ * Also leaves the JSON size of s in scannedJsonBytes.
+ */
+function scanText(s: string, end: number): number {
+  let triggers = 0;
+  let bytes = s.length + 2;
+  let digits = 0; // digits in the current run that DIGIT_RUN could match
+  let afterSeparator = false;
+  for (let i = 0; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) {
+      const kind = ASCII_CLASS[c];
+      if (kind === PLAIN) {
+        digits = 0;
+        afterSeparator = false;
+        continue;
+      }
+      if (kind === DIGIT) {
+        if (++digits >= MIN_CARD_DIGITS) triggers |= T_DIGITS;
+        afterSeparator = false;
+        continue;
+      }
+      if (kind === SEPARATOR) {
+        // One separator may sit between two digits of a run; a second one ends the run.
+        if (afterSeparator) digits = 0;
+        afterSeparator = true;
+        continue;
+      }
+      digits = 0;
+      afterSeparator = false;
+      if (kind === CONTROL) {
+        triggers |= T_UNSAFE;
+        continue;
+      }
+      switch (c) {
+        case 0x22: // "
+          triggers |= T_QUOTE;
+          bytes++;
+          break;
+        case 0x5c: // backslash
+          bytes++;
+          break;
+        case 0x3a: // :
+          triggers |= T_COLON;
+          break;
+        case 0x3d: // =
+          triggers |= T_EQUALS;
+          break;
+        case 0x40: // @
+          triggers |= T_AT;
+          break;
+        case 0x65: // e, of eyJ
+          if (s.charCodeAt(i + 1) === 0x79 && s.charCodeAt(i + 2) === 0x4a) triggers |= T_JWT;
+          break;
+        default: // B or b
+          if (continuesAuthScheme(s, i + 1)) triggers |= T_AUTH;
+      }
+      continue;
+    }
+    digits = 0;
+    afterSeparator = false;
+    if (c <= 0x9f) {
+      triggers |= T_UNSAFE; // C1 controls
+    } else if (c < 0x800) {
+      bytes += 1; // 2 bytes in UTF-8
+    } else if (c >= 0xd800 && c <= 0xdfff) {
+      const next = s.charCodeAt(i + 1);
+      if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 2; // a pair: 4 bytes in UTF-8
+        i++;
+      } else {
+        bytes += 5; // JSON writes a lone surrogate as \uXXXX
+      }
+    } else {
+      if (c === 0x2028 || c === 0x2029 || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069)) {
+        triggers |= T_UNSAFE;
+      }
+      bytes += 2; // 3 bytes in UTF-8
+    }
+  }
+  scannedJsonBytes = bytes;
+  return triggers;
+}
+
+/** Whether s continues at `from` with the rest of 'bearer' or 'basic', in any case (| 0x20 lowercases a letter). */
+function continuesAuthScheme(s: string, from: number): boolean {
+  const first = s.charCodeAt(from) | 0x20;
+  if (first === 0x65) {
+    // e-a-r-e-r
+    return (
+      (s.charCodeAt(from + 1) | 0x20) === 0x61 &&
+      (s.charCodeAt(from + 2) | 0x20) === 0x72 &&
+      (s.charCodeAt(from + 3) | 0x20) === 0x65 &&
+      (s.charCodeAt(from + 4) | 0x20) === 0x72
+    );
+  }
+  // a-s-i-c
+  return (
+    first === 0x61 &&
+    (s.charCodeAt(from + 1) | 0x20) === 0x73 &&
+    (s.charCodeAt(from + 2) | 0x20) === 0x69 &&
+    (s.charCodeAt(from + 3) | 0x20) === 0x63
+  );
 }
 
 /**
@@ -411,15 +717,53 @@ function isCardNumber(n: number): boolean {
 }
 
 function escapeUnsafe(s: string): string {
-  return s.replace(UNSAFE_CHARS, (c) => NAMED_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return s.replace(UNSAFE_CHARS, escapeChar);
+}
+
+function escapeChar(c: string): string {
+  return NAMED_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
 }
 
 function isHighSurrogate(code: number): boolean {
   return code >= 0xd800 && code <= 0xdbff;
 }
 
-function jsonBytes(value: string | number | boolean | null): number {
-  return typeof value === 'string' ? Buffer.byteLength(JSON.stringify(value)) : String(value).length;
+/** Buffer.byteLength(JSON.stringify(s)), without building either. */
+function jsonStringBytes(s: string): number {
+  let bytes = s.length + 2;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x20 && c < 0x80) {
+      if (c === 0x22 || c === 0x5c) bytes++; // " and backslash
+    } else if (c < 0x20) {
+      // \b \t \n \f \r, or \u00XX
+      bytes += c === 0x08 || c === 0x09 || c === 0x0a || c === 0x0c || c === 0x0d ? 1 : 5;
+    } else if (c < 0x800) {
+      bytes += 1;
+    } else if (c >= 0xd800 && c <= 0xdfff) {
+      const next = s.charCodeAt(i + 1);
+      if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 2;
+        i++;
+      } else {
+        bytes += 5;
+      }
+    } else {
+      bytes += 2;
+    }
+  }
+  return bytes;
+}
+
+/** String(n).length for a finite number, without building the string in the common case. */
+function numberBytes(n: number): number {
+  if (Number.isInteger(n) && n < 1e15 && n > -1e15) {
+    const magnitude = n < 0 ? -n : n;
+    let bytes = n < 0 ? 2 : 1;
+    for (let power = 10; power <= magnitude; power *= 10) bytes++;
+    return bytes;
+  }
+  return String(n).length;
 }
 
 function firstOf<T>(iterator: Iterator<T>, count: number): T[] {
