@@ -123,6 +123,36 @@ describe.each(EXPRESS_VERSIONS)('hostile and unlucky requests on %s', (name, exp
     }
   }, 60_000);
 
+  it('records a request once when the tracker is mounted twice', async () => {
+    const app = express();
+    app.use(tracker.middleware());
+    const inner = express();
+    inner.use(tracker.middleware());
+    inner.get('/x', (_req, res) => { res.send('ok'); });
+    app.use('/sub', inner);
+    await request(app).get('/sub/x').expect(200, 'ok');
+    await tracker.flush();
+    expect(await storedActivities(db.knex)).toHaveLength(1);
+  });
+
+  it('still records the request, with what was certain, when capture itself fails', async () => {
+    const logger = memoryLogger();
+    const fragile = testTracker(db.knex, { logger });
+    const app = express();
+    app.use(fragile.middleware());
+    app.post('/hostile', (req, res) => {
+      Object.defineProperty(req, 'body', { get() { throw new Error('body getter exploded'); } });
+      res.status(202).send('accepted');
+    });
+    await request(app).post('/hostile').expect(202, 'accepted');
+    await fragile.flush();
+    await fragile.close();
+    const rows = await storedActivities(db.knex);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ method: 'POST', status_code: 202, success: true, ip_address: '127.0.0.1', details: { captureFailed: true } });
+    expect(logger.lines).toContainEqual(expect.objectContaining({ level: 'error', message: 'Activity capture failed in capture; the request was not affected' }));
+  });
+
   it('survives options that throw', async () => {
     const logger = memoryLogger();
     const fragile = testTracker(db.knex, {

@@ -24,7 +24,8 @@ export function createActivityMiddleware(deps: MiddlewareDeps): ActivityMiddlewa
   return function activityTracking(req, res, next) {
     let start: RequestStart;
     try {
-      if (capture.config.skip?.(req)) {
+      // A tracker mounted twice on one path (or on an app and its sub-app) records the request once.
+      if (req.activity instanceof LinkedActivity || capture.config.skip?.(req)) {
         next();
         return;
       }
@@ -53,10 +54,13 @@ export function createActivityMiddleware(deps: MiddlewareDeps): ActivityMiddlewa
     const onEnd = (): void => {
       res.removeListener('finish', onEnd);
       res.removeListener('close', onEnd);
+      const aborted = !res.writableFinished;
       try {
-        deps.enqueue(buildRequestEvent(capture, req, res, start, !res.writableFinished));
+        deps.enqueue(buildRequestEvent(capture, req, res, start, aborted));
       } catch (error) {
         capture.report('capture', error);
+        // Still a request that happened: keep what was known for certain when it started.
+        deps.enqueue(fallbackEvent(req, res, start, aborted));
       }
     };
     res.on('finish', onEnd);
@@ -95,6 +99,20 @@ class LinkedActivity implements RequestActivity {
       location: capture.geo.locate(this.start.ip),
     });
   }
+}
+
+/** The row of a request whose full capture failed: nothing read from the app, nothing that needs sanitizing. */
+function fallbackEvent(req: TrackedRequest, res: TrackedResponse, start: RequestStart, aborted: boolean): ActivityEvent {
+  const duration = Number(process.hrtime.bigint() - start.startHr) / 1e6;
+  const statusCode = aborted && !res.headersSent ? 499 : res.statusCode;
+  return {
+    id: start.id, userId: null, sessionId: start.sessionId, activityType: statusCode >= 500 ? 'error' : 'system_action',
+    entityType: null, entityId: null, action: null, details: { captureFailed: true }, ipAddress: start.ip, userAgent: null,
+    browser: null, operatingSystem: null, deviceInfo: null, location: null, duration,
+    startTime: new Date(start.startedAt), endTime: new Date(start.startedAt + duration),
+    method: typeof req.method === 'string' ? req.method.slice(0, 16).replace(/[^A-Z]/gi, '') : null, path: null, route: null,
+    statusCode, success: !aborted && statusCode < 400, requestSize: null, responseSize: null,
+  };
 }
 
 /** IPv4 clients on a dual-stack socket appear as ::ffff:a.b.c.d; store the plain form. */
