@@ -15,7 +15,7 @@ export type ExpressFactory = typeof express5;
 /** A logger that keeps what it was told, so tests can assert on reported failures. */
 export function memoryLogger(): Logger & { lines: Array<{ level: string; message: string; context?: Record<string, unknown> }> } {
   const lines: Array<{ level: string; message: string; context?: Record<string, unknown> }> = [];
-  const log = (level: string) => (message: string, context?: Record<string, unknown>) => { if (process.env['DEBUG_LOG']) console.log(level, message, context); lines.push({ level, message, ...(context ? { context } : {}) }); };
+  const log = (level: string) => (message: string, context?: Record<string, unknown>) => { lines.push({ level, message, ...(context ? { context } : {}) }); };
   return { lines, debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
 }
 
