@@ -13,7 +13,7 @@ afterAll(async () => { await db.destroy(); });
 beforeEach(async () => { await resetTables(db.knex); });
 
 function event(overrides: Partial<ActivityEvent> = {}): ActivityEvent {
-  const now = new Date();
+  const now = Date.now();
   return {
     id: uuidv7(), userId: 'u1', sessionId: 's1', activityType: 'data_view', entityType: null, entityId: null, action: 'read',
     details: null, ipAddress: '127.0.0.1', userAgent: null, browser: null, operatingSystem: null, deviceInfo: null, location: null,
@@ -85,8 +85,8 @@ describe('the write path', () => {
 
   it('keeps session rows current across batches', async () => {
     const store = new KnexActivityStore(db.knex);
-    const t0 = new Date('2026-11-23T10:00:00.000Z');
-    const at = (s: number) => new Date(t0.getTime() + s * 1000);
+    const t0 = Date.parse('2026-11-23T10:00:00.000Z');
+    const at = (s: number) => t0 + s * 1000;
     await store.writeBatch([
       event({ sessionId: 'sess-a', userId: null, activityType: 'page_view', startTime: at(0), endTime: at(1) }),
       event({ sessionId: 'sess-a', userId: null, activityType: 'data_create', startTime: at(5), endTime: at(6) }),
@@ -97,8 +97,8 @@ describe('the write path', () => {
     ]);
     const sessions = await db.knex('activity_sessions').orderBy('session_id').select('*');
     expect(sessions.map((s) => ({ ...s, duration: Number(s.duration) }))).toMatchObject([
-      { session_id: 'sess-a', user_id: 'ada', page_views: 2, actions_count: 1, start_time: at(0), last_activity: at(61), duration: 61_000, is_active: true },
-      { session_id: 'sess-b', user_id: 'bob', page_views: 0, actions_count: 1, start_time: at(2), last_activity: at(3), duration: 1000 },
+      { session_id: 'sess-a', user_id: 'ada', page_views: 2, actions_count: 1, start_time: new Date(at(0)), last_activity: new Date(at(61)), duration: 61_000, is_active: true },
+      { session_id: 'sess-b', user_id: 'bob', page_views: 0, actions_count: 1, start_time: new Date(at(2)), last_activity: new Date(at(3)), duration: 1000 },
     ]);
   });
 
@@ -125,6 +125,16 @@ describe('record()', () => {
       method: null, path: null, status_code: null, success: true, details: { reason: 'complete', reviewer: { apiKey: '[REDACTED]' } },
     });
     await tracker.close();
+  });
+
+  it('stores the time it was given to the millisecond', async () => {
+    const tracker = testTracker(db.knex);
+    const at = new Date('2026-01-02T03:04:05.678Z');
+    await tracker.record({ action: 'backdated.import', startTime: at, duration: 12 });
+    await tracker.close();
+    const [row] = await storedActivities(db.knex);
+    expect(row?.start_time.toISOString()).toBe('2026-01-02T03:04:05.678Z');
+    expect(row?.end_time?.toISOString()).toBe('2026-01-02T03:04:05.690Z');
   });
 
   it.each([

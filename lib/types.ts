@@ -55,8 +55,10 @@ export interface ActivityEvent {
   location: GeoLocation | null;
   /** Milliseconds, from a monotonic clock. */
   duration: number | null;
-  startTime: Date;
-  endTime: Date | null;
+  /** When the request started or the event happened, in Unix epoch milliseconds (kept as a number: the write path serializes it without a Date). */
+  startTime: number;
+  /** When the response ended or the client went away, in Unix epoch milliseconds. */
+  endTime: number | null;
   method: string | null;
   /** Path without the query string. */
   path: string | null;

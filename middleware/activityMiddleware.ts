@@ -109,7 +109,7 @@ function fallbackEvent(req: TrackedRequest, res: TrackedResponse, start: Request
     id: start.id, userId: null, sessionId: start.sessionId, activityType: statusCode >= 500 ? 'error' : 'system_action',
     entityType: null, entityId: null, action: null, details: { captureFailed: true }, ipAddress: start.ip, userAgent: null,
     browser: null, operatingSystem: null, deviceInfo: null, location: null, duration,
-    startTime: new Date(start.startedAt), endTime: new Date(start.startedAt + duration),
+    startTime: start.startedAt, endTime: start.startedAt + duration,
     method: typeof req.method === 'string' ? req.method.slice(0, 16).replace(/[^A-Z]/gi, '') : null, path: null, route: null,
     statusCode, success: !aborted && statusCode < 400, requestSize: null, responseSize: null,
   };

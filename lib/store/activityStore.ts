@@ -13,14 +13,15 @@ const COLUMNS: ReadonlyArray<readonly [column: string, field: keyof ActivityEven
   ['action', 'action', 'text'], ['details', 'details', 'jsonb'], ['ip_address', 'ipAddress', 'text'],
   ['user_agent', 'userAgent', 'text'], ['browser', 'browser', 'text'], ['operating_system', 'operatingSystem', 'text'],
   ['device_info', 'deviceInfo', 'jsonb'], ['location', 'location', 'jsonb'], ['duration', 'duration', 'double precision'],
-  ['start_time', 'startTime', 'timestamptz'], ['end_time', 'endTime', 'timestamptz'], ['method', 'method', 'text'],
+  ['start_time', 'startTime', 'epoch_ms'], ['end_time', 'endTime', 'epoch_ms'], ['method', 'method', 'text'],
   ['path', 'path', 'text'], ['route', 'route', 'text'], ['status_code', 'statusCode', 'integer'],
   ['success', 'success', 'boolean'], ['request_size', 'requestSize', 'integer'], ['response_size', 'responseSize', 'integer'],
 ];
 const COLUMN_LIST = COLUMNS.map(([column]) => column).join(', ');
 /** The events are serialized as they are (no per-row copy); their camelCase fields are renamed here. */
-const RECORD_DEFINITION = COLUMNS.map(([, field, type]) => `"${field}" ${type}`).join(', ');
-const SELECT_LIST = COLUMNS.map(([column, field]) => `"${field}" as ${column}`).join(', ');
+const RECORD_DEFINITION = COLUMNS.map(([, field, type]) => `"${field}" ${type === 'epoch_ms' ? 'double precision' : type}`).join(', ');
+/** Times travel as epoch milliseconds: serializing a Date costs more than the rest of a row. */
+const SELECT_LIST = COLUMNS.map(([column, field, type]) => (type === 'epoch_ms' ? `to_timestamp("${field}" / 1000.0) as ${column}` : `"${field}" as ${column}`)).join(', ');
 
 /**
  * One statement per batch, so one round trip and no transaction to open and close: the rows travel
