@@ -51,9 +51,9 @@ export function createActivityMiddleware(deps: MiddlewareDeps): ActivityMiddlewa
       return;
     }
 
+    // Node emits 'close' on every response, after 'finish' when it completed and alone when the
+    // client went away first: one listener sees both, once.
     const onEnd = (): void => {
-      res.removeListener('finish', onEnd);
-      res.removeListener('close', onEnd);
       const aborted = !res.writableFinished;
       try {
         deps.enqueue(buildRequestEvent(capture, req, res, start, aborted));
@@ -63,7 +63,6 @@ export function createActivityMiddleware(deps: MiddlewareDeps): ActivityMiddlewa
         deps.enqueue(fallbackEvent(req, res, start, aborted));
       }
     };
-    res.on('finish', onEnd);
     res.on('close', onEnd);
     next();
   };

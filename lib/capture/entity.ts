@@ -28,8 +28,21 @@ export function entityFromRoute(route: string | null, path: string, params: Reco
   return type === 'error' && entity.entityId === null ? NONE : entity;
 }
 
+/** An app has a few dozen routes and sends them again and again: split each pattern once. */
+const ROUTE_SEGMENTS = new Map<string, string[]>();
+
+function segmentsOf(route: string): string[] {
+  let segments = ROUTE_SEGMENTS.get(route);
+  if (!segments) {
+    segments = route.split('/').filter((s) => s !== '');
+    if (ROUTE_SEGMENTS.size >= 1000) ROUTE_SEGMENTS.clear();
+    ROUTE_SEGMENTS.set(route, segments);
+  }
+  return segments;
+}
+
 function fromSegments(route: string, path: string, params: Record<string, unknown> | undefined): EntityRef {
-  const segments = route.split('/').filter((s) => s !== '');
+  const segments = segmentsOf(route);
   for (let i = segments.length - 1; i >= 0; i--) {
     const param = PARAM.exec(segments[i] ?? '');
     if (param) {
