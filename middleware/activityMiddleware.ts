@@ -37,7 +37,7 @@ export function createActivityMiddleware(deps: MiddlewareDeps): ActivityMiddlewa
       start = {
         id: uuidv7(startedAt),
         startedAt,
-        startHr: process.hrtime.bigint(),
+        startMonotonic: performance.now(),
         ip,
         userAgent,
         sessionId: capture.sessions.atStart(req, res, ip, userAgent, startedAt),
@@ -102,7 +102,7 @@ class LinkedActivity implements RequestActivity {
 
 /** The row of a request whose full capture failed: nothing read from the app, nothing that needs sanitizing. */
 function fallbackEvent(req: TrackedRequest, res: TrackedResponse, start: RequestStart, aborted: boolean): ActivityEvent {
-  const duration = Number(process.hrtime.bigint() - start.startHr) / 1e6;
+  const duration = performance.now() - start.startMonotonic;
   const statusCode = aborted && !res.headersSent ? 499 : res.statusCode;
   return {
     id: start.id, userId: null, sessionId: start.sessionId, activityType: statusCode >= 500 ? 'error' : 'system_action',

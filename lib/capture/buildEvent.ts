@@ -27,7 +27,8 @@ export interface CaptureContext {
 export interface RequestStart {
   id: string;
   startedAt: number;
-  startHr: bigint;
+  /** performance.now() at the start: monotonic, in milliseconds, and no BigInt to allocate. */
+  startMonotonic: number;
   ip: string | null;
   userAgent: string | null;
   sessionId: string;
@@ -42,8 +43,8 @@ const ABORTED_STATUS = 499;
 
 export function buildRequestEvent(ctx: CaptureContext, req: TrackedRequest, res: TrackedResponse, start: RequestStart, aborted: boolean): ActivityEvent {
   const { config, sanitizer } = ctx;
-  const duration = Number(process.hrtime.bigint() - start.startHr) / 1e6;
-  const method = (req.method ?? 'GET').toUpperCase();
+  const duration = performance.now() - start.startMonotonic;
+  const method = req.method ?? 'GET';
   const url = req.originalUrl ?? req.url ?? '/';
   const queryAt = url.indexOf('?');
   const rawPath = queryAt === -1 ? url : url.slice(0, queryAt);
@@ -53,7 +54,7 @@ export function buildRequestEvent(ctx: CaptureContext, req: TrackedRequest, res:
 
   let activityType: ActivityType = overrides?.type ?? classifyActivity({
     method,
-    path: trimSlash(safeDecode(rawPath).toLowerCase()),
+    path: trimSlash((rawPath.includes('%') ? safeDecode(rawPath) : rawPath).toLowerCase()),
     route,
     statusCode,
     requestContentType: req.headers['content-type'],
