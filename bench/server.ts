@@ -36,9 +36,12 @@ for (let i = 1; i <= 100; i++) ITEMS.set(String(i), { id: i, name: `Item ${i}`, 
 
 async function main(): Promise<void> {
   let tracker: ActivityTracker | undefined;
+  // A variant run twice in one bench shares its database: count only the rows this run adds.
+  let rowsBefore = { rows: 0, sessions: 0 };
   if (config.kind !== 'bare') {
     tracker = createActivityTracker(trackerOptions());
     await tracker.ready(); // migrations of the embedded database are not part of the measurement
+    rowsBefore = await countRows(tracker.knex);
   }
 
   const app = express();
@@ -113,7 +116,11 @@ async function main(): Promise<void> {
       stats = tracker.stats();
     }
     const closeMs = performance.now() - closeStart;
-    if (config.kind !== 'bare') ({ rows, sessions } = await countRows());
+    if (config.kind !== 'bare') {
+      const after = await countRows();
+      rows = after.rows - rowsBefore.rows;
+      sessions = after.sessions;
+    }
     await send({ type: 'stopped', served, servedNon2xx, cpuMs, queuedAtStop, closeMs, stats, rows, sessions, rssMb: process.memoryUsage().rss / 1048576 });
     process.exit(0);
   }
@@ -125,10 +132,12 @@ async function main(): Promise<void> {
   });
 }
 
-/** Counted through a connection of its own, after the tracker closed its own. */
-async function countRows(): Promise<{ rows: number; sessions: number }> {
+/** Counted through the tracker's connection before the run, and through one of its own after the tracker closed. */
+async function countRows(open?: Knex): Promise<{ rows: number; sessions: number }> {
   let knex: Knex;
-  if (config.kind === 'postgres') {
+  if (open) {
+    knex = open;
+  } else if (config.kind === 'postgres') {
     knex = knexFactory({ client: 'pg', connection: config.databaseUrl, searchPath: config.schema ? [config.schema] : undefined, pool: { min: 0, max: 1 } });
   } else {
     const ClientPgLite = require('knex-pglite') as typeof Knex.Client;
@@ -139,7 +148,7 @@ async function countRows(): Promise<{ rows: number; sessions: number }> {
     const [s] = (await knex('activity_sessions').count<{ count: string | number }[]>({ count: '*' })) as Array<{ count: string | number }>;
     return { rows: Number(a?.count ?? NaN), sessions: Number(s?.count ?? NaN) };
   } finally {
-    await knex.destroy();
+    if (!open) await knex.destroy();
   }
 }
 
