@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -15,6 +15,12 @@ beforeAll(() => {
   consumer = mkdtempSync(path.join(os.tmpdir(), 'activity-consumer-'));
   mkdirSync(path.join(consumer, 'node_modules'));
   symlinkSync(root, path.join(consumer, 'node_modules', 'express-activity-tracking'), 'dir');
+  symlinkSync(path.join(root, 'node_modules', 'express'), path.join(consumer, 'node_modules', 'express'), 'dir');
+  symlinkSync(path.join(root, 'node_modules', '@types'), path.join(consumer, 'node_modules', '@types'), 'dir');
+  writeFileSync(path.join(consumer, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: { strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', noEmit: true, esModuleInterop: true, skipLibCheck: false, types: ['node'] },
+    files: ['consumer.ts'],
+  }));
 }, 120_000);
 afterAll(() => { rmSync(consumer, { recursive: true, force: true }); });
 
@@ -51,13 +57,18 @@ it('type-checks a TypeScript consumer, req.activity included', () => {
     const id: ActivityEvent['id'] = 'x';
     void id;
   `);
-  writeFileSync(path.join(consumer, 'tsconfig.json'), JSON.stringify({
-    compilerOptions: { strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', noEmit: true, esModuleInterop: true, skipLibCheck: false, types: ['node'], typeRoots: [path.join(root, 'node_modules', '@types')] },
-    files: ['consumer.ts'],
-  }));
-  symlinkSync(path.join(root, 'node_modules', 'express'), path.join(consumer, 'node_modules', 'express'), 'dir');
-  symlinkSync(path.join(root, 'node_modules', '@types'), path.join(consumer, 'node_modules', '@types'), 'dir');
   expect(() => execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: consumer, encoding: 'utf8' })).not.toThrow();
+}, 60_000);
+
+it("type-checks the README's quick start as written", () => {
+  const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+  const quickStart = /## Quick start\n\n```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+  expect(quickStart?.split('\n').filter((line) => line.trim() !== '').length).toBeLessThanOrEqual(15);
+  writeFileSync(path.join(consumer, 'quickstart.ts'), quickStart ?? '');
+  writeFileSync(path.join(consumer, 'tsconfig.quickstart.json'), JSON.stringify({
+    extends: './tsconfig.json', files: ['quickstart.ts'],
+  }));
+  expect(() => execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.quickstart.json'], { cwd: consumer, encoding: 'utf8' })).not.toThrow();
 }, 60_000);
 
 it('ships the activity-tracking command', () => {
