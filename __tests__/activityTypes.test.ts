@@ -208,6 +208,21 @@ describe.each(EXPRESS_VERSIONS)('activity types on %s', (_name, express) => {
     ]);
   });
 
+  it('takes login, logout and refresh paths from the options', async () => {
+    const custom = testTracker(db.knex, { loginPaths: ['/api/v2/sessions/new'], logoutPaths: ['/bye'], tokenRefreshPaths: ['/api/v2/tokens'] });
+    const customApp = express();
+    customApp.use(custom.middleware());
+    customApp.post('/api/v2/sessions/new', (_req, res) => { res.status(403).end(); });
+    customApp.post('/bye', (_req, res) => { res.status(204).end(); });
+    customApp.post('/api/v2/tokens', (_req, res) => { res.json({}); });
+    customApp.post('/login', (_req, res) => { res.json({}); });
+    for (const path of ['/api/v2/sessions/new', '/bye', '/api/v2/tokens', '/login']) await request(customApp).post(path);
+    await custom.flush();
+    await custom.close();
+    // The defaults are replaced, not extended: /login is now an ordinary create.
+    expect((await storedActivities(db.knex)).map((r) => r.activity_type)).toEqual(['login_failed', 'logout', 'token_refresh', 'data_create']);
+  });
+
   it('reads the route pattern of a mounted router, with its base path', async () => {
     const nested = express();
     nested.use(tracker.middleware());

@@ -69,3 +69,24 @@ describe.each(EXPRESS_VERSIONS)('where a request came from, on %s', (_name, expr
     expect(row).toMatchObject({ ip_address: '8.8.8.8', location: null });
   });
 });
+
+describe('what repeats is worked out once', () => {
+  it('parses a user agent once and looks an address up once', () => {
+    const { UserAgentParser } = jest.requireActual<typeof import('../lib/capture/userAgent')>('../lib/capture/userAgent');
+    const { GeoLocator } = jest.requireActual<typeof import('../lib/capture/geo')>('../lib/capture/geo');
+    const parser = new UserAgentParser(2);
+    const chrome = AGENTS[0]!.ua;
+    const first = parser.parse(chrome);
+    expect(parser.parse(chrome)).toBe(first);
+    parser.parse('curl/1');
+    parser.parse('curl/2');
+    // Bounded: the least recently used entry made way, and is parsed again when it returns.
+    const again = parser.parse(chrome);
+    expect(again).not.toBe(first);
+    expect(again).toEqual(first);
+    const geo = new GeoLocator(true, () => undefined);
+    const located = geo.locate('8.8.8.8');
+    expect(located).toMatchObject({ country: 'US' });
+    expect(geo.locate('8.8.8.8')).toBe(located);
+  });
+});

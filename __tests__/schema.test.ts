@@ -83,6 +83,16 @@ describe('the schema', () => {
     expect(await storedActivities(db.knex)).toHaveLength(1);
   });
 
+  it('names the command when the tables are behind the package', async () => {
+    await db.knex('activity_tracking_migrations').delete();
+    const tracker = createActivityTracker({ database: db.url!, logger: memoryLogger() });
+    await expect(tracker.ready()).rejects.toMatchObject({
+      code: 'ERR_AT_SCHEMA_BEHIND',
+      message: expect.stringContaining('missing migration 20261123000000_create_activity_tables). Fix: run `npx activity-tracking migrate`'),
+    });
+    await tracker.close();
+  });
+
   it('migrates by itself with autoMigrate: true', async () => {
     await db.knex.raw('drop table user_activity, activity_sessions, activity_summaries, activity_tracking_migrations, activity_tracking_migrations_lock');
     const tracker = createActivityTracker({ database: db.url!, autoMigrate: true, logger: memoryLogger() });
