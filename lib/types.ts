@@ -167,9 +167,9 @@ export interface Options {
   geo?: boolean;
   /** The package's own session cookie, for apps without express-session; `false` sets none. Default `{ name: 'activity_sid' }`. */
   sessionCookie?: false | { name?: string };
-  /** Key for the hashes that give cookie-less clients a stable session. Default: random per process. */
+  /** Key for the keyed hash of IP and user agent that recognizes a cookie-less client (never stored). Default: random per process. */
   sessionSecret?: string;
-  /** Rows per INSERT. Default `500`. */
+  /** Rows per batch statement. Default `500`. */
   batchSize?: number;
   /** Longest wait before queued events are written, in milliseconds. Default `50`. */
   flushIntervalMs?: number;
