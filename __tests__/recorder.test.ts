@@ -107,6 +107,9 @@ describe('the write path', () => {
     const recorder = new Recorder(() => Promise.reject(new Error('database down')), { batchSize: 10, flushIntervalMs: 5, maxQueueSize: 50, logger });
     for (let i = 0; i < 80; i++) expect(recorder.enqueue(event())).toBe(i < 50);
     expect(recorder.stats()).toMatchObject({ queued: 50, dropped: 30 });
+    // A caller who awaits the write is told instead, with a code; that is not a silent drop.
+    await expect(recorder.write(event())).rejects.toMatchObject({ code: 'ERR_AT_QUEUE_FULL' });
+    expect(recorder.stats().dropped).toBe(30);
     expect(logger.lines).toContainEqual(expect.objectContaining({ level: 'error', message: 'Activity event dropped', context: expect.objectContaining({ reason: 'queue full' }) }));
   });
 });
@@ -142,6 +145,7 @@ describe('record()', () => {
     [{ action: '' }, 'Invalid event action ""'],
     [{ action: 'x', activityType: 'approve' }, 'Invalid event activityType "approve"'],
     [{ action: 'x', startTime: new Date(Number.NaN) }, 'Invalid event startTime Invalid Date'],
+    [{ action: 'x', success: 'no' }, 'Invalid event success "no". Fix: pass true or false'],
   ])('rejects %j with a code and the fix', async (input, message) => {
     const tracker = testTracker(db.knex);
     await expect(tracker.record(input as never)).rejects.toMatchObject({ code: 'ERR_AT_INVALID_EVENT', message: expect.stringContaining(message) });
@@ -180,5 +184,20 @@ describe.each(EXPRESS_VERSIONS)('req.activity.record() on %s', (_name, expressVe
     expect(domain).toMatchObject({ action: 'approval.granted', entity_type: 'approval', entity_id: '9', user_id: 'ada', ip_address: '8.8.8.8', browser: 'curl 8.4.0', location: { country: 'US' } });
     expect(domain?.session_id).toBe(requestRow?.session_id);
     expect(requestRow).toMatchObject({ activity_type: 'data_create', entity_type: 'approvals', entity_id: '9', user_id: 'ada' });
+  });
+
+  it("sanitizes the request's user agent it links, like the request's own row", async () => {
+    const tracker = testTracker(db.knex);
+    const app = expressVersion();
+    app.use(tracker.middleware());
+    app.post('/api/notes', async (req, res) => {
+      await req.activity!.record({ action: 'note.added' });
+      res.status(201).end();
+    });
+    await request(app).post('/api/notes').set('User-Agent', 'scanner\tv1 Bearer CANARY-ua-token').expect(201);
+    await tracker.flush();
+    await tracker.close();
+    const agents = (await storedActivities(db.knex)).map((r) => r.user_agent);
+    expect(agents).toEqual(['scanner\\tv1 Bearer [REDACTED]', 'scanner\\tv1 Bearer [REDACTED]']);
   });
 });

@@ -75,7 +75,7 @@ export function createActivityTracker(options?: Options): ActivityTracker {
   return {
     middleware: () => middleware,
     router: () => createReportRouter(),
-    record: (event) => (closing ? Promise.reject(new ActivityTrackingError('ERR_AT_CLOSED', 'record() was called after close()')) : recordWith(event, {})),
+    record: (event) => recordWith(event, {}),
     flush: () => recorder.flush(),
     close: () => {
       closing ??= (async () => {

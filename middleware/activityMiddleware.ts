@@ -1,6 +1,6 @@
 import type { NextFunction } from 'express';
 import type { CaptureContext, RequestStart } from '../lib/capture/buildEvent';
-import { buildRequestEvent } from '../lib/capture/buildEvent';
+import { buildRequestEvent, statusAtEnd } from '../lib/capture/buildEvent';
 import { uuidv7 } from '../lib/capture/ids';
 import { resolveUserId } from '../lib/capture/identity';
 import type { ActivityEvent, RecordInput, RequestActivity, TrackedRequest, TrackedResponse } from '../lib/types';
@@ -103,7 +103,7 @@ class LinkedActivity implements RequestActivity {
 /** The row of a request whose full capture failed: nothing read from the app, nothing that needs sanitizing. */
 function fallbackEvent(req: TrackedRequest, res: TrackedResponse, start: RequestStart, aborted: boolean): ActivityEvent {
   const duration = performance.now() - start.startMonotonic;
-  const statusCode = aborted && !res.headersSent ? 499 : res.statusCode;
+  const statusCode = statusAtEnd(res, aborted);
   return {
     id: start.id, userId: null, sessionId: start.sessionId, activityType: statusCode >= 500 ? 'error' : 'system_action',
     entityType: null, entityId: null, action: null, details: { captureFailed: true }, ipAddress: start.ip, userAgent: null,

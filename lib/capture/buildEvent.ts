@@ -6,7 +6,7 @@ import type { GeoLocator } from './geo';
 import { resolveUserId } from './identity';
 import type { Sanitizer } from './sanitize';
 import type { SessionResolver } from './session';
-import type { UserAgentParser } from './userAgent';
+import { MAX_USER_AGENT_LENGTH, type UserAgentParser } from './userAgent';
 import { trimSlash } from '../config';
 import type { TokenVerifier } from '../auth/jwt';
 
@@ -49,7 +49,7 @@ export function buildRequestEvent(ctx: CaptureContext, req: TrackedRequest, res:
   const queryAt = url.indexOf('?');
   const rawPath = queryAt === -1 ? url : url.slice(0, queryAt);
   const route = routePattern(req);
-  const statusCode = aborted && !res.headersSent ? ABORTED_STATUS : res.statusCode;
+  const statusCode = statusAtEnd(res, aborted);
   const overrides = req.activity;
 
   let activityType: ActivityType = overrides?.type ?? classifyActivity({
@@ -95,7 +95,7 @@ export function buildRequestEvent(ctx: CaptureContext, req: TrackedRequest, res:
     action: overrides?.action ?? actionFor(activityType, method),
     details,
     ipAddress: start.ip,
-    userAgent: start.userAgent === null ? null : sanitizer.text(start.userAgent.slice(0, 512)),
+    userAgent: start.userAgent === null ? null : sanitizer.text(start.userAgent.slice(0, MAX_USER_AGENT_LENGTH)),
     browser: agent.browser,
     operatingSystem: agent.operatingSystem,
     deviceInfo: agent.deviceInfo,
@@ -111,6 +111,11 @@ export function buildRequestEvent(ctx: CaptureContext, req: TrackedRequest, res:
     requestSize: Number.isSafeInteger(requestLength) && requestLength >= 0 ? Math.min(requestLength, 2 ** 31 - 1) : null,
     responseSize: responseBodySize(req, res, start, statusCode),
   };
+}
+
+/** The status a request ended with; 499, as nginx has it, when the client left before any answer. */
+export function statusAtEnd(res: TrackedResponse, aborted: boolean): number {
+  return aborted && !res.headersSent ? ABORTED_STATUS : res.statusCode;
 }
 
 function requestDetails(ctx: CaptureContext, req: TrackedRequest, url: string, queryAt: number, aborted: boolean): Record<string, unknown> | null {

@@ -2,6 +2,7 @@ import { ActivityTrackingError } from '../errors';
 import { ACTIVITY_TYPES, type ActivityEvent, type ActivityType, type RecordInput } from '../types';
 import { uuidv7 } from './ids';
 import type { Sanitizer } from './sanitize';
+import { MAX_USER_AGENT_LENGTH } from './userAgent';
 
 const MAX_FIELD_LENGTH = 255;
 const LATEST_TIME = Date.UTC(10000, 0, 1);
@@ -24,7 +25,12 @@ export function buildRecordedEvent(input: RecordInput, defaults: Partial<Activit
     throw new ActivityTrackingError('ERR_AT_INVALID_EVENT',
       `Invalid event startTime ${String(input.startTime)}. Fix: pass a valid Date between 1970 and 9999, or leave it out for now`);
   }
+  if (input.success !== undefined && typeof input.success !== 'boolean') {
+    throw new ActivityTrackingError('ERR_AT_INVALID_EVENT', `Invalid event success ${JSON.stringify(input.success)}. Fix: pass true or false`);
+  }
   const startTime = input.startTime ?? new Date();
+  // The request's user agent, when the event is linked to one, is sanitized here like any other text.
+  const userAgent = input.userAgent ?? defaults.userAgent ?? null;
   const duration = typeof input.duration === 'number' && Number.isFinite(input.duration) && input.duration >= 0 ? input.duration : null;
   const details = input.details === undefined || input.details === null ? null : sanitizer.value(input.details);
   const detailsValue = details === null ? null : (details.value as Record<string, unknown>);
@@ -39,7 +45,7 @@ export function buildRecordedEvent(input: RecordInput, defaults: Partial<Activit
     action: sanitizer.text(input.action),
     details: detailsValue,
     ipAddress: optionalText(input.ipAddress, sanitizer) ?? defaults.ipAddress ?? null,
-    userAgent: optionalText(input.userAgent, sanitizer) ?? defaults.userAgent ?? null,
+    userAgent: userAgent === null || userAgent === '' ? null : sanitizer.text(userAgent.slice(0, MAX_USER_AGENT_LENGTH)),
     browser: defaults.browser ?? null,
     operatingSystem: defaults.operatingSystem ?? null,
     deviceInfo: defaults.deviceInfo ?? null,

@@ -11,7 +11,8 @@ export interface ParsedUserAgent {
 /** HTTP clients that ua-parser-js does not name: scripts, CLIs and libraries. */
 const HTTP_CLIENTS = /^(curl|wget|httpie|python-requests|python-urllib|aiohttp|go-http-client|okhttp|postmanruntime|insomnia|axios|node-fetch|undici|node|got|java|apache-httpclient|libwww-perl|ruby|php|guzzlehttp|dart|powershell|k6|artillery|autocannon|hey|ab|apachebench|restsharp)[/ ]?([\w.-]*)/i;
 const BOTS = /bot|crawl|spider|slurp|facebookexternalhit|headlesschrome|lighthouse|monitor|pingdom|uptime/i;
-const MAX_USER_AGENT_LENGTH = 512;
+/** Longest user agent kept, parsed or stored. */
+export const MAX_USER_AGENT_LENGTH = 512;
 
 /** Parses user agents once each: the same few strings repeat across nearly every request. */
 export class UserAgentParser {

@@ -2,6 +2,7 @@ import type { Logger } from '../types';
 import type { ActivityEvent } from '../types';
 import type { ActivityStore } from '../store/activityStore';
 import { isDataError } from './errors';
+import { ActivityTrackingError } from '../errors';
 
 export interface RecorderStats {
   /** Events waiting in memory. */
@@ -68,14 +69,21 @@ export class Recorder {
     return true;
   }
 
-  /** Like `enqueue`, but resolves once the event is stored and rejects if it cannot be. */
+  /**
+   * Like `enqueue`, but resolves once the event is stored. An event refused at the door is the
+   * caller's to handle, so it rejects with a code instead of counting as dropped.
+   */
   write(event: ActivityEvent): Promise<void> {
+    if (!this.accepting) {
+      return Promise.reject(new ActivityTrackingError('ERR_AT_CLOSED', 'An event was recorded after close(). Fix: record events before closing the tracker'));
+    }
+    if (this.queue.length >= this.options.maxQueueSize) {
+      return Promise.reject(new ActivityTrackingError('ERR_AT_QUEUE_FULL',
+        `The activity queue holds ${this.options.maxQueueSize} events the database has not taken yet. Fix: check the database, or raise maxQueueSize`));
+    }
     return new Promise((resolve, reject) => {
-      if (!this.enqueue(event)) {
-        reject(new Error(this.accepting ? 'The activity queue is full' : 'The tracker is closed'));
-        return;
-      }
       this.waiters.set(event, { resolve, reject });
+      this.enqueue(event);
     });
   }
 
