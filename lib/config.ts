@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { ActivityTrackingError } from './errors';
-import { ACTIVITY_TYPES, type ActivityType, type Logger, type Options } from './types';
+import { ACTIVITY_TYPES, type ActivityType, type Logger, type Options, type SuspiciousThresholds } from './types';
 import { DEFAULT_SANITIZE_LIMITS, type SanitizeLimits } from './capture/sanitize';
 
 export const DEFAULT_LOGIN_PATHS = [
@@ -26,6 +26,14 @@ export interface ResolvedConfig {
   retentionDays: number;
   detailedTracking: boolean;
   jwtSecret: string | undefined;
+  jwtPublicKey: string | undefined;
+  jwtAlgorithm: 'RS256' | 'ES256' | undefined;
+  jwtIssuer: string | undefined;
+  jwtAudience: string | undefined;
+  jwtClockToleranceSeconds: number;
+  authorize: Options['authorize'];
+  suspicious: SuspiciousThresholds;
+  exportRateLimit: { windowMs: number; max: number };
   getUserId: Options['getUserId'];
   classify: Options['classify'];
   routeActivityTypes: ReadonlyMap<string, ActivityType>;
@@ -48,7 +56,8 @@ export interface ResolvedConfig {
 type OptionKey = keyof Options;
 const OPTION_KEYS: readonly OptionKey[] = [
   'database', 'dataDir', 'autoMigrate', 'sessionTimeoutMinutes', 'retentionDays', 'detailedTracking',
-  'jwtSecret', 'getUserId', 'classify', 'routeActivityTypes', 'loginPaths', 'logoutPaths',
+  'jwtSecret', 'jwtPublicKey', 'jwtAlgorithm', 'jwtIssuer', 'jwtAudience', 'jwtClockToleranceSeconds',
+  'authorize', 'suspicious', 'exportRateLimit', 'getUserId', 'classify', 'routeActivityTypes', 'loginPaths', 'logoutPaths',
   'tokenRefreshPaths', 'skip', 'sensitiveKeys', 'limits', 'headers', 'geo', 'sessionCookie',
   'sessionSecret', 'batchSize', 'flushIntervalMs', 'maxQueueSize', 'logger',
 ];
@@ -84,7 +93,9 @@ export function resolveConfig(options: Options | undefined, env: NodeJS.ProcessE
       'use a random secret of at least 16 characters (32 or more recommended)');
   }
 
-  for (const fn of ['getUserId', 'classify', 'skip'] as const) {
+  const reportAuth = resolveReportAuth(opts);
+
+  for (const fn of ['getUserId', 'classify', 'skip', 'authorize'] as const) {
     if (opts[fn] !== undefined && typeof opts[fn] !== 'function') throw invalid(fn, opts[fn], 'pass a function or leave it out');
   }
 
@@ -132,6 +143,12 @@ export function resolveConfig(options: Options | undefined, env: NodeJS.ProcessE
     retentionDays,
     detailedTracking,
     jwtSecret,
+    ...reportAuth,
+    authorize: opts.authorize,
+    suspicious: resolveNumberGroup('suspicious', opts.suspicious, DEFAULT_SUSPICIOUS_THRESHOLDS, {
+      slowRequestMs: [1, 86_400_000], largeResponseBytes: [1, 2 ** 31 - 1], failedLoginThreshold: [1, 1_000_000], failedLoginWindowMinutes: [1, 10_080],
+    }),
+    exportRateLimit: resolveNumberGroup('exportRateLimit', opts.exportRateLimit, { windowMs: 60_000, max: 10 }, { windowMs: [1000, 86_400_000], max: [1, 100_000] }),
     getUserId: opts.getUserId,
     classify: opts.classify,
     routeActivityTypes,
@@ -150,6 +167,46 @@ export function resolveConfig(options: Options | undefined, env: NodeJS.ProcessE
     maxQueueSize,
     logger,
   };
+}
+
+export const DEFAULT_SUSPICIOUS_THRESHOLDS: SuspiciousThresholds = {
+  slowRequestMs: 5000,
+  largeResponseBytes: 10 * 1024 * 1024,
+  failedLoginThreshold: 5,
+  failedLoginWindowMinutes: 15,
+};
+
+function resolveReportAuth(opts: Options): Pick<ResolvedConfig, 'jwtPublicKey' | 'jwtAlgorithm' | 'jwtIssuer' | 'jwtAudience' | 'jwtClockToleranceSeconds'> {
+  const { jwtPublicKey, jwtAlgorithm, jwtIssuer, jwtAudience } = opts;
+  if (jwtPublicKey !== undefined && (typeof jwtPublicKey !== 'string' || !jwtPublicKey.includes('-----BEGIN'))) {
+    throw invalid('jwtPublicKey', typeof jwtPublicKey === 'string' ? `${jwtPublicKey.slice(0, 20)}…` : jwtPublicKey, 'pass the PEM text of the public key, starting with -----BEGIN PUBLIC KEY-----');
+  }
+  if (jwtAlgorithm !== undefined && jwtAlgorithm !== 'RS256' && jwtAlgorithm !== 'ES256') {
+    throw invalid('jwtAlgorithm', jwtAlgorithm, "use 'RS256' or 'ES256' (HS256 is what jwtSecret uses)");
+  }
+  if ((jwtPublicKey === undefined) !== (jwtAlgorithm === undefined)) {
+    throw invalid(jwtPublicKey === undefined ? 'jwtAlgorithm' : 'jwtPublicKey', jwtPublicKey === undefined ? jwtAlgorithm : 'a key',
+      'give jwtPublicKey and jwtAlgorithm together: the algorithm is pinned, never read from the token');
+  }
+  for (const [name, value] of [['jwtIssuer', jwtIssuer], ['jwtAudience', jwtAudience]] as const) {
+    if (value !== undefined && (typeof value !== 'string' || value === '')) throw invalid(name, value, 'pass a non-empty string or leave it out');
+  }
+  const jwtClockToleranceSeconds = opts.jwtClockToleranceSeconds ?? 5;
+  checkInteger('jwtClockToleranceSeconds', jwtClockToleranceSeconds, 0, 300);
+  return { jwtPublicKey, jwtAlgorithm, jwtIssuer, jwtAudience, jwtClockToleranceSeconds };
+}
+
+function resolveNumberGroup<T extends { [K in keyof T]: number }>(name: string, value: Partial<T> | undefined, defaults: T, ranges: { [K in keyof T]: [number, number] }): T {
+  if (value === undefined) return { ...defaults };
+  if (!isPlainObject(value)) throw invalid(name, value, `pass an object such as ${JSON.stringify(defaults)}`);
+  const result: T = { ...defaults };
+  for (const [key, v] of Object.entries(value as object)) {
+    const range = ranges[key as keyof T];
+    if (!range) throw unknownOption(`${name}.${key}`, Object.keys(defaults as object).map((k) => `${name}.${k}`));
+    checkInteger(`${name}.${key}`, v, range[0], range[1]);
+    result[key as keyof T] = v as T[keyof T];
+  }
+  return result;
 }
 
 /** Route keys compare as `METHOD /path` with the method upper-cased and no trailing slash. */

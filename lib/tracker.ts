@@ -74,7 +74,14 @@ export function createActivityTracker(options?: Options): ActivityTracker {
   let closing: Promise<void> | undefined;
   return {
     middleware: () => middleware,
-    router: () => createReportRouter(),
+    router: () => createReportRouter({
+      knex: database.knex,
+      config,
+      ready: () => readiness.get().then(() => undefined),
+      record: (input) => {
+        recordWith(input, {}).catch((error: unknown) => logger.error('A report-route read could not be put on the trail', { error: messageOf(error) }));
+      },
+    }),
     record: (event) => recordWith(event, {}),
     flush: () => recorder.flush(),
     close: () => {

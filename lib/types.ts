@@ -18,6 +18,9 @@ export const ACTIVITY_TYPES = [
   'system_action',
   'session_start',
   'session_end',
+  'authz_fail',
+  'audit_read',
+  'audit_export',
 ] as const;
 export type ActivityType = (typeof ACTIVITY_TYPES)[number];
 
@@ -88,6 +91,8 @@ export interface RecordInput {
 
 /** What the middleware lets a route say about its own request (`req.activity`). */
 export interface RequestActivity {
+  /** Who acted, when the route knows better than `getUserId` (the report routes set the verified caller). */
+  userId?: string;
   /** Overrides the activity type the rules would choose. */
   type?: ActivityType;
   entityType?: string;
@@ -97,6 +102,25 @@ export interface RequestActivity {
   details?: Record<string, unknown>;
   /** Records a further event linked to this request's user, session, IP and device. */
   record(event: RecordInput): Promise<void>;
+}
+
+/** Who is calling the report routes. */
+export interface ReportPrincipal {
+  userId: string;
+  /** `system_admin` and `admin` may do everything, `auditor` and `manager` read everything, any other role only `/me/*`. */
+  role: string;
+  tenantId?: string | null;
+}
+
+export interface SuspiciousThresholds {
+  /** Requests slower than this many milliseconds are reported. Default: `5000`. */
+  slowRequestMs: number;
+  /** Responses larger than this many bytes are reported. Default: `10485760` (10 MB). */
+  largeResponseBytes: number;
+  /** This many failed logins from one IP or against one account within the window are reported. Default: `5`. */
+  failedLoginThreshold: number;
+  /** The window of `failedLoginThreshold`, in minutes. Default: `15`. */
+  failedLoginWindowMinutes: number;
 }
 
 export interface Logger {
@@ -143,6 +167,28 @@ export interface Options {
   detailedTracking?: boolean;
   /** HS256 secret that bearer tokens are verified with. Default: `ACTIVITY_JWT_SECRET`, else none (tokens never name a user). */
   jwtSecret?: string;
+  /**
+   * Public key (PEM) that report-route bearer tokens are verified with, instead of `jwtSecret`.
+   * Default: none. Requires `jwtAlgorithm`.
+   */
+  jwtPublicKey?: string;
+  /** The one algorithm `jwtPublicKey` tokens must be signed with: `'RS256'` or `'ES256'`. Default: none. */
+  jwtAlgorithm?: 'RS256' | 'ES256';
+  /** Required `iss` claim of report-route tokens. Default: not checked. */
+  jwtIssuer?: string;
+  /** Required `aud` claim of report-route tokens. Default: not checked. */
+  jwtAudience?: string;
+  /** Seconds of clock skew allowed on report-route tokens' `exp` and `nbf`. Default: `5`. */
+  jwtClockToleranceSeconds?: number;
+  /**
+   * Decides who is calling the report routes, for apps with their own auth; replaces bearer tokens.
+   * Return `null` for an anonymous caller (401). Default: none (bearer tokens are used).
+   */
+  authorize?: (req: TrackedRequest) => ReportPrincipal | null | undefined | Promise<ReportPrincipal | null | undefined>;
+  /** Thresholds of `GET /suspicious`. Defaults: see {@link SuspiciousThresholds}. */
+  suspicious?: Partial<SuspiciousThresholds>;
+  /** Requests to `GET /export` allowed per user per window. Default: `{ windowMs: 60000, max: 10 }`. */
+  exportRateLimit?: { windowMs?: number; max?: number };
   /** Returns the signed-in user's id. Default: `req.user.id`, then `req.user.sub`, then a verified bearer token's `sub`. */
   getUserId?: (req: TrackedRequest) => string | number | null | undefined;
   /** Last word on the activity type; receives the type the rules chose. Default: none. */

@@ -70,6 +70,7 @@ export function createActivityMiddleware(deps: MiddlewareDeps): ActivityMiddlewa
 
 /** `req.activity`: lets a route name its own activity and record events linked to the request. */
 class LinkedActivity implements RequestActivity {
+  userId: RequestActivity['userId'];
   type: RequestActivity['type'];
   entityType: RequestActivity['entityType'];
   entityId: RequestActivity['entityId'];

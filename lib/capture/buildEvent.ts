@@ -74,9 +74,9 @@ export function buildRequestEvent(ctx: CaptureContext, req: TrackedRequest, res:
   const entityType = overrides?.entityType !== undefined ? String(overrides.entityType) : derived.entityType;
   const entityId = overrides?.entityId !== undefined ? String(overrides.entityId) : derived.entityId;
 
-  let userId: string | null = null;
+  let userId: string | null = overrides?.userId !== undefined ? sanitizer.text(String(overrides.userId)) : null;
   try {
-    userId = resolveUserId(req, config, ctx.tokens);
+    if (userId === null) userId = resolveUserId(req, config, ctx.tokens);
   } catch (error) {
     ctx.report('getUserId option', error);
   }

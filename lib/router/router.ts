@@ -1,19 +1,118 @@
-import express, { type Router } from 'express';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import { createReportAuthenticator, READER_ROLES } from '../auth/reportAuth';
+import type { ReportPrincipal } from '../types';
+import { ApiError, errorHandler } from './apiError';
+import type { ReadDescription, ReportContext, ReportHandler } from './context';
+import { noteOnTrail } from './trail';
+import { activitiesRoute } from './routes/activities';
+import { statsRoute } from './routes/stats';
+import { activeSessionsRoute, mySessionsRoute, mySummaryRoute } from './routes/sessions';
+import { suspiciousRoute } from './routes/suspicious';
+import { auditTrailRoute } from './routes/auditTrail';
+import { exportRoute } from './routes/export';
+import { complianceReportRoute } from './routes/compliance';
+import { openApiDocument } from './routes/openapi';
+
+type Access = 'reader' | 'self';
 
 /**
- * The report routes (query, statistics, sessions, suspicious activity, audit trails, export,
- * compliance) arrive with version 0.2; until then every path answers 501 with a JSON error, so an
- * app can mount the router today without changing its code later.
+ * The report routes. Every route but `/openapi.json` needs a caller (401 otherwise) with a role
+ * that may use it (403 otherwise); both refusals and every read are put on the trail.
+ * Throws at start-up when no way to authenticate callers is configured.
  */
-export function createReportRouter(): Router {
+export function createReportRouter(ctx: ReportContext): Router {
+  const authenticate = createReportAuthenticator(ctx.config);
   const router = express.Router();
-  router.use((_req, res) => {
-    res.status(501).json({
-      error: {
-        code: 'ERR_AT_ROUTES_UNAVAILABLE',
-        message: 'The activity report routes ship in express-activity-tracking 0.2. This version records activity; read it from the user_activity table meanwhile.',
-      },
-    });
+
+  const guard = (access: Access) => async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    try {
+      const result = await authenticate(req);
+      if (!result.ok) {
+        noteOnTrail(ctx, req, res, { type: 'authz_fail', action: 'report.unauthenticated', userId: null, details: { reason: result.reason, route: routeOf(req) } });
+        res.setHeader('WWW-Authenticate', 'Bearer realm="activity-tracking"');
+        throw new ApiError(401, 'ERR_AT_UNAUTHENTICATED', messageFor(result.reason));
+      }
+      const { principal } = result;
+      if (access === 'reader' && !READER_ROLES.has(principal.role)) {
+        noteOnTrail(ctx, req, res, { type: 'authz_fail', action: 'report.forbidden', userId: principal.userId, details: { reason: 'role_not_allowed', role: principal.role, route: routeOf(req) } });
+        throw new ApiError(403, 'ERR_AT_FORBIDDEN', `Role "${principal.role.slice(0, 64)}" may not use this route; it needs one of ${[...READER_ROLES].join(', ')}. Every signed-in user may use /me/sessions and /me/summary`);
+      }
+      res.locals['activityPrincipal'] = principal;
+      next();
+    } catch (error) {
+      next(error);
+    }
+  };
+
+  const run = (handler: ReportHandler) => async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    const principal = res.locals['activityPrincipal'] as ReportPrincipal;
+    const describe = (read: ReadDescription): void => {
+      const type = read.type ?? 'audit_read';
+      noteOnTrail(ctx, req, res, {
+        type,
+        action: type === 'audit_export' ? 'report.export' : 'report.read',
+        userId: principal.userId,
+        details: { route: routeOf(req), role: principal.role, ...(read.filters ? { filters: read.filters } : {}), ...(read.rows !== undefined ? { rows: read.rows } : {}) },
+        ...(read.entityType !== undefined ? { entityType: read.entityType } : {}),
+        ...(read.entityId !== undefined ? { entityId: read.entityId } : {}),
+      });
+    };
+    try {
+      await ctx.ready();
+      await handler(req, res, principal, describe);
+    } catch (error) {
+      next(error);
+    }
+  };
+
+  const exportLimiter = rateLimit({
+    windowMs: ctx.config.exportRateLimit.windowMs,
+    limit: ctx.config.exportRateLimit.max,
+    keyGenerator: (_req, res) => `user:${(res.locals['activityPrincipal'] as ReportPrincipal).userId}`,
+    standardHeaders: 'draft-7',
+    legacyHeaders: false,
+    handler: (req, res, next) => {
+      const reset = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
+      res.setHeader('Retry-After', String(Math.max(1, Math.ceil(((reset?.getTime() ?? Date.now() + ctx.config.exportRateLimit.windowMs) - Date.now()) / 1000))));
+      next(new ApiError(429, 'ERR_AT_RATE_LIMITED', `At most ${ctx.config.exportRateLimit.max} exports per ${Math.round(ctx.config.exportRateLimit.windowMs / 1000)} s per user; try again after Retry-After seconds`));
+    },
   });
+
+  router.get('/openapi.json', (_req, res) => { res.json(openApiDocument()); });
+  router.get('/activities', guard('reader'), run(activitiesRoute(ctx)));
+  router.get('/stats', guard('reader'), run(statsRoute(ctx)));
+  router.get('/sessions/active', guard('reader'), run(activeSessionsRoute(ctx)));
+  router.get('/suspicious', guard('reader'), run(suspiciousRoute(ctx)));
+  router.get('/entities/:entityType/:entityId/audit-trail', guard('reader'), run(auditTrailRoute(ctx)));
+  router.get('/export', guard('reader'), exportLimiter, run(exportRoute(ctx)));
+  router.get('/compliance-report', guard('reader'), run(complianceReportRoute(ctx)));
+  router.get('/me/sessions', guard('self'), run(mySessionsRoute(ctx)));
+  router.get('/me/summary', guard('self'), run(mySummaryRoute(ctx)));
+  router.use((req, _res, next) => {
+    next(new ApiError(404, 'ERR_AT_NOT_FOUND', `No report route ${req.method} ${req.path.slice(0, 100)}; see openapi.json under this mount point`));
+  });
+  router.use(errorHandler(ctx.config.logger));
   return router;
+}
+
+/** The route as mounted, without the query string, for the trail. */
+function routeOf(req: Request): string {
+  return `${req.baseUrl}${req.route && typeof req.route.path === 'string' ? req.route.path : req.path}`;
+}
+
+function messageFor(reason: string): string {
+  switch (reason) {
+    case 'missing_token': return 'Sign in: send Authorization: Bearer <token>';
+    case 'expired_token': return 'The token has expired; get a new one';
+    case 'missing_exp': return 'The token has no exp claim; tokens must expire';
+    case 'unsigned_token': return 'Unsigned tokens are not accepted';
+    case 'bad_signature': return 'The token signature is not valid for this server';
+    case 'wrong_issuer': return 'The token was issued by an issuer this server does not accept';
+    case 'wrong_audience': return 'The token is meant for another audience';
+    case 'not_yet_valid': return 'The token is not valid yet';
+    case 'missing_subject': return 'The token names no user (sub)';
+    case 'not_authorized': return 'Sign in to read the activity trail';
+    default: return 'The Authorization header does not hold a well-formed bearer token';
+  }
 }

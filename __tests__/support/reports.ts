@@ -1,0 +1,46 @@
+import jwt from 'jsonwebtoken';
+import type { Knex } from 'knex';
+import type { ActivityTracker } from '../../lib/tracker';
+import type { ActivityEvent } from '../../lib/types';
+import { KnexActivityStore } from '../../lib/store/activityStore';
+import { uuidv7 } from '../../lib/capture/ids';
+import type { ExpressFactory } from './app';
+
+/** The HS256 secret the report-route tests sign tokens with. */
+export const REPORT_SECRET = 'report-routes-test-secret-0123456789';
+export const MOUNT = '/api/activity-tracking';
+
+/** A signed, expiring token for `sub` with `role`; `extra` adds or overrides claims. */
+export function tokenFor(sub: string, role: string, extra: Record<string, unknown> = {}, secret = REPORT_SECRET): string {
+  return jwt.sign({ sub, role, ...extra }, secret, { algorithm: 'HS256', expiresIn: '10m' });
+}
+
+export function bearer(sub: string, role: string): { Authorization: string } {
+  return { Authorization: `Bearer ${tokenFor(sub, role)}` };
+}
+
+/** An app with the capture middleware and the report router mounted as the README shows. */
+export function reportApp(express: ExpressFactory, tracker: ActivityTracker, options: { capture?: boolean } = {}): ReturnType<ExpressFactory> {
+  const app = express();
+  if (options.capture ?? true) app.use(tracker.middleware());
+  app.use(MOUNT, tracker.router());
+  return app;
+}
+
+/** A stored activity with sensible defaults; times are epoch milliseconds. */
+export function activity(overrides: Partial<ActivityEvent> = {}): ActivityEvent {
+  const startTime = overrides.startTime ?? Date.UTC(2026, 10, 20, 10, 0, 0);
+  return {
+    id: uuidv7(startTime), userId: 'alice', sessionId: 'sess-a', activityType: 'data_view', entityType: 'items', entityId: '1', action: 'read',
+    details: null, ipAddress: '203.0.113.7', userAgent: 'Mozilla/5.0 Chrome/126.0.0.0', browser: 'Chrome 126.0.0.0', operatingSystem: 'Windows 10',
+    deviceInfo: { type: 'desktop', vendor: null, model: null }, location: { country: 'US', region: 'CA', city: 'Los Angeles', timezone: 'America/Los_Angeles' },
+    duration: 10, startTime, endTime: startTime + (overrides.duration ?? 10), method: 'GET', path: '/api/items/1', route: '/api/items/:id', statusCode: 200, success: true,
+    requestSize: null, responseSize: 100, ...overrides,
+  };
+}
+
+/** Stores known activities through the package's own write path (sessions rows included). */
+export async function seed(knex: Knex, events: ActivityEvent[]): Promise<void> {
+  const store = new KnexActivityStore(knex);
+  for (let i = 0; i < events.length; i += 500) await store.writeBatch(events.slice(i, i + 500));
+}

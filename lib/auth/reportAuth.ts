@@ -1,0 +1,80 @@
+import jwt from 'jsonwebtoken';
+import type { ResolvedConfig } from '../config';
+import { ActivityTrackingError } from '../errors';
+import type { ReportPrincipal, TrackedRequest } from '../types';
+import { bearerToken } from './jwt';
+
+/** Why a caller was turned away with 401; stored in the `authz_fail` row. */
+export type AuthFailure = 'missing_token' | 'malformed_token' | 'bad_signature' | 'unsigned_token' | 'expired_token'
+  | 'missing_exp' | 'wrong_issuer' | 'wrong_audience' | 'not_yet_valid' | 'missing_subject' | 'not_authorized';
+
+export type AuthResult = { ok: true; principal: ReportPrincipal } | { ok: false; reason: AuthFailure };
+
+export type ReportAuthenticator = (req: TrackedRequest) => Promise<AuthResult>;
+
+/** Roles that may read every report route; the first two may also do everything else. */
+export const ADMIN_ROLES: ReadonlySet<string> = new Set(['system_admin', 'admin']);
+export const READER_ROLES: ReadonlySet<string> = new Set(['system_admin', 'admin', 'auditor', 'manager']);
+
+/**
+ * Who is calling the report routes: the app's `authorize(req)` when given, else a bearer JWT whose
+ * algorithm is pinned by configuration (HS256 with the secret, or the one public-key algorithm),
+ * with `exp` required and `iss`/`aud` checked when configured. Throws at start-up when none is set.
+ */
+export function createReportAuthenticator(config: ResolvedConfig): ReportAuthenticator {
+  const { authorize } = config;
+  if (authorize) {
+    return async (req) => {
+      const principal = await authorize(req);
+      if (principal === null || principal === undefined) return { ok: false, reason: 'not_authorized' };
+      if (typeof principal !== 'object' || typeof principal.userId !== 'string' || principal.userId === '' || typeof principal.role !== 'string') {
+        throw new ActivityTrackingError('ERR_AT_INVALID_OPTION', 'authorize(req) must return { userId: string, role: string, tenantId? } or null');
+      }
+      return { ok: true, principal: { userId: principal.userId, role: principal.role, tenantId: principal.tenantId ?? null } };
+    };
+  }
+  const key = config.jwtPublicKey ?? config.jwtSecret;
+  if (key === undefined) {
+    throw new ActivityTrackingError('ERR_AT_REPORT_AUTH_MISSING',
+      'The report routes need a way to know who is calling. Fix: set ACTIVITY_JWT_SECRET (or the jwtSecret option) for HS256 bearer tokens, '
+      + 'jwtPublicKey with jwtAlgorithm for RS256/ES256 tokens, or an authorize(req) option for apps with their own auth');
+  }
+  const algorithm: jwt.Algorithm = config.jwtPublicKey !== undefined ? (config.jwtAlgorithm ?? 'RS256') : 'HS256';
+  const verifyOptions: jwt.VerifyOptions = {
+    algorithms: [algorithm],
+    clockTolerance: config.jwtClockToleranceSeconds,
+    ...(config.jwtIssuer !== undefined ? { issuer: config.jwtIssuer } : {}),
+    ...(config.jwtAudience !== undefined ? { audience: config.jwtAudience } : {}),
+  };
+  return (req) => Promise.resolve(verifyBearer(req.headers.authorization, key, verifyOptions));
+}
+
+function verifyBearer(authorization: string | undefined, key: string, options: jwt.VerifyOptions): AuthResult {
+  if (authorization === undefined || authorization === '') return { ok: false, reason: 'missing_token' };
+  const token = bearerToken(authorization);
+  if (token === null || token.split('.').length !== 3) return { ok: false, reason: 'malformed_token' };
+  let claims: string | jwt.JwtPayload;
+  try {
+    claims = jwt.verify(token, key, options);
+  } catch (error) {
+    return { ok: false, reason: failureOf(error, token) };
+  }
+  if (typeof claims !== 'object' || claims === null) return { ok: false, reason: 'malformed_token' };
+  if (typeof claims.exp !== 'number') return { ok: false, reason: 'missing_exp' };
+  const subject = claims.sub ?? claims['userId'];
+  if ((typeof subject !== 'string' && typeof subject !== 'number') || String(subject) === '') return { ok: false, reason: 'missing_subject' };
+  const role = typeof claims['role'] === 'string' ? claims['role'] : '';
+  const tenant = claims['tenantId'];
+  return { ok: true, principal: { userId: String(subject), role, tenantId: typeof tenant === 'string' || typeof tenant === 'number' ? String(tenant) : null } };
+}
+
+function failureOf(error: unknown, token: string): AuthFailure {
+  if (error instanceof jwt.TokenExpiredError) return 'expired_token';
+  if (error instanceof jwt.NotBeforeError) return 'not_yet_valid';
+  const message = error instanceof Error ? error.message : '';
+  if (/jwt issuer invalid/.test(message)) return 'wrong_issuer';
+  if (/jwt audience invalid/.test(message)) return 'wrong_audience';
+  if (/jwt signature is required/.test(message) || token.endsWith('.')) return 'unsigned_token';
+  if (/invalid signature|invalid algorithm/.test(message)) return 'bad_signature';
+  return 'malformed_token';
+}

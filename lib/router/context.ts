@@ -1,0 +1,31 @@
+import type { Knex } from 'knex';
+import type { Request, Response } from 'express';
+import type { ResolvedConfig } from '../config';
+import type { ActivityType, RecordInput, ReportPrincipal } from '../types';
+
+/** What every report route gets: where to read, the settings, and how to put its own read on the trail. */
+export interface ReportContext {
+  knex: Knex;
+  config: ResolvedConfig;
+  /** Resolves once the database is reachable and current. */
+  ready(): Promise<void>;
+  /** Records an event that is not a request (used when no capture middleware saw the request). */
+  record(input: RecordInput): void;
+}
+
+/**
+ * A report route: validates `req.query`, calls `describe` with what it is about to return (before
+ * the response is sent, so the request's own trail row carries it), then answers on `res`.
+ */
+export type ReportHandler = (req: Request, res: Response, principal: ReportPrincipal, describe: (read: ReadDescription) => void) => Promise<void>;
+
+/** What a read was, for the `audit_read` / `audit_export` row. */
+export interface ReadDescription {
+  type?: Extract<ActivityType, 'audit_read' | 'audit_export'>;
+  /** The validated filters, as given. */
+  filters?: Record<string, unknown>;
+  /** Rows returned (unknown for streamed exports). */
+  rows?: number;
+  entityType?: string;
+  entityId?: string;
+}

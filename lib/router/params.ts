@@ -1,0 +1,182 @@
+import { isIP } from 'node:net';
+import { ACTIVITY_TYPES, type ActivityType } from '../types';
+import { invalidParam, ApiError } from './apiError';
+
+/** A query string as Express hands it over: strings, arrays of them, or nested objects from the qs parser. */
+export type RawQuery = Record<string, unknown>;
+
+/** Identifiers: letters, digits and the punctuation ids, emails and slugs use; never quotes, spaces or semicolons. */
+const IDENTIFIER = /^[A-Za-z0-9_.@:+\-|/=~#]+$/;
+/** ISO 8601 date or date-time, with an optional zone (UTC when none): 2026-11-23, 2026-11-23T10:00:00Z, 2026-11-23T10:00:00.123+01:00. */
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
+
+export const MAX_LIMIT = 1000;
+export const DEFAULT_LIMIT = 100;
+
+/** Rejects parameters a route does not know, so a typo is a 400 and not a silently ignored filter. */
+export function allowOnly(query: RawQuery, allowed: readonly string[]): void {
+  for (const key of Object.keys(query)) {
+    if (!allowed.includes(key)) {
+      throw new ApiError(400, 'ERR_AT_UNKNOWN_PARAM', `Unknown parameter "${key.slice(0, 64)}". Allowed here: ${allowed.join(', ') || 'none'}`, key.slice(0, 64));
+    }
+  }
+}
+
+/** One value of a parameter given at most once; undefined when absent. */
+export function single(query: RawQuery, name: string, maxLength: number): string | undefined {
+  const value = query[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw invalidParam(name, `"${name}" must be given once, as a plain value`);
+  if (value.length > maxLength) throw invalidParam(name, `"${name}" is longer than its maximum of ${maxLength} characters`);
+  return value;
+}
+
+export function identifier(query: RawQuery, name: string, maxLength: number): string | undefined {
+  const value = single(query, name, maxLength);
+  if (value === undefined) return undefined;
+  if (value === '' || !IDENTIFIER.test(value)) {
+    throw invalidParam(name, `"${name}" may hold letters, digits and . _ @ : + - | / = ~ # only, at most ${maxLength} characters`);
+  }
+  return value;
+}
+
+export function identifierValue(name: string, value: string, maxLength: number): string {
+  return identifier({ [name]: value }, name, maxLength) as string;
+}
+
+export function date(query: RawQuery, name: string): Date | undefined {
+  const value = single(query, name, 40);
+  if (value === undefined) return undefined;
+  const parsed = ISO_8601.test(value) && isCalendarDay(value.slice(0, 10)) ? new Date(value.length === 10 ? `${value}T00:00:00Z` : /(?:Z|[+-]\d{2}:?\d{2})$/.test(value) ? value : `${value}Z`) : null;
+  if (parsed === null || Number.isNaN(parsed.getTime())) {
+    throw invalidParam(name, `"${name}" must be an ISO 8601 date or date-time such as 2026-11-23 or 2026-11-23T10:00:00Z`);
+  }
+  return parsed;
+}
+
+/** Date would roll 2026-02-31 over into March; a date that does not exist is refused instead. */
+function isCalendarDay(day: string): boolean {
+  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
+  const probe = new Date(Date.UTC(y, m - 1, d));
+  return probe.getUTCFullYear() === y && probe.getUTCMonth() === m - 1 && probe.getUTCDate() === d;
+}
+
+export function dateRange(query: RawQuery): { startDate?: Date; endDate?: Date } {
+  const startDate = date(query, 'startDate');
+  const endDate = date(query, 'endDate');
+  if (startDate && endDate && startDate > endDate) throw invalidParam('endDate', '"endDate" must not be before "startDate"');
+  return { ...(startDate ? { startDate } : {}), ...(endDate ? { endDate } : {}) };
+}
+
+export function integer(query: RawQuery, name: string, min: number, max: number, fallback: number): number {
+  const value = single(query, name, 10);
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw invalidParam(name, `"${name}" must be a whole number from ${min} to ${max}`);
+  }
+  return Number(value);
+}
+
+export function oneOf<T extends string>(query: RawQuery, name: string, allowed: readonly T[], fallback: T): T;
+export function oneOf<T extends string>(query: RawQuery, name: string, allowed: readonly T[]): T | undefined;
+export function oneOf<T extends string>(query: RawQuery, name: string, allowed: readonly T[], fallback?: T): T | undefined {
+  const value = single(query, name, 64);
+  if (value === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(value)) throw invalidParam(name, `"${name}" must be one of ${allowed.join(', ')}`);
+  return value as T;
+}
+
+export function boolean(query: RawQuery, name: string): boolean | undefined {
+  const value = oneOf(query, name, ['true', 'false'] as const);
+  return value === undefined ? undefined : value === 'true';
+}
+
+/** One or several activity types: repeated (`?activityType=a&activityType=b`) or comma separated. */
+export function activityTypes(query: RawQuery, name = 'activityType'): ActivityType[] | undefined {
+  const raw = query[name];
+  if (raw === undefined) return undefined;
+  const parts = (Array.isArray(raw) ? raw : [raw]);
+  if (parts.length > ACTIVITY_TYPES.length || parts.some((p) => typeof p !== 'string')) {
+    throw invalidParam(name, `"${name}" takes at most ${ACTIVITY_TYPES.length} plain values`);
+  }
+  const joined = (parts as string[]).join(',');
+  if (joined.length > 400) throw invalidParam(name, `"${name}" is longer than its maximum of 400 characters`);
+  const types = [...new Set(joined.split(',').map((t) => t.trim()))];
+  for (const type of types) {
+    if (!(ACTIVITY_TYPES as readonly string[]).includes(type)) {
+      throw invalidParam(name, `"${name}" has an unknown activity type "${type.slice(0, 40)}"; use one or more of ${ACTIVITY_TYPES.join(', ')}`);
+    }
+  }
+  return types as ActivityType[];
+}
+
+export function ipAddress(query: RawQuery, name = 'ipAddress'): string | undefined {
+  const value = single(query, name, 45);
+  if (value === undefined) return undefined;
+  if (isIP(value) === 0) throw invalidParam(name, `"${name}" must be an IPv4 or IPv6 address`);
+  return value;
+}
+
+/** What `GET /activities` and `GET /export` filter by. */
+export interface ActivityFilters {
+  userId?: string;
+  sessionId?: string;
+  activityTypes?: ActivityType[];
+  entityType?: string;
+  entityId?: string;
+  startDate?: Date;
+  endDate?: Date;
+  ipAddress?: string;
+  success?: boolean;
+}
+
+export const ACTIVITY_FILTER_PARAMS = ['userId', 'sessionId', 'activityType', 'entityType', 'entityId', 'startDate', 'endDate', 'ipAddress', 'success'] as const;
+
+export function activityFilters(query: RawQuery): ActivityFilters {
+  const filters: ActivityFilters = {};
+  const userId = identifier(query, 'userId', 256);
+  if (userId !== undefined) filters.userId = userId;
+  const sessionId = identifier(query, 'sessionId', 128);
+  if (sessionId !== undefined) filters.sessionId = sessionId;
+  const types = activityTypes(query);
+  if (types !== undefined) filters.activityTypes = types;
+  const entityType = identifier(query, 'entityType', 128);
+  if (entityType !== undefined) filters.entityType = entityType;
+  const entityId = identifier(query, 'entityId', 256);
+  if (entityId !== undefined) filters.entityId = entityId;
+  Object.assign(filters, dateRange(query));
+  const ip = ipAddress(query);
+  if (ip !== undefined) filters.ipAddress = ip;
+  const success = boolean(query, 'success');
+  if (success !== undefined) filters.success = success;
+  return filters;
+}
+
+/** Columns `orderBy` may name, each with the column it sorts by. */
+export const ORDER_BY_COLUMNS = {
+  startTime: 'start_time',
+  endTime: 'end_time',
+  duration: 'duration',
+  activityType: 'activity_type',
+  userId: 'user_id',
+  statusCode: 'status_code',
+  createdAt: 'created_at',
+} as const;
+export type OrderBy = keyof typeof ORDER_BY_COLUMNS;
+
+/** Filters and paging of the JSON form; the filters as the caller gave them, for the audit record. */
+export function pageParams(query: RawQuery): { limit: number; offset: number; orderBy: OrderBy; order: 'asc' | 'desc' } {
+  return {
+    limit: integer(query, 'limit', 1, MAX_LIMIT, DEFAULT_LIMIT),
+    offset: integer(query, 'offset', 0, 10_000_000, 0),
+    orderBy: oneOf(query, 'orderBy', Object.keys(ORDER_BY_COLUMNS) as OrderBy[], 'startTime'),
+    order: oneOf(query, 'order', ['asc', 'desc'] as const, 'desc'),
+  };
+}
+
+/** Filters in a form that serializes to JSON for the trail (dates as ISO strings). */
+export function describeFilters(filters: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(filters)) out[key] = value instanceof Date ? value.toISOString() : value;
+  return out;
+}
