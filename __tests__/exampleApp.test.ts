@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import type { Express } from 'express';
-import { createExampleApp, DEMO_PASSWORD, DEMO_USERNAME, MAX_UPLOAD_BYTES } from '../example-app/app';
+import { createExampleApp, DEMO_PASSWORD, DEMO_USERNAME, exampleReportAuthorize, MAX_UPLOAD_BYTES } from '../example-app/app';
 import { storedActivities, testTracker, type StoredActivity } from './support/app';
 import { openTestDatabase, resetTables, type TestDatabase } from './support/database';
 import type { ActivityTracker } from '../lib/tracker';
@@ -21,7 +21,7 @@ beforeAll(async () => { db = await openTestDatabase(); });
 afterAll(async () => { await db.destroy(); });
 beforeEach(async () => {
   await resetTables(db.knex);
-  tracker = testTracker(db.knex);
+  tracker = testTracker(db.knex, { authorize: exampleReportAuthorize });
   logged = [];
   app = createExampleApp(tracker, { logError: (error) => { logged.push(error); } });
 });
@@ -284,5 +284,17 @@ describe('example app', () => {
     expect(res.status).toBe(400);
     expect(res.body).toHaveProperty('error');
     expect(logged).toHaveLength(0);
+  });
+
+  it('lets the signed-in demo user read the trail through the report routes, as an auditor', async () => {
+    const login = await request(app).post('/api/auth/login').send({ username: DEMO_USERNAME, password: DEMO_PASSWORD }).expect(200);
+    const auth = { Authorization: `Bearer ${login.body.token as string}` };
+    await tracker.flush();
+    const res = await request(app).get('/api/activity-tracking/activities?activityType=login').set(auth).expect(200);
+    expect(res.body.pagination.total).toBe(1);
+    expect(res.body.data[0]).toMatchObject({ activityType: 'login', userId: 'demo', path: '/api/auth/login' });
+    await tracker.flush();
+    const reads = (await storedActivities(db.knex)).filter((row) => row.activity_type === 'audit_read');
+    expect(reads).toEqual([expect.objectContaining({ user_id: 'demo', path: '/api/activity-tracking/activities' })]);
   });
 });

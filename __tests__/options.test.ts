@@ -9,6 +9,7 @@ describe('options are checked at start-up', () => {
       expect.objectContaining({ code: 'ERR_AT_UNKNOWN_OPTION', message: expect.stringContaining('Unknown option "sesionTimeoutMinutes". Did you mean "sessionTimeoutMinutes"?') }),
     );
     expect(() => resolveConfig({ limits: { maxDepht: 3 } } as never)).toThrow(/Unknown option "limits.maxDepht". Did you mean "limits.maxDepth"\?/);
+    expect(() => resolveConfig({ suspicious: { slowRequest: 3 } } as never)).toThrow(/Unknown option "suspicious.slowRequest". Did you mean "suspicious.slowRequestMs"\?/);
   });
 
   it.each([
@@ -23,6 +24,14 @@ describe('options are checked at start-up', () => {
     [{ jwtSecret: 'short' }, 'Invalid jwtSecret: [hidden]. Fix: use a random secret of at least 16 characters'],
     [{ sessionCookie: { name: 'bad name' } }, 'Invalid sessionCookie.name: "bad name".'],
     [{ logger: console.log }, 'Invalid logger: a function. Fix: pass an object with debug, info, warn and error functions.'],
+    [{ jwtPublicKey: 'ssh-rsa AAAA' }, 'Invalid jwtPublicKey: "ssh-rsa AAAA…". Fix: pass the PEM text of the public key'],
+    [{ jwtPublicKey: '-----BEGIN PUBLIC KEY-----\nx\n-----END PUBLIC KEY-----' }, 'Invalid jwtPublicKey: "a key". Fix: give jwtPublicKey and jwtAlgorithm together'],
+    [{ jwtAlgorithm: 'none' }, 'Invalid jwtAlgorithm: "none". Fix: use \'RS256\' or \'ES256\''],
+    [{ jwtAudience: '' }, 'Invalid jwtAudience: "". Fix: pass a non-empty string'],
+    [{ jwtClockToleranceSeconds: 3600 }, 'Invalid jwtClockToleranceSeconds: 3600. Fix: use a whole number from 0 to 300.'],
+    [{ authorize: true }, 'Invalid authorize: true. Fix: pass a function'],
+    [{ suspicious: { slowRequestMs: 0 } }, 'Invalid suspicious.slowRequestMs: 0.'],
+    [{ exportRateLimit: { max: 0 } }, 'Invalid exportRateLimit.max: 0.'],
   ])('rejects %j', (options, message) => {
     expect(() => resolveConfig(options as never, {})).toThrow(expect.objectContaining({ code: 'ERR_AT_INVALID_OPTION', message: expect.stringContaining(message) }));
   });
@@ -45,6 +54,9 @@ describe('options are checked at start-up', () => {
       database: { kind: 'embedded', dataDir: './.activity-data' }, autoMigrate: false, sessionTimeoutMinutes: 30, retentionDays: 90,
       detailedTracking: true, jwtSecret: undefined, geo: true, sessionCookie: { name: 'activity_sid' }, batchSize: 500,
       flushIntervalMs: 50, maxQueueSize: 100_000, limits: { maxDepth: 6, maxKeys: 100, maxStringLength: 1024, maxTotalBytes: 16384 },
+      jwtPublicKey: undefined, jwtClockToleranceSeconds: 5, authorize: undefined,
+      suspicious: { slowRequestMs: 5000, largeResponseBytes: 10_485_760, failedLoginThreshold: 5, failedLoginWindowMinutes: 15 },
+      exportRateLimit: { windowMs: 60_000, max: 10 },
     });
   });
 
@@ -72,17 +84,14 @@ describe('the one-line forms', () => {
   });
 
   it('share one tracker, and refuse conflicting options', () => {
-    const options = { database: 'postgres://nobody@127.0.0.1:1/none', logger: { debug() {}, info() {}, warn() {}, error() {} } };
+    const options = { database: 'postgres://nobody@127.0.0.1:1/none', jwtSecret: 'a-report-secret-of-32-characters!', logger: { debug() {}, info() {}, warn() {}, error() {} } };
     activityTracking(options);
     expect(() => activityTrackingRouter(options)).not.toThrow();
     expect(() => activityTrackingRouter({ geo: false })).toThrow(expect.objectContaining({ code: 'ERR_AT_DEFAULT_TRACKER_CONFLICT' }));
   });
 
-  it('mount a router that answers 501 with a clear JSON error until the report routes ship', async () => {
-    const app = express();
-    app.use('/api/activity-tracking', activityTrackingRouter({ database: 'postgres://nobody@127.0.0.1:1/none', logger: { debug() {}, info() {}, warn() {}, error() {} } }));
-    const response = await request(app).get('/api/activity-tracking/activities');
-    expect(response.status).toBe(501);
-    expect(response.body.error).toMatchObject({ code: 'ERR_AT_ROUTES_UNAVAILABLE', message: expect.stringContaining('0.2') });
+  it('refuse to build the report router without a way to authenticate callers', () => {
+    expect(() => activityTrackingRouter({ database: 'postgres://nobody@127.0.0.1:1/none', logger: { debug() {}, info() {}, warn() {}, error() {} } }))
+      .toThrow(expect.objectContaining({ code: 'ERR_AT_REPORT_AUTH_MISSING', message: expect.stringContaining('ACTIVITY_JWT_SECRET') }));
   });
 });

@@ -53,6 +53,15 @@ function currentUser(req: Request): DemoUser | undefined {
   return (req as AuthedRequest).user;
 }
 
+/**
+ * Who may read the report routes in this example: the signed-in demo user, as an auditor. A real
+ * app maps its own users and roles here, or signs JWTs and sets ACTIVITY_JWT_SECRET instead.
+ */
+export function exampleReportAuthorize(req: { user?: unknown }): { userId: string; role: string } | null {
+  const user = req.user as DemoUser | undefined;
+  return user ? { userId: user.id, role: 'auditor' } : null;
+}
+
 function setUser(req: Request, user: DemoUser): void {
   (req as AuthedRequest).user = user;
 }
@@ -485,7 +494,7 @@ curl -s -X POST ${base}/api/files -H "authorization: Bearer $TOKEN" -F file=@pac
 
   // ---- Report routes, 404s and errors -----------------------------------------------------------
 
-  app.use('/api/activity-tracking', requireUser, tracker.router());
+  app.use('/api/activity-tracking', tracker.router());
 
   app.use((req, res) => {
     if (req.path.startsWith('/api/')) {

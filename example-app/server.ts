@@ -4,10 +4,10 @@
  */
 import type { Server } from 'node:http';
 import { createActivityTracker } from '../lib/index';
-import { createExampleApp, DEMO_PASSWORD, DEMO_USERNAME } from './app';
+import { createExampleApp, DEMO_PASSWORD, DEMO_USERNAME, exampleReportAuthorize } from './app';
 
 async function main(): Promise<void> {
-  const tracker = createActivityTracker();
+  const tracker = createActivityTracker({ authorize: exampleReportAuthorize });
   const where = process.env['DATABASE_URL']
     ? 'the PostgreSQL server in DATABASE_URL'
     : `the embedded database in ${process.env['ACTIVITY_DATA_DIR'] || './.activity-data'}`;

@@ -1,4 +1,143 @@
-/** The OpenAPI 3.1 document of the report routes. */
+import { ACTIVITY_TYPES } from '../../types';
+import { MAX_LIMIT, DEFAULT_LIMIT, ORDER_BY_COLUMNS } from '../params';
+
+/**
+ * The OpenAPI 3.1 document of the report routes. Its schemas are what the tests validate real
+ * responses against, so the document cannot drift from the code.
+ */
 export function openApiDocument(): Record<string, unknown> {
-  return { openapi: '3.1.0', info: { title: 'express-activity-tracking report routes', version: '0.2.0' }, paths: {} };
+  return DOCUMENT;
 }
+
+const str = { type: 'string' };
+const nullableStr = { type: ['string', 'null'] };
+const num = { type: 'number' };
+const nullableNum = { type: ['number', 'null'] };
+const int = { type: 'integer' };
+const time = { type: 'string', format: 'date-time' };
+const nullableTime = { type: ['string', 'null'], format: 'date-time' };
+const activityType = { type: 'string', enum: [...ACTIVITY_TYPES] };
+const anyJson = {};
+const counted = (key: string, schema: object = nullableStr) => ({
+  type: 'array',
+  items: { type: 'object', required: [key, 'count'], properties: { [key]: schema, count: int } },
+});
+const object = (properties: Record<string, object>, required = Object.keys(properties)) => ({ type: 'object', required, properties });
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
+const period = object({ startDate: time, endDate: time });
+const pagination = object({ total: int, limit: int, offset: int });
+
+const query = (name: string, description: string, schema: object = { type: 'string', maxLength: 256 }) => ({ name, in: 'query', required: false, description, schema });
+const dateParams = [
+  query('startDate', 'ISO 8601 date or date-time (UTC when no zone); inclusive', { type: 'string', maxLength: 40 }),
+  query('endDate', 'ISO 8601 date or date-time; inclusive; not before startDate', { type: 'string', maxLength: 40 }),
+];
+const filterParams = [
+  query('userId', 'Only this user', { type: 'string', maxLength: 256, pattern: '^[A-Za-z0-9_.@:+\\-|/=~#]+$' }),
+  query('sessionId', 'Only this session', { type: 'string', maxLength: 128, pattern: '^[A-Za-z0-9_.@:+\\-|/=~#]+$' }),
+  query('activityType', 'One or more activity types, repeated or comma separated', { type: 'string', maxLength: 400 }),
+  query('entityType', 'Only this kind of entity', { type: 'string', maxLength: 128 }),
+  query('entityId', 'Only this entity id', { type: 'string', maxLength: 256 }),
+  ...dateParams,
+  query('ipAddress', 'Only this client IP', { type: 'string', maxLength: 45 }),
+  query('success', 'true or false', { type: 'string', enum: ['true', 'false'] }),
+];
+const pageParams = [
+  query('limit', `Rows per page, 1 to ${MAX_LIMIT}`, { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT }),
+  query('offset', 'Rows to skip', { type: 'integer', minimum: 0, maximum: 10_000_000, default: 0 }),
+];
+
+const errorResponses = {
+  400: { description: 'A parameter is invalid; `param` names it', content: { 'application/json': { schema: ref('Error') } } },
+  401: { description: 'No valid bearer token', content: { 'application/json': { schema: ref('Error') } } },
+  403: { description: 'The caller role may not use this route', content: { 'application/json': { schema: ref('Error') } } },
+};
+const json = (schema: object, description = 'OK') => ({ 200: { description, content: { 'application/json': { schema } } }, ...errorResponses });
+const get = (summary: string, parameters: object[], responses: object) => ({ get: { summary, security: [{ bearer: [] }], parameters, responses } });
+
+const DOCUMENT: Record<string, unknown> = {
+  openapi: '3.1.0',
+  info: {
+    title: 'express-activity-tracking report routes',
+    version: '0.2.0',
+    description: 'Read the activity trail. Roles: system_admin and admin everything; auditor and manager read everything; any other signed-in user only /me/*. Every read is itself recorded.',
+  },
+  components: {
+    securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+    schemas: {
+      Error: object({ error: object({ code: str, message: str, param: str }, ['code', 'message']) }),
+      Activity: object({
+        id: str, startTime: time, endTime: nullableTime, userId: nullableStr, sessionId: nullableStr, activityType, action: nullableStr,
+        entityType: nullableStr, entityId: nullableStr, method: nullableStr, path: nullableStr, route: nullableStr, statusCode: { type: ['integer', 'null'] },
+        success: { type: 'boolean' }, duration: nullableNum, ipAddress: nullableStr, userAgent: nullableStr, browser: nullableStr, operatingSystem: nullableStr,
+        deviceInfo: { type: ['object', 'null'] }, location: { type: ['object', 'null'] }, requestSize: { type: ['integer', 'null'] },
+        responseSize: { type: ['integer', 'null'] }, details: { type: ['object', 'null'] }, createdAt: time,
+      }),
+      Session: object({
+        sessionId: str, userId: nullableStr, deviceInfo: { type: ['object', 'null'] }, ipAddress: nullableStr, userAgent: nullableStr,
+        startTime: time, lastActivity: time, pageViews: int, actionsCount: int,
+      }),
+    },
+  },
+  paths: {
+    '/activities': get('Filtered activities, newest first by default', [
+      ...filterParams, ...pageParams,
+      query('orderBy', 'Sort column', { type: 'string', enum: Object.keys(ORDER_BY_COLUMNS), default: 'startTime' }),
+      query('order', 'Sort direction', { type: 'string', enum: ['asc', 'desc'], default: 'desc' }),
+    ], json(object({ data: { type: 'array', items: ref('Activity') }, pagination }))),
+    '/stats': get('Statistics of a period (default: the last 30 days)', [...dateParams, filterParams[0] as object, filterParams[2] as object], json(object({
+      data: object({
+        totalActivities: int, uniqueUsers: int, uniqueSessions: int, totalDuration: num, averageDuration: nullableNum, errorRate: num,
+        byType: counted('activityType', activityType), byHour: counted('hour', int), topPages: counted('path'), topUsers: counted('userId', str),
+        byDevice: counted('deviceType'), byBrowser: counted('browser'), byOperatingSystem: counted('operatingSystem'), byLocation: counted('country'),
+      }),
+      period,
+    }))),
+    '/sessions/active': get('Sessions active now', [...pageParams, filterParams[0] as object], json(object({ data: { type: 'array', items: ref('Session') }, pagination }))),
+    '/suspicious': get('Activity matching a suspicion rule (default: the last 24 hours)', [
+      ...dateParams, pageParams[0] as object,
+      query('rule', 'Only this rule', { type: 'string', enum: ['failed_login', 'unauthorized', 'forbidden', 'slow_request', 'large_response', 'repeated_failed_logins_ip', 'repeated_failed_logins_user'] }),
+    ], json(object({
+      data: { type: 'array', items: object({ rule: str, activityId: nullableStr, userId: nullableStr, ipAddress: nullableStr, startTime: time }) },
+      summary: object({ byRule: { type: 'object', additionalProperties: int } }),
+      thresholds: object({ slowRequestMs: int, largeResponseBytes: int, failedLoginThreshold: int, failedLoginWindowMinutes: int }),
+      period,
+    }))),
+    '/entities/{entityType}/{entityId}/audit-trail': get('Every recorded action on one entity, oldest first', [
+      { name: 'entityType', in: 'path', required: true, schema: { type: 'string', maxLength: 128 } },
+      { name: 'entityId', in: 'path', required: true, schema: { type: 'string', maxLength: 256 } },
+      ...dateParams, ...pageParams,
+    ], json(object({
+      data: { type: 'array', items: object({ id: str, time, actor: nullableStr, action: nullableStr, activityType, before: anyJson, after: anyJson }) },
+      entity: object({ entityType: str, entityId: str }),
+      pagination,
+    }))),
+    '/export': get('The /activities filters as a CSV download, streamed; formula cells neutralized; rate limited per user', [
+      ...filterParams, query('order', 'Sort direction by time', { type: 'string', enum: ['asc', 'desc'], default: 'desc' }),
+    ], {
+      200: { description: 'CSV attachment', content: { 'text/csv': { schema: { type: 'string' } } } },
+      429: { description: 'Too many exports; see Retry-After', content: { 'application/json': { schema: ref('Error') } } },
+      ...errorResponses,
+    }),
+    '/compliance-report': get('Compliance report of a period (at most 366 days)', [
+      { ...dateParams[0], required: true }, { ...dateParams[1], required: true },
+      query('format', 'json or csv', { type: 'string', enum: ['json', 'csv'], default: 'json' }),
+    ], json(object({
+      data: object({
+        period, generatedAt: time, activityByType: counted('activityType', activityType),
+        authentication: object({ logins: int, logouts: int, failedLogins: int, tokenRefreshes: int, topFailingIps: { type: 'array' }, topFailingAccounts: { type: 'array' } }),
+        privilegedActions: object({ count: int, items: { type: 'array' } }, ['count', 'items']),
+        trailAccess: { type: 'array', items: object({ userId: nullableStr, activityType, time }) },
+        sessions: object({ started: int, distinctUsers: int }),
+        errorRate: num,
+        retention: object({ retentionDays: int, oldestRecord: nullableTime }),
+      }),
+    }))),
+    '/me/sessions': get('The caller\'s own sessions, newest first', pageParams, json(object({ data: { type: 'array', items: ref('Session') }, pagination }))),
+    '/me/summary': get('The caller\'s own activity summary (default: the last 30 days)', dateParams, json(object({
+      data: object({ userId: str, period, totalActivities: int, sessions: int, byType: counted('activityType', activityType), lastActivity: nullableTime, errorCount: int, averageDuration: nullableNum }),
+    }))),
+    '/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1 document', content: { 'application/json': { schema: { type: 'object' } } } } } } },
+  },
+};
