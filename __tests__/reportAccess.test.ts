@@ -186,3 +186,19 @@ describe('authorize(req) for apps with their own auth', () => {
     }
   });
 });
+
+describe('reads that fail are still on the trail', () => {
+  const express = EXPRESS_VERSIONS[1][1];
+  it('a rejected parameter leaves an audit_read row of the caller that did not succeed', async () => {
+    const tracker = testTracker(db.knex, { jwtSecret: REPORT_SECRET });
+    try {
+      await request(reportApp(express, tracker)).get(`${MOUNT}/activities?limit=5000`).set(bearer('eve', 'auditor')).expect(400);
+      await tracker.flush();
+      const rows = await storedActivities(db.knex);
+      expect(rows.map((r) => [r.activity_type, r.user_id, r.status_code, r.success])).toEqual([['audit_read', 'eve', 400, false]]);
+      expect(rows[0]?.details?.['custom']).toEqual({ route: `${MOUNT}/activities`, role: 'auditor' });
+    } finally {
+      await tracker.close();
+    }
+  });
+});

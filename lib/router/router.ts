@@ -39,6 +39,9 @@ export function createReportRouter(ctx: ReportContext): Router {
         throw new ApiError(403, 'ERR_AT_FORBIDDEN', `Role "${principal.role.slice(0, 64)}" may not use this route; it needs one of ${[...READER_ROLES].join(', ')}. Every signed-in user may use /me/sessions and /me/summary`);
       }
       res.locals['activityPrincipal'] = principal;
+      // On the trail as a read from here on, even when it then fails validation or is rate limited;
+      // the route's describe() adds what was read.
+      noteOnTrail(ctx, req, res, { type: 'audit_read', action: 'report.read', userId: principal.userId, details: { route: routeOf(req), role: principal.role } });
       next();
     } catch (error) {
       next(error);
