@@ -202,3 +202,21 @@ describe('reads that fail are still on the trail', () => {
     }
   });
 });
+
+describe('with detailed tracking off', () => {
+  const express = EXPRESS_VERSIONS[0][1];
+  it('a read keeps its reader, role and filters; request details stay out', async () => {
+    const tracker = testTracker(db.knex, { jwtSecret: REPORT_SECRET, detailedTracking: false });
+    try {
+      await request(reportApp(express, tracker)).get(`${MOUNT}/activities?userId=zoe&limit=5`).set(bearer('ann', 'manager')).set('Referer', 'https://x.test/').expect(200);
+      await tracker.flush();
+      const [row] = await storedActivities(db.knex);
+      expect(row).toMatchObject({ activity_type: 'audit_read', user_id: 'ann' });
+      expect(row?.details).toEqual({
+        custom: { route: `${MOUNT}/activities`, role: 'manager', rows: 0, filters: { userId: 'zoe', limit: 5, offset: 0, orderBy: 'startTime', order: 'desc' } },
+      });
+    } finally {
+      await tracker.close();
+    }
+  });
+});

@@ -299,7 +299,9 @@ describe('limits', () => {
       const input = build();
       expect(JSON.stringify(input).length).toBeGreaterThan(10_000_000);
       const { value, truncated, ms, bytes } = timed(input);
-      expect(ms).toBeLessThan(200);
+      // A bound against work that grows with the input (a full walk of 10 MB takes seconds), with
+      // room for a loaded CI machine; typical is 20-100 ms.
+      expect(ms).toBeLessThan(1000);
       expect(truncated).toBe(true);
       expect(bytes).toBeLessThanOrEqual(DEFAULT_SANITIZE_LIMITS.maxTotalBytes + 256);
       expect(JSON.stringify(value)).not.toContain('hunter2');

@@ -120,7 +120,17 @@ export function statusAtEnd(res: TrackedResponse, aborted: boolean): number {
 
 function requestDetails(ctx: CaptureContext, req: TrackedRequest, url: string, queryAt: number, aborted: boolean): Record<string, unknown> | null {
   const { config, sanitizer } = ctx;
-  if (!config.detailedTracking) return aborted ? { aborted: true } : null;
+  if (!config.detailedTracking) {
+    // What the route itself said about the request (the report routes' reader, role and filters)
+    // is not request detail: it stays when detailed tracking is off.
+    const custom = req.activity?.details;
+    if (!custom) return aborted ? { aborted: true } : null;
+    const { value, truncated } = sanitizer.value({ custom });
+    const details = value as Record<string, unknown>;
+    if (truncated) details['truncated'] = true;
+    if (aborted) details['aborted'] = true;
+    return details;
+  }
 
   const raw: Record<string, unknown> = {};
   let empty = true;

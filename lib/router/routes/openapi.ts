@@ -1,5 +1,8 @@
 import { ACTIVITY_TYPES } from '../../types';
 import { MAX_LIMIT, DEFAULT_LIMIT, ORDER_BY_COLUMNS } from '../params';
+import { SUSPICIOUS_RULES } from '../../store/reports/suspicious';
+
+const SUSPICIOUS_RULE_NAMES: string[] = [...SUSPICIOUS_RULES];
 
 /**
  * The OpenAPI 3.1 document of the report routes. Its schemas are what the tests validate real
@@ -97,9 +100,16 @@ const DOCUMENT: Record<string, unknown> = {
     '/sessions/active': get('Sessions active now', [...pageParams, filterParams[0] as object], json(object({ data: { type: 'array', items: ref('Session') }, pagination }))),
     '/suspicious': get('Activity matching a suspicion rule (default: the last 24 hours)', [
       ...dateParams, pageParams[0] as object,
-      query('rule', 'Only this rule', { type: 'string', enum: ['failed_login', 'unauthorized', 'forbidden', 'slow_request', 'large_response', 'repeated_failed_logins_ip', 'repeated_failed_logins_user'] }),
+      query('rule', 'Only this rule', { type: 'string', enum: SUSPICIOUS_RULE_NAMES }),
     ], json(object({
-      data: { type: 'array', items: object({ rule: str, activityId: nullableStr, userId: nullableStr, ipAddress: nullableStr, startTime: time }) },
+      data: {
+        type: 'array',
+        items: object({
+          rule: { type: 'string', enum: SUSPICIOUS_RULE_NAMES }, activityId: nullableStr, userId: nullableStr, ipAddress: nullableStr, startTime: time,
+          activityType, path: nullableStr, statusCode: { type: ['integer', 'null'] }, duration: nullableNum, responseSize: { type: ['integer', 'null'] },
+          count: { type: ['integer', 'null'] }, windowStart: nullableTime, windowEnd: nullableTime,
+        }),
+      },
       summary: object({ byRule: { type: 'object', additionalProperties: int } }),
       thresholds: object({ slowRequestMs: int, largeResponseBytes: int, failedLoginThreshold: int, failedLoginWindowMinutes: int }),
       period,
@@ -109,7 +119,13 @@ const DOCUMENT: Record<string, unknown> = {
       { name: 'entityId', in: 'path', required: true, schema: { type: 'string', maxLength: 256 } },
       ...dateParams, ...pageParams,
     ], json(object({
-      data: { type: 'array', items: object({ id: str, time, actor: nullableStr, action: nullableStr, activityType, before: anyJson, after: anyJson }) },
+      data: {
+        type: 'array',
+        items: object({
+          id: str, time, actor: nullableStr, action: nullableStr, activityType, method: nullableStr, path: nullableStr, statusCode: { type: ['integer', 'null'] },
+          success: { type: 'boolean' }, ipAddress: nullableStr, before: anyJson, after: anyJson, reason: anyJson,
+        }),
+      },
       entity: object({ entityType: str, entityId: str }),
       pagination,
     }))),
@@ -126,9 +142,16 @@ const DOCUMENT: Record<string, unknown> = {
     ], json(object({
       data: object({
         period, generatedAt: time, activityByType: counted('activityType', activityType),
-        authentication: object({ logins: int, logouts: int, failedLogins: int, tokenRefreshes: int, topFailingIps: { type: 'array' }, topFailingAccounts: { type: 'array' } }),
-        privilegedActions: object({ count: int, items: { type: 'array' } }, ['count', 'items']),
-        trailAccess: { type: 'array', items: object({ userId: nullableStr, activityType, time }) },
+        authentication: object({
+          logins: int, logouts: int, failedLogins: int, tokenRefreshes: int,
+          topFailingIps: { type: 'array', items: object({ ipAddress: nullableStr, failures: int }) },
+          topFailingAccounts: { type: 'array', items: object({ userId: str, failures: int }) },
+        }),
+        privilegedActions: object({
+          rule: str, count: int,
+          items: { type: 'array', items: object({ userId: nullableStr, activityType, action: nullableStr, path: nullableStr, time }) },
+        }),
+        trailAccess: { type: 'array', items: object({ userId: nullableStr, activityType: { type: 'string', enum: ['audit_read', 'audit_export'] }, route: nullableStr, time }) },
         sessions: object({ started: int, distinctUsers: int }),
         errorRate: num,
         retention: object({ retentionDays: int, oldestRecord: nullableTime }),
