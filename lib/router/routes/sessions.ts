@@ -1,12 +1,60 @@
 import type { ReportContext, ReportHandler } from '../context';
-import { ApiError } from '../apiError';
+import { allowOnly, DEFAULT_LIMIT, describeFilters, identifier, integer, MAX_LIMIT, type RawQuery } from '../params';
+import { activeSessions, userSessions } from '../../store/reports/sessions';
+import { userSummary } from '../../store/reports/stats';
+import { reportPeriod } from './stats';
 
-export function activeSessionsRoute(_ctx: ReportContext): ReportHandler {
-  return () => Promise.reject(new ApiError(501, 'ERR_AT_INTERNAL', 'not built yet'));
+export const ACTIVE_SESSIONS_PARAMS = ['limit', 'offset', 'userId'] as const;
+export const MY_SESSIONS_PARAMS = ['limit', 'offset'] as const;
+export const MY_SUMMARY_PARAMS = ['startDate', 'endDate'] as const;
+
+function page(query: RawQuery): { limit: number; offset: number } {
+  return { limit: integer(query, 'limit', 1, MAX_LIMIT, DEFAULT_LIMIT), offset: integer(query, 'offset', 0, 10_000_000, 0) };
 }
-export function mySessionsRoute(_ctx: ReportContext): ReportHandler {
-  return () => Promise.reject(new ApiError(501, 'ERR_AT_INTERNAL', 'not built yet'));
+
+/** `GET /sessions/active`: sessions flagged active that saw activity within the session timeout, latest first. */
+export function activeSessionsRoute(ctx: ReportContext): ReportHandler {
+  return async (req, res, _principal, describe) => {
+    const query = req.query as RawQuery;
+    allowOnly(query, ACTIVE_SESSIONS_PARAMS);
+    const paging = page(query);
+    const userId = identifier(query, 'userId', 256);
+    const since = new Date(Date.now() - ctx.config.sessionTimeoutMinutes * 60_000);
+
+    const found = await activeSessions(ctx.knex, { since, ...(userId !== undefined ? { userId } : {}) }, paging);
+    describe({ filters: describeFilters({ ...(userId !== undefined ? { userId } : {}), since, ...paging }), rows: found.rows.length });
+    res.json({ data: found.rows, pagination: { total: found.total, ...paging } });
+  };
 }
-export function mySummaryRoute(_ctx: ReportContext): ReportHandler {
-  return () => Promise.reject(new ApiError(501, 'ERR_AT_INTERNAL', 'not built yet'));
+
+/** `GET /me/sessions`: the caller's own sessions, newest first. Whose sessions is never a parameter. */
+export function mySessionsRoute(ctx: ReportContext): ReportHandler {
+  return async (req, res, principal, describe) => {
+    const query = req.query as RawQuery;
+    allowOnly(query, MY_SESSIONS_PARAMS);
+    const paging = page(query);
+
+    const found = await userSessions(ctx.knex, principal.userId, paging);
+    describe({ filters: { ...paging }, rows: found.rows.length });
+    res.json({ data: found.rows, pagination: { total: found.total, ...paging } });
+  };
+}
+
+/** `GET /me/summary`: what the caller did in a period (default: the last 30 days). */
+export function mySummaryRoute(ctx: ReportContext): ReportHandler {
+  return async (req, res, principal, describe) => {
+    const query = req.query as RawQuery;
+    allowOnly(query, MY_SUMMARY_PARAMS);
+    const period = reportPeriod(query);
+
+    const summary = await userSummary(ctx.knex, principal.userId, period);
+    describe({ filters: describeFilters(period) });
+    res.json({
+      data: {
+        userId: principal.userId,
+        period: { startDate: period.startDate.toISOString(), endDate: period.endDate.toISOString() },
+        ...summary,
+      },
+    });
+  };
 }

@@ -1,6 +1,38 @@
 import type { ReportContext, ReportHandler } from '../context';
-import { ApiError } from '../apiError';
+import { invalidParam } from '../apiError';
+import { activityTypes, allowOnly, dateRange, describeFilters, identifier, type RawQuery } from '../params';
+import { activityStats, type StatsFilters } from '../../store/reports/stats';
 
-export function statsRoute(_ctx: ReportContext): ReportHandler {
-  return () => Promise.reject(new ApiError(501, 'ERR_AT_INTERNAL', 'not built yet'));
+export const STATS_PARAMS = ['startDate', 'endDate', 'userId', 'activityType'] as const;
+
+/** How far back a report looks when the caller gives no startDate. */
+export const DEFAULT_PERIOD_DAYS = 30;
+
+/**
+ * The period a report covers: as given, else ending now and starting DEFAULT_PERIOD_DAYS before
+ * its end. Never open-ended, so every aggregate is bounded by a start_time index range.
+ */
+export function reportPeriod(query: RawQuery, now: Date = new Date()): { startDate: Date; endDate: Date } {
+  const given = dateRange(query);
+  const endDate = given.endDate ?? now;
+  const startDate = given.startDate ?? new Date(endDate.getTime() - DEFAULT_PERIOD_DAYS * 86_400_000);
+  if (startDate > endDate) throw invalidParam('startDate', '"startDate" is in the future; give an endDate after it, or leave endDate out only for periods that have started');
+  return { startDate, endDate };
+}
+
+/** `GET /stats`: totals and breakdowns of the activities in a period, optionally for one user or some activity types. */
+export function statsRoute(ctx: ReportContext): ReportHandler {
+  return async (req, res, _principal, describe) => {
+    const query = req.query as RawQuery;
+    allowOnly(query, STATS_PARAMS);
+    const filters: StatsFilters = reportPeriod(query);
+    const userId = identifier(query, 'userId', 256);
+    if (userId !== undefined) filters.userId = userId;
+    const types = activityTypes(query);
+    if (types !== undefined) filters.activityTypes = types;
+
+    const data = await activityStats(ctx.knex, filters);
+    describe({ filters: describeFilters(filters) });
+    res.json({ data, period: { startDate: filters.startDate.toISOString(), endDate: filters.endDate.toISOString() } });
+  };
 }

@@ -1,0 +1,82 @@
+import type { Knex } from 'knex';
+
+/** A session as `GET /sessions/active` returns it. */
+export interface SessionJson {
+  sessionId: string;
+  userId: string | null;
+  deviceInfo: unknown;
+  ipAddress: string | null;
+  userAgent: string | null;
+  startTime: string;
+  lastActivity: string;
+  pageViews: number;
+  actionsCount: number;
+}
+
+/** A session as `GET /me/sessions` returns it: also whether and when it ended. */
+export interface OwnSessionJson extends SessionJson {
+  endTime: string | null;
+  duration: number | null;
+  isActive: boolean;
+}
+
+export interface Page { limit: number; offset: number }
+export interface SessionPage<T> { rows: T[]; total: number }
+
+const iso = (value: unknown): string | null => (value === null || value === undefined ? null : value instanceof Date ? value.toISOString() : new Date(String(value)).toISOString());
+
+function toSessionJson(row: Record<string, unknown>): SessionJson {
+  return {
+    sessionId: String(row['session_id']),
+    userId: (row['user_id'] as string | null) ?? null,
+    deviceInfo: row['device_info'] ?? null,
+    ipAddress: (row['ip_address'] as string | null) ?? null,
+    userAgent: (row['user_agent'] as string | null) ?? null,
+    startTime: iso(row['start_time']) as string,
+    lastActivity: iso(row['last_activity']) as string,
+    pageViews: Number(row['page_views']),
+    actionsCount: Number(row['actions_count']),
+  };
+}
+
+function toOwnSessionJson(row: Record<string, unknown>): OwnSessionJson {
+  return {
+    ...toSessionJson(row),
+    endTime: iso(row['end_time']),
+    duration: row['duration'] === null || row['duration'] === undefined ? null : Number(row['duration']),
+    isActive: Boolean(row['is_active']),
+  };
+}
+
+async function pageOf(rows: Knex.QueryBuilder, counted: Knex.QueryBuilder): Promise<{ rows: Array<Record<string, unknown>>; total: number }> {
+  const [found, count] = await Promise.all([rows, counted.count({ total: '*' }).first()]);
+  return { rows: found as Array<Record<string, unknown>>, total: Number((count as { total?: unknown } | undefined)?.total ?? 0) };
+}
+
+/**
+ * Sessions still marked active whose latest activity is not older than `since`: a session whose
+ * user simply walked away is never closed by a logout, so the flag alone would keep it "active"
+ * forever. Both conditions are on the (is_active, last_activity) index.
+ */
+export async function activeSessions(knex: Knex, filter: { since: Date; userId?: string }, page: Page): Promise<SessionPage<SessionJson>> {
+  const scope = (query: Knex.QueryBuilder): Knex.QueryBuilder => {
+    query.where('is_active', true).where('last_activity', '>=', filter.since);
+    if (filter.userId !== undefined) query.where('user_id', filter.userId);
+    return query;
+  };
+  const found = await pageOf(
+    scope(knex('activity_sessions').select('*')).orderBy([{ column: 'last_activity', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(page.limit).offset(page.offset),
+    scope(knex('activity_sessions')),
+  );
+  return { rows: found.rows.map(toSessionJson), total: found.total };
+}
+
+/** One user's sessions, newest first, on the (user_id, start_time) index; no other user's row can match. */
+export async function userSessions(knex: Knex, userId: string, page: Page): Promise<SessionPage<OwnSessionJson>> {
+  const found = await pageOf(
+    knex('activity_sessions').select('*').where('user_id', userId)
+      .orderBy([{ column: 'start_time', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(page.limit).offset(page.offset),
+    knex('activity_sessions').where('user_id', userId),
+  );
+  return { rows: found.rows.map(toOwnSessionJson), total: found.total };
+}

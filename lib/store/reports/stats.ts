@@ -1,0 +1,147 @@
+import type { Knex } from 'knex';
+import type { ActivityType } from '../../types';
+import { applyActivityFilters } from './activityRows';
+
+/** What `GET /stats` and `GET /me/summary` aggregate over: always a bounded time range, so start_time (or user_id,start_time) can be used. */
+export interface StatsFilters {
+  startDate: Date;
+  endDate: Date;
+  userId?: string;
+  activityTypes?: ActivityType[];
+}
+
+export interface ActivityStats {
+  totalActivities: number;
+  uniqueUsers: number;
+  uniqueSessions: number;
+  totalDuration: number;
+  averageDuration: number;
+  errorRate: number;
+  byType: Array<{ activityType: string; count: number }>;
+  byHour: Array<{ hour: number; count: number }>;
+  topPages: Array<{ path: string; count: number }>;
+  topUsers: Array<{ userId: string; count: number }>;
+  byDevice: Array<{ deviceType: string | null; count: number }>;
+  byBrowser: Array<{ browser: string | null; count: number }>;
+  byOperatingSystem: Array<{ operatingSystem: string | null; count: number }>;
+  byLocation: Array<{ country: string | null; count: number }>;
+}
+
+export interface ActivityTotals {
+  totalActivities: number;
+  uniqueUsers: number;
+  uniqueSessions: number;
+  totalDuration: number;
+  averageDuration: number;
+  errorCount: number;
+  /** Start of the latest activity in the range; null when there is none. */
+  lastActivity: string | null;
+}
+
+/** Breakdowns other than by type and by hour name their ten largest groups; the rest is a long tail nobody reads on a dashboard. */
+export const TOP_N = 10;
+
+/** Counts, sums and the failure count in one scan of the range. */
+export async function activityTotals(knex: Knex, filters: StatsFilters): Promise<ActivityTotals> {
+  const row = (await applyActivityFilters(knex('user_activity'), filters)
+    .select(knex.raw(`count(*) as total,
+      count(distinct user_id) as users,
+      count(distinct session_id) as sessions,
+      coalesce(sum(duration), 0) as total_duration,
+      coalesce(avg(duration), 0) as average_duration,
+      count(*) filter (where not success) as errors,
+      max(start_time) as last_activity`))
+    .first()) as Record<string, unknown> | undefined;
+  const last = row?.['last_activity'];
+  return {
+    totalActivities: Number(row?.['total'] ?? 0),
+    uniqueUsers: Number(row?.['users'] ?? 0),
+    uniqueSessions: Number(row?.['sessions'] ?? 0),
+    totalDuration: Number(row?.['total_duration'] ?? 0),
+    averageDuration: Number(row?.['average_duration'] ?? 0),
+    errorCount: Number(row?.['errors'] ?? 0),
+    lastActivity: last instanceof Date ? last.toISOString() : last == null ? null : new Date(String(last)).toISOString(),
+  };
+}
+
+interface Group { key: unknown; count: number }
+
+/**
+ * Row counts per value of `expression` (a fixed SQL expression of this file, never caller input),
+ * largest first. Text keys tie-break in byte order (collate "C") so PostgreSQL and PGlite agree
+ * whatever their locale; null keys come last.
+ */
+async function groupCounts(knex: Knex, filters: StatsFilters, expression: string, options: { limit?: number; skipNull?: boolean; byKey?: boolean; text?: boolean } = {}): Promise<Group[]> {
+  const query = applyActivityFilters(knex('user_activity'), filters)
+    .select(knex.raw(`${expression} as "key"`), knex.raw('count(*) as "count"'))
+    .groupByRaw('1');
+  if (options.skipNull) query.whereRaw(`(${expression}) is not null`);
+  // An ordinal ("order by 1") cannot take a collation, so the expression is repeated, in
+  // parentheses because collate binds tighter than ->>.
+  const keyOrder = `(${expression})${options.text ? ' collate "C"' : ''} asc nulls last`;
+  query.orderByRaw(options.byKey ? keyOrder : `count(*) desc, ${keyOrder}`);
+  if (options.limit !== undefined) query.limit(options.limit);
+  const rows = (await query) as Array<{ key: unknown; count: unknown }>;
+  return rows.map((row) => ({ key: row.key ?? null, count: Number(row.count) }));
+}
+
+const text = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
+
+/** Everything `GET /stats` reports about the activities in the range; each breakdown is its own query with its own limit. */
+export async function activityStats(knex: Knex, filters: StatsFilters): Promise<ActivityStats> {
+  const top = { limit: TOP_N, text: true };
+  const [totals, byType, byHour, pages, users, devices, browsers, systems, countries] = await Promise.all([
+    activityTotals(knex, filters),
+    groupCounts(knex, filters, 'activity_type', { text: true }),
+    groupCounts(knex, filters, `extract(hour from start_time at time zone 'UTC')`, { byKey: true }),
+    groupCounts(knex, filters, 'path', { ...top, skipNull: true }),
+    groupCounts(knex, filters, 'user_id', { ...top, skipNull: true }),
+    groupCounts(knex, filters, `device_info->>'type'`, top),
+    groupCounts(knex, filters, 'browser', top),
+    groupCounts(knex, filters, 'operating_system', top),
+    groupCounts(knex, filters, `location->>'country'`, top),
+  ]);
+  return {
+    totalActivities: totals.totalActivities,
+    uniqueUsers: totals.uniqueUsers,
+    uniqueSessions: totals.uniqueSessions,
+    totalDuration: totals.totalDuration,
+    averageDuration: totals.averageDuration,
+    errorRate: totals.totalActivities === 0 ? 0 : totals.errorCount / totals.totalActivities,
+    byType: byType.map((g) => ({ activityType: String(g.key), count: g.count })),
+    byHour: byHour.map((g) => ({ hour: Number(g.key), count: g.count })),
+    topPages: pages.map((g) => ({ path: String(g.key), count: g.count })),
+    topUsers: users.map((g) => ({ userId: String(g.key), count: g.count })),
+    byDevice: devices.map((g) => ({ deviceType: text(g.key), count: g.count })),
+    byBrowser: browsers.map((g) => ({ browser: text(g.key), count: g.count })),
+    byOperatingSystem: systems.map((g) => ({ operatingSystem: text(g.key), count: g.count })),
+    byLocation: countries.map((g) => ({ country: text(g.key), count: g.count })),
+  };
+}
+
+/** What `GET /me/summary` reports about one user's activities in the range. */
+export interface UserSummary {
+  totalActivities: number;
+  sessions: number;
+  byType: Array<{ activityType: string; count: number }>;
+  lastActivity: string | null;
+  errorCount: number;
+  averageDuration: number;
+}
+
+/** One user's activities in the range; the user filter is mandatory here, so (user_id, start_time) serves both queries. */
+export async function userSummary(knex: Knex, userId: string, range: { startDate: Date; endDate: Date }): Promise<UserSummary> {
+  const filters: StatsFilters = { ...range, userId };
+  const [totals, byType] = await Promise.all([
+    activityTotals(knex, filters),
+    groupCounts(knex, filters, 'activity_type', { text: true }),
+  ]);
+  return {
+    totalActivities: totals.totalActivities,
+    sessions: totals.uniqueSessions,
+    byType: byType.map((g) => ({ activityType: String(g.key), count: g.count })),
+    lastActivity: totals.lastActivity,
+    errorCount: totals.errorCount,
+    averageDuration: totals.averageDuration,
+  };
+}
