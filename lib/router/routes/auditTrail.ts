@@ -1,6 +1,27 @@
 import type { ReportContext, ReportHandler } from '../context';
-import { ApiError } from '../apiError';
+import { allowOnly, dateRange, describeFilters, identifierValue, integer, MAX_LIMIT } from '../params';
+import { findAuditTrail } from '../../store/reports/auditTrail';
 
-export function auditTrailRoute(_ctx: ReportContext): ReportHandler {
-  return () => Promise.reject(new ApiError(501, 'ERR_AT_INTERNAL', 'not built yet'));
+export const AUDIT_TRAIL_PARAMS = ['startDate', 'endDate', 'limit', 'offset'] as const;
+
+/**
+ * `GET /entities/:entityType/:entityId/audit-trail`: everything recorded about one entity, oldest
+ * first, with who did it and, where known, the state before and after and the reason. Reading the
+ * trail is itself put on that entity's trail.
+ */
+export function auditTrailRoute(ctx: ReportContext): ReportHandler {
+  return async (req, res, _principal, describe) => {
+    const params = req.params as Record<string, string | undefined>;
+    const entityType = identifierValue('entityType', params['entityType'] ?? '', 128);
+    const entityId = identifierValue('entityId', params['entityId'] ?? '', 256);
+    const query = req.query as Record<string, unknown>;
+    allowOnly(query, AUDIT_TRAIL_PARAMS);
+    const period = dateRange(query);
+    const limit = integer(query, 'limit', 1, MAX_LIMIT, MAX_LIMIT);
+    const offset = integer(query, 'offset', 0, 10_000_000, 0);
+
+    const { items, total } = await findAuditTrail(ctx.knex, { entityType, entityId, ...period, limit, offset });
+    describe({ filters: { ...describeFilters(period), limit, offset }, entityType, entityId, rows: items.length });
+    res.json({ data: items, entity: { entityType, entityId }, pagination: { total, limit, offset } });
+  };
 }
