@@ -1,6 +1,96 @@
+import type { Response } from 'express';
 import type { ReportContext, ReportHandler } from '../context';
-import { ApiError } from '../apiError';
+import { invalidParam } from '../apiError';
+import { allowOnly, dateRange, oneOf } from '../params';
+import { csvFileName, startCsv } from '../csv';
+import { complianceFigures, type ComplianceFigures } from '../../store/reports/compliance';
 
-export function complianceReportRoute(_ctx: ReportContext): ReportHandler {
-  return () => Promise.reject(new ApiError(501, 'ERR_AT_INTERNAL', 'not built yet'));
+export const COMPLIANCE_PARAMS = ['startDate', 'endDate', 'format'] as const;
+/** A year, leap day included: long enough for an annual review, short enough to stay one index range. */
+export const MAX_PERIOD_DAYS = 366;
+
+/** The JSON body's `data`. */
+export interface ComplianceReport extends Omit<ComplianceFigures, 'oldestRecord'> {
+  period: { startDate: string; endDate: string };
+  generatedAt: string;
+  retention: { retentionDays: number; oldestRecord: string | null };
+}
+
+/**
+ * `GET /compliance-report`: what happened in a period (at most 366 days, both ends required and
+ * inclusive) from an auditor's point of view, as JSON or as one CSV download.
+ */
+export function complianceReportRoute(ctx: ReportContext): ReportHandler {
+  return async (req, res, _principal, describe) => {
+    const query = req.query as Record<string, unknown>;
+    allowOnly(query, COMPLIANCE_PARAMS);
+    const { startDate, endDate } = dateRange(query);
+    if (startDate === undefined) throw invalidParam('startDate', '"startDate" is required: the first instant of the period, such as 2026-11-01');
+    if (endDate === undefined) throw invalidParam('endDate', '"endDate" is required: the last instant of the period, such as 2026-11-30T23:59:59Z');
+    if (endDate.getTime() - startDate.getTime() > MAX_PERIOD_DAYS * 86_400_000) {
+      throw invalidParam('endDate', `The period may span at most ${MAX_PERIOD_DAYS} days; ask for several shorter periods`);
+    }
+    const format = oneOf(query, 'format', ['json', 'csv'] as const, 'json');
+    describe({ type: format === 'csv' ? 'audit_export' : 'audit_read', filters: { startDate: startDate.toISOString(), endDate: endDate.toISOString(), format } });
+
+    const generatedAt = new Date();
+    const { oldestRecord, ...figures } = await complianceFigures(ctx.knex, { startDate, endDate });
+    const report: ComplianceReport = {
+      period: { startDate: startDate.toISOString(), endDate: endDate.toISOString() },
+      generatedAt: generatedAt.toISOString(),
+      ...figures,
+      retention: { retentionDays: ctx.config.retentionDays, oldestRecord },
+    };
+    if (format === 'json') {
+      res.setHeader('Cache-Control', 'no-store');
+      res.json({ data: report });
+      return;
+    }
+    await sendCsv(res, report, generatedAt);
+  };
+}
+
+/**
+ * The CSV layout: one row per figure or list entry, every row with the same columns.
+ * Figures and ranked lists fill `section,key,value` (e.g. `authentication,failedLogins,3`,
+ * `topFailingIps,198.51.100.9,2`); the event lists (`privilegedAction`, `trailAccess`) leave
+ * key and value empty and fill `userId,activityType,action,path,route,time`.
+ */
+export const COMPLIANCE_CSV_COLUMNS = ['section', 'key', 'value', 'userId', 'activityType', 'action', 'path', 'route', 'time'] as const;
+
+type CsvRow = Partial<Record<(typeof COMPLIANCE_CSV_COLUMNS)[number], unknown>>;
+
+export function complianceCsvRows(report: ComplianceReport): CsvRow[] {
+  const { authentication: auth, privilegedActions: privileged } = report;
+  const figure = (section: string, key: string, value: unknown): CsvRow => ({ section, key, value });
+  return [
+    figure('period', 'startDate', report.period.startDate),
+    figure('period', 'endDate', report.period.endDate),
+    figure('report', 'generatedAt', report.generatedAt),
+    ...report.activityByType.map((t) => figure('activityByType', t.activityType, t.count)),
+    figure('authentication', 'logins', auth.logins),
+    figure('authentication', 'logouts', auth.logouts),
+    figure('authentication', 'failedLogins', auth.failedLogins),
+    figure('authentication', 'tokenRefreshes', auth.tokenRefreshes),
+    ...auth.topFailingIps.map((r) => figure('topFailingIps', r.ipAddress, r.failures)),
+    ...auth.topFailingAccounts.map((r) => figure('topFailingAccounts', r.userId, r.failures)),
+    figure('privilegedActions', 'rule', privileged.rule),
+    figure('privilegedActions', 'count', privileged.count),
+    ...privileged.items.map((i) => ({ section: 'privilegedAction', userId: i.userId, activityType: i.activityType, action: i.action, path: i.path, time: i.time })),
+    ...report.trailAccess.map((t) => ({ section: 'trailAccess', userId: t.userId, activityType: t.activityType, route: t.route, time: t.time })),
+    figure('sessions', 'started', report.sessions.started),
+    figure('sessions', 'distinctUsers', report.sessions.distinctUsers),
+    figure('errorRate', 'errorRate', report.errorRate),
+    figure('retention', 'retentionDays', report.retention.retentionDays),
+    figure('retention', 'oldestRecord', report.retention.oldestRecord),
+  ];
+}
+
+async function sendCsv(res: Response, report: ComplianceReport, generatedAt: Date): Promise<void> {
+  const csv = startCsv(res, csvFileName('compliance-report', generatedAt), COMPLIANCE_CSV_COLUMNS);
+  for (const row of complianceCsvRows(report)) {
+    if (csv.closed) return;
+    await csv.write(COMPLIANCE_CSV_COLUMNS.map((column) => row[column]));
+  }
+  await csv.end();
 }
