@@ -145,16 +145,16 @@ describe.each(EXPRESS_VERSIONS)('GET /stats with %s', (_name, express) => {
     expect(data.topUsers.map((u: { userId: string }) => u.userId)).toEqual(Array.from({ length: 10 }, (_, k) => `user-${String(11 - k).padStart(2, '0')}`));
   });
 
-  it('defaults to the 30 days before endDate, and endDate to now, and says so', async () => {
+  it('defaults to the 7 days before endDate, and endDate to now, and says so', async () => {
     await resetTables(db.knex);
     const now = Date.now();
     const day = 86_400_000;
     await seed(db.knex, [
       activity({ startTime: now - 1 * day }),
-      activity({ startTime: now - 10 * day }),
-      activity({ startTime: now - 29 * day }),
-      activity({ startTime: now - 31 * day }),
-      activity({ startTime: now - 40 * day }),
+      activity({ startTime: now - 3 * day }),
+      activity({ startTime: now - 6 * day }),
+      activity({ startTime: now - 8 * day }),
+      activity({ startTime: now - 20 * day }),
     ]);
     const before = Date.now();
     const recent = (await get('').expect(200)).body;
@@ -163,12 +163,12 @@ describe.each(EXPRESS_VERSIONS)('GET /stats with %s', (_name, express) => {
     const end = Date.parse(recent.period.endDate);
     expect(end).toBeGreaterThanOrEqual(before);
     expect(end).toBeLessThanOrEqual(after);
-    expect(end - Date.parse(recent.period.startDate)).toBe(30 * day);
+    expect(end - Date.parse(recent.period.startDate)).toBe(7 * day);
 
-    const endDate = new Date(now - 5 * day).toISOString();
+    const endDate = new Date(now - 2 * day).toISOString();
     const earlier = (await get(`endDate=${endDate}`).expect(200)).body;
-    expect(earlier.period).toEqual({ startDate: new Date(now - 35 * day).toISOString(), endDate });
-    expect(earlier.data.totalActivities).toBe(3); // 10, 29 and 31 days ago
+    expect(earlier.period).toEqual({ startDate: new Date(now - 9 * day).toISOString(), endDate });
+    expect(earlier.data.totalActivities).toBe(3); // 3, 6 and 8 days ago
   });
 
   it('puts the read on the trail: who read, with which filters', async () => {

@@ -32,9 +32,9 @@ describe('the schema', () => {
   it('is created by migrate(), in its own migrations table, with a comment on every table and column', async () => {
     expect(await db.knex.schema.hasTable('user_activity')).toBe(false);
     const { applied } = await migrate(db.knex);
-    expect(applied).toEqual(['20261123000000_create_activity_tables']);
+    expect(applied).toEqual(['20261123000000_create_activity_tables', '20261124000000_report_indexes']);
     expect((await migrate(db.knex)).applied).toEqual([]);
-    expect(await db.knex(MIGRATIONS_TABLE).pluck('name')).toEqual(['20261123000000_create_activity_tables']);
+    expect(await db.knex(MIGRATIONS_TABLE).pluck('name')).toEqual(['20261123000000_create_activity_tables', '20261124000000_report_indexes']);
     expect(await db.knex.schema.hasTable('knex_migrations')).toBe(false);
     for (const table of TABLES) expect(await db.knex.schema.hasTable(table)).toBe(true);
     expect(await columnsWithoutComment(db)).toEqual([]);
@@ -47,7 +47,7 @@ describe('the schema', () => {
     const indexes = (await db.knex.raw(`select indexname from pg_indexes where tablename = 'user_activity' and schemaname = current_schema()`)).rows.map((r: { indexname: string }) => r.indexname);
     expect(indexes).toEqual(expect.arrayContaining([
       'user_activity_start_time_idx', 'user_activity_user_time_idx', 'user_activity_session_time_idx',
-      'user_activity_type_time_idx', 'user_activity_entity_time_idx', 'user_activity_ip_time_idx',
+      'user_activity_type_time_idx', 'user_activity_entity_time_idx', 'user_activity_ip_time_idx', 'user_activity_duration_idx',
     ]));
   });
 });
@@ -72,7 +72,7 @@ describe('the schema', () => {
     let printed = '';
     out.on('data', (chunk: Buffer) => { printed += chunk.toString(); });
     expect(await withEnv({ DATABASE_URL: db.url! }, () => main(['migrate'], out))).toBe(0);
-    expect(printed).toBe('Applied 1 migration(s) to PostgreSQL: 20261123000000_create_activity_tables\n');
+    expect(printed).toBe('Applied 2 migration(s) to PostgreSQL: 20261123000000_create_activity_tables, 20261124000000_report_indexes\n');
     const tracker = createActivityTracker({ database: db.url!, logger: memoryLogger(), flushIntervalMs: 5 });
     await tracker.ready();
     const app = express();
@@ -88,7 +88,7 @@ describe('the schema', () => {
     const tracker = createActivityTracker({ database: db.url!, logger: memoryLogger() });
     await expect(tracker.ready()).rejects.toMatchObject({
       code: 'ERR_AT_SCHEMA_BEHIND',
-      message: expect.stringContaining('missing migration 20261123000000_create_activity_tables). Fix: run `npx activity-tracking migrate`'),
+      message: expect.stringContaining('missing migration 20261124000000_report_indexes). Fix: run `npx activity-tracking migrate`'),
     });
     await tracker.close();
   });

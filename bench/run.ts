@@ -7,6 +7,7 @@
  *   BENCH_DETAILED=0 BENCH_GEO=0 BENCH_BATCH_SIZE=2000 BENCH_FLUSH_MS=10
  *                                      tracker options, for investigation
  *   BENCH_CPU_PROF=1                   write a .cpuprofile of each server child to $TMPDIR/activity-bench-prof
+ *   BENCH_REPORTS=0                    skip the report-route bench that follows on PostgreSQL (bench/reports.ts)
  *
  * The app runs in a child process (bench/server.ts); autocannon runs here. Every request that
  * autocannon sends, warm-up included, must be stored exactly once: the process exits non-zero
@@ -21,6 +22,7 @@ import knexFactory, { type Knex } from 'knex';
 import { Client } from 'pg';
 import { migrate, type RecorderStats } from '../lib/index';
 import type { FromServer, ServerConfig, ToServer, VariantKind } from './protocol';
+import { runReportBench } from './reports';
 
 const LOCAL_PG = 'postgres://postgres@127.0.0.1:5432/test';
 const CONNECTIONS = 50;
@@ -155,6 +157,14 @@ async function main(): Promise<void> {
   if (!ok) {
     console.error('FAIL: rows stored != requests sent for at least one tracked variant');
     process.exitCode = 1;
+  }
+
+  // The report routes over a million rows need a PostgreSQL server; the embedded database is not the target there.
+  if (pgProblem === null && process.env['BENCH_REPORTS'] !== '0') {
+    if (!(await runReportBench(pgUrl))) {
+      console.error('FAIL: the export broke its memory limit or lost rows');
+      process.exitCode = 1;
+    }
   }
 }
 

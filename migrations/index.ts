@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import * as createActivityTables from './20261123000000_create_activity_tables';
+import * as reportIndexes from './20261124000000_report_indexes';
 
 /** The package's migrations keep their own table, so they never meet the host app's. */
 export const MIGRATIONS_TABLE = 'activity_tracking_migrations';
@@ -12,6 +13,7 @@ interface Migration {
 /** Static imports rather than a directory scan, so the list is the same from source, from dist and when bundled. */
 const MIGRATIONS: readonly Migration[] = [
   { name: '20261123000000_create_activity_tables', migration: createActivityTables },
+  { name: '20261124000000_report_indexes', migration: reportIndexes },
 ];
 
 export const LATEST_MIGRATION = MIGRATIONS[MIGRATIONS.length - 1]?.name ?? '';

@@ -29,7 +29,7 @@ const object = (properties: Record<string, object>, required = Object.keys(prope
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 
 const period = object({ startDate: time, endDate: time });
-const pagination = object({ total: int, limit: int, offset: int });
+const pagination = object({ total: int, limit: int, offset: int, totalIsLowerBound: { type: 'boolean', description: 'Present and true when more than 100000 rows match: total is then 100000' } }, ['total', 'limit', 'offset']);
 
 const query = (name: string, description: string, schema: object = { type: 'string', maxLength: 256 }) => ({ name, in: 'query', required: false, description, schema });
 const dateParams = [
@@ -89,7 +89,7 @@ const DOCUMENT: Record<string, unknown> = {
       query('orderBy', 'Sort column', { type: 'string', enum: Object.keys(ORDER_BY_COLUMNS), default: 'startTime' }),
       query('order', 'Sort direction', { type: 'string', enum: ['asc', 'desc'], default: 'desc' }),
     ], json(object({ data: { type: 'array', items: ref('Activity') }, pagination }))),
-    '/stats': get('Statistics of a period (default: the last 30 days)', [...dateParams, filterParams[0] as object, filterParams[2] as object], json(object({
+    '/stats': get('Statistics of a period (default: the last 7 days)', [...dateParams, filterParams[0] as object, filterParams[2] as object], json(object({
       data: object({
         totalActivities: int, uniqueUsers: int, uniqueSessions: int, totalDuration: num, averageDuration: nullableNum, errorRate: num,
         byType: counted('activityType', activityType), byHour: counted('hour', int), topPages: counted('path'), topUsers: counted('userId', str),

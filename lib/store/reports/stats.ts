@@ -41,16 +41,22 @@ export interface ActivityTotals {
 /** Breakdowns other than by type and by hour name their ten largest groups; the rest is a long tail nobody reads on a dashboard. */
 export const TOP_N = 10;
 
-/** Counts, sums and the failure count in one scan of the range. */
+/**
+ * Counts, sums and the failure count of the range. Distinct users and sessions are counted over a
+ * `select distinct` each: PostgreSQL hashes those, where count(distinct) sorts every row of the
+ * range (half the time on a million-row table, measured).
+ */
 export async function activityTotals(knex: Knex, filters: StatsFilters): Promise<ActivityTotals> {
+  const distinct = (column: string): Knex.QueryBuilder =>
+    applyActivityFilters(knex('user_activity').distinct(column).whereNotNull(column), filters);
   const row = (await applyActivityFilters(knex('user_activity'), filters)
     .select(knex.raw(`count(*) as total,
-      count(distinct user_id) as users,
-      count(distinct session_id) as sessions,
+      (select count(*) from (?) as distinct_users) as users,
+      (select count(*) from (?) as distinct_sessions) as sessions,
       coalesce(sum(duration), 0) as total_duration,
       coalesce(avg(duration), 0) as average_duration,
       count(*) filter (where not success) as errors,
-      max(start_time) as last_activity`))
+      max(start_time) as last_activity`, [distinct('user_id'), distinct('session_id')]))
     .first()) as Record<string, unknown> | undefined;
   const last = row?.['last_activity'];
   return {

@@ -1,0 +1,400 @@
+/**
+ * Report routes over a million rows on PostgreSQL, and the export's memory.
+ *
+ *   npm run build && node dist/bench/reports.js     DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test
+ *   BENCH_REPORT_ROWS=200000                        a smaller data set, for a quick look
+ *
+ * Also run by bench/run.ts after the throughput variants (BENCH_REPORTS=0 skips it there).
+ * Works in a schema of its own (bench_reports_<pid>, dropped at the end): migrates it, generates
+ * the rows inside PostgreSQL (bench/reportData.ts), then times each route through HTTP, 1 warm-up
+ * and 5 measured runs, and EXPLAINs every query the warm-up sent, to show which index it uses.
+ * The export is downloaded in a child process (bench/exportChild.ts) whose peak RSS must stay
+ * under EXPORT_RSS_LIMIT_MB. Routes that answer non-200 are reported with their status, not failed.
+ * Exits non-zero only when the export ran and broke the memory limit or lost rows.
+ */
+import { fork } from 'node:child_process';
+import http from 'node:http';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import express from 'express';
+import jwt from 'jsonwebtoken';
+import knexFactory, { type Knex } from 'knex';
+import { Client } from 'pg';
+import { createActivityTracker, migrate, type ActivityTracker } from '../lib/index';
+import { DEFAULT_REPORT_DATA, generateReportData, type ReportDataSummary } from './reportData';
+import { MOUNT, type CapturedQuery, type ExportChildConfig, type ExportChildResult } from './exportChild';
+
+const LOCAL_PG = 'postgres://postgres@127.0.0.1:5432/test';
+const RUNS = 5;
+/** A route slower than this (median) is listed with its EXPLAIN ANALYZE for its owner. */
+const SLOW_MS = 1000;
+export const EXPORT_RSS_LIMIT_MB = 200;
+const EXPORT_TIMEOUT_MS = 15 * 60_000;
+const DAY_MS = 86_400_000;
+/** Tables whose scans the plans are checked for. */
+const REPORT_TABLES = /\b(user_activity|activity_sessions|activity_summaries)\b/;
+
+/** A read of the report tables; the recorder's writes (the trail of each read) are not the route's, and must never be EXPLAIN ANALYZEd. */
+function isReportRead(sql: string): boolean {
+  return REPORT_TABLES.test(sql) && /^\s*(select|with)\b/i.test(sql) && !/\b(insert|update|delete)\s/i.test(sql.replace(/'[^']*'/g, "''"));
+}
+
+interface RouteCase {
+  label: string;
+  /** Path under the mount point, query string included. */
+  path: string;
+}
+
+interface PlanFacts {
+  sql: string;
+  bindings: unknown[];
+  /** The plan's first line without its cost estimate. */
+  top: string;
+  /** Every scan of a report table, e.g. `Index Scan Backward using user_activity_start_time_idx on user_activity`. */
+  scans: string[];
+  seqScanOnActivity: boolean;
+  plan: string[];
+  error?: string;
+}
+
+interface RouteResult {
+  route: RouteCase;
+  status: number;
+  errorCode?: string;
+  medianMs: number;
+  maxMs: number;
+  kb: number;
+  /** Rows in the body's `data` when it is an array. */
+  rows: number | null;
+  plans: PlanFacts[];
+}
+
+/**
+ * Runs the whole report bench against `databaseUrl` and prints its tables.
+ * @returns false when the export ran and failed its memory or row check.
+ */
+export async function runReportBench(databaseUrl: string): Promise<boolean> {
+  const rows = positiveInteger('BENCH_REPORT_ROWS', DEFAULT_REPORT_DATA.rows);
+  const schema = `bench_reports_${process.pid}`;
+  const schemaUrl = withSearchPath(databaseUrl, schema);
+  const jwtSecret = randomBytes(32).toString('hex');
+  const admin = knexFactory({ client: 'pg', connection: databaseUrl, pool: { min: 0, max: 1 } });
+  let schemaKnex: Knex | undefined;
+  let tracker: ActivityTracker | undefined;
+  let server: http.Server | undefined;
+  let explainer: Client | undefined;
+  console.log(`\nreport routes: ${rows.toLocaleString('en-US')} rows in schema ${schema} at ${redact(databaseUrl)}`);
+  try {
+    await admin.raw('create schema ??', [schema]);
+    schemaKnex = knexFactory({ client: 'pg', connection: databaseUrl, searchPath: [schema], pool: { min: 0, max: 1 } });
+    await migrate(schemaKnex);
+    const now = new Date();
+    process.stdout.write('  generating ... ');
+    const data = await generateReportData(schemaKnex, { ...DEFAULT_REPORT_DATA, rows, now });
+    console.log(`${data.activities.toLocaleString('en-US')} activities in ${data.seconds.activities.toFixed(1)} s (indexes included), `
+      + `${data.sessions} sessions (${data.activeSessions} active) and ${data.summaries} daily summaries in ${data.seconds.sessions.toFixed(1)} s, ANALYZE ${data.seconds.analyze.toFixed(1)} s`);
+    await schemaKnex.destroy();
+    schemaKnex = undefined;
+
+    tracker = createActivityTracker({ database: schemaUrl, jwtSecret, logger: quietLogger('report bench') });
+    await tracker.ready();
+    const app = express();
+    // No capture middleware: the reads must not add load; the router records each read through tracker.record.
+    app.use(MOUNT, tracker.router());
+    server = http.createServer(app);
+    const port = await listen(server);
+    const token = jwt.sign({ sub: data.busyUser.id, role: 'auditor' }, jwtSecret, { algorithm: 'HS256', expiresIn: '1h' });
+
+    let capture: CapturedQuery[] | undefined;
+    tracker.knex.on('query', (q: { sql: string; bindings?: unknown[]; method?: string }) => {
+      if (capture && isReportRead(q.sql)) capture.push({ sql: q.sql, bindings: q.bindings ?? [] });
+    });
+    explainer = new Client({ connectionString: schemaUrl });
+    await explainer.connect();
+
+    const results: RouteResult[] = [];
+    for (const route of routeCases(now, data)) {
+      process.stdout.write(`  ${route.label} ... `);
+      capture = [];
+      const warm = await get(port, route.path, token);
+      const queries = capture;
+      capture = undefined;
+      const times: number[] = [];
+      for (let i = 0; i < RUNS; i++) times.push((await get(port, route.path, token)).ms);
+      const plans: PlanFacts[] = [];
+      for (const q of dedupe(queries)) plans.push(await explain(explainer, q));
+      times.sort((a, b) => a - b);
+      const result: RouteResult = {
+        route,
+        status: warm.status,
+        ...(warm.errorCode ? { errorCode: warm.errorCode } : {}),
+        medianMs: times[Math.floor(times.length / 2)] ?? NaN,
+        maxMs: times[times.length - 1] ?? NaN,
+        kb: warm.bytes / 1024,
+        rows: warm.rows,
+        plans,
+      };
+      results.push(result);
+      console.log(`${warm.status}, median ${fmt(result.medianMs, 1)} ms`);
+    }
+    await new Promise<void>((resolve) => server?.close(() => resolve()));
+    server = undefined;
+    await tracker.close();
+    tracker = undefined;
+
+    process.stdout.write('  export of every row in a child process ... ');
+    const exported = await runExportChild({ databaseUrl: schemaUrl, jwtSecret, token, path: '/export', sampleMs: 100 });
+    console.log(exported.type === 'done' ? `${exported.status}, ${fmt(exported.seconds, 1)} s` : 'failed');
+    const exportPlans: PlanFacts[] = [];
+    if (exported.type === 'done') for (const q of exported.queries.filter((x) => isReportRead(x.sql))) exportPlans.push(await explain(explainer, q));
+
+    printRouteTables(results, exportPlans);
+    const ok = printExport(exported, data.activities);
+    await printSlow(explainer, results);
+    return ok;
+  } finally {
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await tracker?.close().catch(() => undefined);
+    await explainer?.end().catch(() => undefined);
+    await schemaKnex?.destroy();
+    await admin.raw('drop schema if exists ?? cascade', [schema]).catch((e: unknown) => console.error(`could not drop schema ${schema}: ${String(e)}`));
+    await admin.destroy();
+  }
+}
+
+/** The requests timed, with dates relative to the generated data's end. */
+function routeCases(now: Date, data: ReportDataSummary): RouteCase[] {
+  const ago = (days: number): string => encodeURIComponent(new Date(now.getTime() - days * DAY_MS).toISOString());
+  const end = encodeURIComponent(now.toISOString());
+  return [
+    { label: 'activities, no filter', path: '/activities' },
+    { label: 'activities, userId', path: `/activities?userId=${data.busyUser.id}` },
+    { label: 'activities, type + 7 days', path: `/activities?activityType=data_update&startDate=${ago(7)}&endDate=${end}` },
+    { label: 'activities, orderBy duration', path: '/activities?orderBy=duration' },
+    { label: 'activities, offset 10000', path: '/activities?offset=10000' },
+    { label: 'stats, default 30 days', path: '/stats' },
+    { label: 'stats, 7 days', path: `/stats?startDate=${ago(7)}&endDate=${end}` },
+    { label: 'sessions/active', path: '/sessions/active' },
+    { label: 'suspicious, default 24 h', path: '/suspicious' },
+    { label: 'suspicious, 7 days', path: `/suspicious?startDate=${ago(7)}&endDate=${end}` },
+    { label: `audit-trail ${data.hotEntity.type}/${data.hotEntity.id} (${data.hotEntity.rows} rows)`, path: `/entities/${data.hotEntity.type}/${data.hotEntity.id}/audit-trail` },
+    { label: 'compliance-report, 30 days', path: `/compliance-report?startDate=${ago(30)}&endDate=${end}` },
+    { label: `me/summary (${data.busyUser.id})`, path: '/me/summary' },
+  ];
+}
+
+interface Answer {
+  status: number;
+  ms: number;
+  bytes: number;
+  rows: number | null;
+  errorCode?: string;
+}
+
+/** One GET, timed until the last byte of the body. */
+async function get(port: number, routePath: string, token: string): Promise<Answer> {
+  const started = performance.now();
+  const res = await fetch(`http://127.0.0.1:${port}${MOUNT}${routePath}`, { headers: { authorization: `Bearer ${token}` } });
+  const body = Buffer.from(await res.arrayBuffer());
+  const ms = performance.now() - started;
+  let rows: number | null = null;
+  let errorCode: string | undefined;
+  if ((res.headers.get('content-type') ?? '').includes('json')) {
+    try {
+      const json = JSON.parse(body.toString('utf8')) as { data?: unknown; error?: { code?: unknown } };
+      if (Array.isArray(json.data)) rows = json.data.length;
+      if (typeof json.error?.code === 'string') errorCode = json.error.code;
+    } catch {
+      // not JSON after all: leave rows unknown
+    }
+  }
+  return { status: res.status, ms, bytes: body.length, rows, ...(errorCode ? { errorCode } : {}) };
+}
+
+function dedupe(queries: CapturedQuery[]): CapturedQuery[] {
+  const seen = new Map<string, CapturedQuery>();
+  for (const q of queries) if (!seen.has(q.sql)) seen.set(q.sql, q);
+  return [...seen.values()];
+}
+
+/** EXPLAIN with the bindings the route sent (a custom plan for those values, as the route gets). */
+async function explain(client: Client, q: CapturedQuery, analyze = false): Promise<PlanFacts> {
+  try {
+    const result = await client.query<{ 'QUERY PLAN': string }>(`explain ${analyze ? '(analyze, buffers) ' : ''}${q.sql}`, q.bindings);
+    const plan = result.rows.map((r) => r['QUERY PLAN']);
+    const scans = new Set<string>();
+    for (const line of plan) {
+      const m = /((?:Parallel )?(?:Seq Scan|Index Scan(?: Backward)?|Index Only Scan(?: Backward)?|Bitmap Heap Scan|Bitmap Index Scan)(?: using \S+)? on \S+)/.exec(line);
+      if (m?.[1] && (REPORT_TABLES.test(m[1]) || m[1].startsWith('Bitmap Index Scan'))) scans.add(m[1]);
+    }
+    return {
+      sql: q.sql,
+      bindings: q.bindings,
+      top: (plan[0] ?? '').replace(/\s+\(cost=.*$/, '').trim(),
+      scans: [...scans],
+      seqScanOnActivity: plan.some((line) => /Seq Scan on user_activity\b/.test(line)),
+      plan,
+    };
+  } catch (error) {
+    return { sql: q.sql, bindings: q.bindings, top: '-', scans: [], seqScanOnActivity: false, plan: [], error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+function runExportChild(config: ExportChildConfig): Promise<ExportChildResult> {
+  return new Promise((resolve) => {
+    const child = fork(path.join(__dirname, 'exportChild.js'), [JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    let result: ExportChildResult | undefined;
+    const timer = setTimeout(() => {
+      result ??= { type: 'failed', error: `no answer within ${EXPORT_TIMEOUT_MS / 60_000} minutes` };
+      child.kill('SIGKILL');
+    }, EXPORT_TIMEOUT_MS);
+    child.on('message', (message: ExportChildResult) => {
+      result ??= message;
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve(result ?? { type: 'failed', error: `the export child exited (code ${code}, signal ${signal}) without a result` });
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function printRouteTables(results: RouteResult[], exportPlans: PlanFacts[]): void {
+  console.log(`\nreport routes (${RUNS} runs after 1 warm-up; one client, in-process app):`);
+  printTable(['route', 'request', 'status', 'median ms', 'max ms', 'KB', 'rows', 'queries', 'Seq Scan on user_activity', 'plan top node(s)'],
+    results.map((r) => [
+      r.route.label,
+      `GET ${r.route.path.length > 70 ? `${r.route.path.slice(0, 67)}...` : r.route.path}`,
+      r.errorCode ? `${r.status} ${r.errorCode}` : String(r.status),
+      fmt(r.medianMs, 1),
+      fmt(r.maxMs, 1),
+      fmt(r.kb, 1),
+      r.rows === null ? '-' : String(r.rows),
+      String(r.plans.length),
+      r.plans.length === 0 ? '-' : r.plans.some((p) => p.seqScanOnActivity) ? 'YES' : 'no',
+      r.plans.map((p) => p.top).join('; ') || '-',
+    ]), 2);
+
+  const planRows: string[][] = [];
+  const add = (label: string, plans: PlanFacts[]): void => {
+    plans.forEach((p, i) => planRows.push([label, String(i + 1), oneLine(p.sql, 110), p.error ? `EXPLAIN failed: ${p.error}` : p.top, p.scans.join(', ') || '-', p.seqScanOnActivity ? 'YES' : 'no']));
+  };
+  for (const r of results) add(r.route.label, r.plans);
+  add('export (every row)', exportPlans);
+  console.log('\nplans (EXPLAIN of each distinct statement the warm-up sent, with its bindings):');
+  printTable(['route', '#', 'statement', 'top node', 'scans of report tables', 'Seq Scan on user_activity'], planRows, 2);
+}
+
+function printExport(result: ExportChildResult, activities: number): boolean {
+  console.log(`\nexport memory (GET /export of every row, streamed to a counting sink; RSS sampled every 100 ms in the child):`);
+  if (result.type === 'failed') {
+    console.log(`FAIL: the export child failed: ${result.error}`);
+    return false;
+  }
+  if (result.status !== 200) {
+    console.log(`not measured: GET /export answered ${result.status}: ${oneLine(result.errorBody ?? '', 300)}`);
+    return true;
+  }
+  const rows = result.lines - 1 + (result.endsWithNewline || result.bytes === 0 ? 0 : 1);
+  const mb = result.bytes / (1024 * 1024);
+  const memoryOk = result.peakRssMb < EXPORT_RSS_LIMIT_MB;
+  // The trail rows of the reads above are newer than the generated ones and are exported too.
+  const rowsOk = rows >= activities;
+  printTable(['rows exported', 'rows in table before the reads', 'MB', 'seconds', 'MB/s', 'rows/s', 'RSS at start MB', 'peak RSS MB', 'samples', 'limit MB', 'result'], [[
+    String(rows), String(activities), fmt(mb, 1), fmt(result.seconds, 1), fmt(mb / result.seconds, 1), fmt(rows / result.seconds, 0),
+    fmt(result.startRssMb, 0), fmt(result.peakRssMb, 0), String(result.samples), String(EXPORT_RSS_LIMIT_MB),
+    memoryOk && rowsOk ? 'PASS' : `FAIL${memoryOk ? '' : ' (memory)'}${rowsOk ? '' : ' (rows missing)'}`,
+  ]], 0);
+  return memoryOk && rowsOk;
+}
+
+/** For each slow route: EXPLAIN (ANALYZE, BUFFERS) of its statements, for the route's owner. */
+async function printSlow(client: Client, results: RouteResult[]): Promise<void> {
+  const slow = results.filter((r) => r.status === 200 && r.medianMs > SLOW_MS);
+  const seq = results.filter((r) => r.plans.some((p) => p.seqScanOnActivity));
+  if (slow.length === 0) console.log(`\nno route took more than ${SLOW_MS} ms (median).`);
+  for (const r of slow) {
+    console.log(`\nSLOW: ${r.route.label} (GET ${r.route.path}): median ${fmt(r.medianMs, 0)} ms`);
+    for (const [i, q] of r.plans.entries()) {
+      const analyzed = await explain(client, q, true);
+      console.log(`  statement ${i + 1}: ${oneLine(q.sql, 400)}`);
+      console.log(`  bindings: ${oneLine(JSON.stringify(q.bindings), 300)}`);
+      for (const line of analyzed.error ? [`EXPLAIN ANALYZE failed: ${analyzed.error}`] : analyzed.plan) console.log(`    ${line}`);
+    }
+  }
+  for (const r of seq.filter((x) => !slow.includes(x))) {
+    console.log(`\nSEQ SCAN: ${r.route.label} (GET ${r.route.path}), median ${fmt(r.medianMs, 0)} ms:`);
+    for (const p of r.plans.filter((x) => x.seqScanOnActivity)) {
+      console.log(`  ${oneLine(p.sql, 400)}`);
+      for (const line of p.plan) console.log(`    ${line}`);
+    }
+  }
+}
+
+/** A markdown table; columns from `textColumns` on are right-aligned numbers unless they hold text. */
+function printTable(header: string[], rows: string[][], textColumns: number): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const numeric = header.map((_, i) => i >= textColumns && rows.every((r) => /^[-\d.,]*$/.test(r[i] ?? '')));
+  const line = (cells: string[]): string => `| ${cells.map((c, i) => (numeric[i] ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join(' | ')} |`;
+  console.log(line(header));
+  console.log(`|${widths.map((w, i) => (numeric[i] ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`);
+  for (const r of rows) console.log(line(r));
+}
+
+function oneLine(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, ' ').trim().replace(/\|/g, '\\|');
+  return flat.length > max ? `${flat.slice(0, max - 3)}...` : flat;
+}
+
+function fmt(n: number, digits: number): string {
+  return Number.isFinite(n) ? n.toFixed(digits) : '-';
+}
+
+function listen(server: http.Server): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      if (address === null || typeof address === 'string') reject(new Error('no TCP address'));
+      else resolve(address.port);
+    });
+  });
+}
+
+function quietLogger(name: string): { debug(): void; info(): void; warn(m: string): void; error(m: string, c?: Record<string, unknown>): void } {
+  return {
+    debug: () => undefined,
+    info: () => undefined,
+    warn: (m) => console.warn(`[${name}] ${m}`),
+    error: (m, c) => console.error(`[${name}] ${m}`, c ?? ''),
+  };
+}
+
+/** The tracker's own pool then reads the bench schema, as a DATABASE_URL user's would. */
+function withSearchPath(url: string, schema: string): string {
+  const u = new URL(url);
+  u.searchParams.set('options', `-c search_path=${schema}`);
+  return u.toString();
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+}
+
+function positiveInteger(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1000) throw new Error(`${name} must be a whole number of at least 1000, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+if (require.main === module) {
+  runReportBench(process.env['DATABASE_URL'] || LOCAL_PG).then((ok) => {
+    if (!ok) process.exitCode = 1;
+  }, (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
