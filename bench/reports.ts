@@ -172,7 +172,7 @@ function routeCases(now: Date, data: ReportDataSummary): RouteCase[] {
     { label: 'activities, type + 7 days', path: `/activities?activityType=data_update&startDate=${ago(7)}&endDate=${end}` },
     { label: 'activities, orderBy duration', path: '/activities?orderBy=duration' },
     { label: 'activities, offset 10000', path: '/activities?offset=10000' },
-    { label: 'stats, default 30 days', path: '/stats' },
+    { label: 'stats, default 7 days', path: '/stats' },
     { label: 'stats, 7 days', path: `/stats?startDate=${ago(7)}&endDate=${end}` },
     { label: 'sessions/active', path: '/sessions/active' },
     { label: 'suspicious, default 24 h', path: '/suspicious' },
