@@ -3,6 +3,7 @@ import express from 'express';
 import { EXPRESS_VERSIONS, memoryLogger, storedActivities, testTracker } from './support/app';
 import { openTestDatabase, resetTables, type TestDatabase } from './support/database';
 import { Recorder } from '../lib/recorder/recorder';
+import { isDataError } from '../lib/recorder/errors';
 import { KnexActivityStore } from '../lib/store/activityStore';
 import { uuidv7 } from '../lib/capture/ids';
 import type { ActivityEvent } from '../lib/types';
@@ -22,10 +23,11 @@ function event(overrides: Partial<ActivityEvent> = {}): ActivityEvent {
   };
 }
 
-function countInserts(): { inserts: number; statements: number; stop(): void } {
-  const counter = { inserts: 0, statements: 0, stop: () => { db.knex.removeListener('query', listen); } };
+function countInserts(): { inserts: number; statements: number; locks: number; stop(): void } {
+  const counter = { inserts: 0, statements: 0, locks: 0, stop: () => { db.knex.removeListener('query', listen); } };
   const listen = (q: { sql: string }) => {
     counter.statements++;
+    if (/pg_advisory_xact_lock/.test(q.sql)) counter.locks++;
     if (/insert into "?user_activity"?/i.test(q.sql)) counter.inserts++;
   };
   db.knex.on('query', listen);
@@ -33,7 +35,7 @@ function countInserts(): { inserts: number; statements: number; stop(): void } {
 }
 
 describe('the write path', () => {
-  it('writes in batches of batchSize, one statement each, sessions included', async () => {
+  it('writes in batches of batchSize, one write statement each after the chain lock, sessions included', async () => {
     const tracker = testTracker(db.knex, { batchSize: 500, flushIntervalMs: 60_000 });
     await tracker.ready();
     const counter = countInserts();
@@ -46,7 +48,9 @@ describe('the write path', () => {
       await tracker.close();
     }
     expect(counter.inserts).toBe(3);
-    expect(counter.statements).toBe(3);
+    // Per batch: BEGIN, the chain lock, the write (rows, chain and sessions), COMMIT.
+    expect(counter.statements).toBe(12);
+    expect(counter.locks).toBe(3);
     expect(Number((await db.knex('user_activity').count({ n: '*' }))[0]?.n)).toBe(1200);
   });
 
@@ -199,5 +203,15 @@ describe.each(EXPRESS_VERSIONS)('req.activity.record() on %s', (_name, expressVe
     await tracker.close();
     const agents = (await storedActivities(db.knex)).map((r) => r.user_agent);
     expect(agents).toEqual(['scanner\\tv1 Bearer [REDACTED]', 'scanner\\tv1 Bearer [REDACTED]']);
+  });
+});
+
+describe('which failures are the data\'s fault', () => {
+  it('splits batches on data errors, but retries a race for a chain position', () => {
+    expect(isDataError({ code: '22P02' })).toBe(true);
+    expect(isDataError({ code: '23505', constraint: 'user_activity_pkey' })).toBe(true);
+    expect(isDataError({ code: '23505', constraint: 'user_activity_chain_position_key' })).toBe(false);
+    expect(isDataError({ code: '08006' })).toBe(false);
+    expect(isDataError(new Error('plain'))).toBe(false);
   });
 });

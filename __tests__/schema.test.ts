@@ -9,8 +9,10 @@ import { createActivityTracker } from '../lib/tracker';
 import { migrate, MIGRATIONS_TABLE } from '../lib/index';
 import { memoryLogger, storedActivities } from './support/app';
 import { openTestDatabase, usingPostgres, type TestDatabase } from './support/database';
+import { withEnv } from './support/env';
 
-const TABLES = ['user_activity', 'activity_sessions', 'activity_summaries'];
+const TABLES = ['user_activity', 'activity_sessions', 'activity_summaries', 'activity_retention'];
+const ALL_MIGRATIONS = ['20261123000000_create_activity_tables', '20261124000000_report_indexes', '20261125000000_integrity'];
 
 async function columnsWithoutComment(db: TestDatabase): Promise<string[]> {
   const result = await db.knex.raw(
@@ -32,9 +34,9 @@ describe('the schema', () => {
   it('is created by migrate(), in its own migrations table, with a comment on every table and column', async () => {
     expect(await db.knex.schema.hasTable('user_activity')).toBe(false);
     const { applied } = await migrate(db.knex);
-    expect(applied).toEqual(['20261123000000_create_activity_tables', '20261124000000_report_indexes']);
+    expect(applied).toEqual(ALL_MIGRATIONS);
     expect((await migrate(db.knex)).applied).toEqual([]);
-    expect(await db.knex(MIGRATIONS_TABLE).pluck('name')).toEqual(['20261123000000_create_activity_tables', '20261124000000_report_indexes']);
+    expect(await db.knex(MIGRATIONS_TABLE).pluck('name')).toEqual(ALL_MIGRATIONS);
     expect(await db.knex.schema.hasTable('knex_migrations')).toBe(false);
     for (const table of TABLES) expect(await db.knex.schema.hasTable(table)).toBe(true);
     expect(await columnsWithoutComment(db)).toEqual([]);
@@ -42,7 +44,7 @@ describe('the schema', () => {
     expect(columns.sort()).toEqual([
       'action', 'activity_type', 'browser', 'created_at', 'details', 'device_info', 'duration', 'end_time', 'entity_id', 'entity_type',
       'id', 'ip_address', 'location', 'method', 'operating_system', 'path', 'request_size', 'response_size', 'route', 'session_id',
-      'start_time', 'status_code', 'success', 'user_agent', 'user_id',
+      'start_time', 'status_code', 'success', 'user_agent', 'user_id', 'chain_position', 'prev_hash', 'row_hash',
     ].sort());
     const indexes = (await db.knex.raw(`select indexname from pg_indexes where tablename = 'user_activity' and schemaname = current_schema()`)).rows.map((r: { indexname: string }) => r.indexname);
     expect(indexes).toEqual(expect.arrayContaining([
@@ -72,7 +74,7 @@ describe('the schema', () => {
     let printed = '';
     out.on('data', (chunk: Buffer) => { printed += chunk.toString(); });
     expect(await withEnv({ DATABASE_URL: db.url! }, () => main(['migrate'], out))).toBe(0);
-    expect(printed).toBe('Applied 2 migration(s) to PostgreSQL: 20261123000000_create_activity_tables, 20261124000000_report_indexes\n');
+    expect(printed).toBe(`Applied 3 migration(s) to PostgreSQL: ${ALL_MIGRATIONS.join(', ')}\n`);
     const tracker = createActivityTracker({ database: db.url!, logger: memoryLogger(), flushIntervalMs: 5 });
     await tracker.ready();
     const app = express();
@@ -88,13 +90,13 @@ describe('the schema', () => {
     const tracker = createActivityTracker({ database: db.url!, logger: memoryLogger() });
     await expect(tracker.ready()).rejects.toMatchObject({
       code: 'ERR_AT_SCHEMA_BEHIND',
-      message: expect.stringContaining('missing migration 20261124000000_report_indexes). Fix: run `npx activity-tracking migrate`'),
+      message: expect.stringContaining('missing migration 20261125000000_integrity). Fix: run `npx activity-tracking migrate`'),
     });
     await tracker.close();
   });
 
   it('migrates by itself with autoMigrate: true', async () => {
-    await db.knex.raw('drop table user_activity, activity_sessions, activity_summaries, activity_tracking_migrations, activity_tracking_migrations_lock');
+    await db.knex.raw('drop table user_activity, activity_sessions, activity_summaries, activity_retention, activity_tracking_migrations, activity_tracking_migrations_lock');
     const tracker = createActivityTracker({ database: db.url!, autoMigrate: true, logger: memoryLogger() });
     await tracker.ready();
     await tracker.close();
@@ -102,15 +104,6 @@ describe('the schema', () => {
   });
 });
 
-/** Runs fn with environment variables set (undefined removes one), then restores them. */
-async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
-  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
-  const apply = (values: Record<string, string | undefined>) => {
-    for (const [k, v] of Object.entries(values)) { if (v === undefined) delete process.env[k]; else process.env[k] = v; }
-  };
-  apply(vars);
-  try { return await fn(); } finally { apply(saved); }
-}
 
 describe('the embedded database', () => {
   it('lives under ACTIVITY_DATA_DIR, migrates itself on first use, and `activity-tracking migrate` finds it current', async () => {

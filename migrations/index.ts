@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import * as createActivityTables from './20261123000000_create_activity_tables';
 import * as reportIndexes from './20261124000000_report_indexes';
+import * as integrity from './20261125000000_integrity';
 
 /** The package's migrations keep their own table, so they never meet the host app's. */
 export const MIGRATIONS_TABLE = 'activity_tracking_migrations';
@@ -14,6 +15,7 @@ interface Migration {
 const MIGRATIONS: readonly Migration[] = [
   { name: '20261123000000_create_activity_tables', migration: createActivityTables },
   { name: '20261124000000_report_indexes', migration: reportIndexes },
+  { name: '20261125000000_integrity', migration: integrity },
 ];
 
 export const LATEST_MIGRATION = MIGRATIONS[MIGRATIONS.length - 1]?.name ?? '';

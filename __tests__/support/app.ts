@@ -48,6 +48,9 @@ export interface StoredActivity {
   success: boolean;
   request_size: number | null;
   response_size: number | null;
+  chain_position: number | string;
+  prev_hash: string;
+  row_hash: string;
 }
 
 /** Rows in capture order (ids are time-ordered UUIDs; start_time breaks no ties within a millisecond). */
