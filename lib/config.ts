@@ -32,6 +32,7 @@ export interface ResolvedConfig {
   jwtAudience: string | undefined;
   jwtClockToleranceSeconds: number;
   authorize: Options['authorize'];
+  jobs: boolean;
   suspicious: SuspiciousThresholds;
   exportRateLimit: { windowMs: number; max: number };
   getUserId: Options['getUserId'];
@@ -57,7 +58,7 @@ type OptionKey = keyof Options;
 const OPTION_KEYS: readonly OptionKey[] = [
   'database', 'dataDir', 'autoMigrate', 'sessionTimeoutMinutes', 'retentionDays', 'detailedTracking',
   'jwtSecret', 'jwtPublicKey', 'jwtAlgorithm', 'jwtIssuer', 'jwtAudience', 'jwtClockToleranceSeconds',
-  'authorize', 'suspicious', 'exportRateLimit', 'getUserId', 'classify', 'routeActivityTypes', 'loginPaths', 'logoutPaths',
+  'authorize', 'jobs', 'suspicious', 'exportRateLimit', 'getUserId', 'classify', 'routeActivityTypes', 'loginPaths', 'logoutPaths',
   'tokenRefreshPaths', 'skip', 'sensitiveKeys', 'limits', 'headers', 'geo', 'sessionCookie',
   'sessionSecret', 'batchSize', 'flushIntervalMs', 'maxQueueSize', 'logger',
 ];
@@ -126,6 +127,8 @@ export function resolveConfig(options: Options | undefined, env: NodeJS.ProcessE
   }
   const geo = opts.geo ?? true;
   checkBoolean('geo', geo);
+  const jobs = opts.jobs ?? true;
+  checkBoolean('jobs', jobs);
   const autoMigrate = opts.autoMigrate ?? false;
   checkBoolean('autoMigrate', autoMigrate);
 
@@ -145,6 +148,7 @@ export function resolveConfig(options: Options | undefined, env: NodeJS.ProcessE
     jwtSecret,
     ...reportAuth,
     authorize: opts.authorize,
+    jobs,
     suspicious: resolveNumberGroup('suspicious', opts.suspicious, DEFAULT_SUSPICIOUS_THRESHOLDS, {
       slowRequestMs: [1, 86_400_000], largeResponseBytes: [1, 2 ** 31 - 1], failedLoginThreshold: [1, 1_000_000], failedLoginWindowMinutes: [1, 10_080],
     }),

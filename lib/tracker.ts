@@ -14,6 +14,8 @@ import { KnexActivityStore, type ActivityStore } from './store/activityStore';
 import { openDatabase, type Database } from './store/database';
 import { assertSchemaCurrent, migrate } from './store/schema';
 import { createReportRouter } from './router/router';
+import { Scheduler } from './jobs/scheduler';
+import { removeExpiredActivity } from './jobs/retention';
 import { createActivityMiddleware, type ActivityMiddleware } from '../middleware/activityMiddleware';
 import type { ActivityEvent, Options, RecordInput } from './types';
 
@@ -36,6 +38,11 @@ export interface ActivityTracker {
   readonly knex: Knex;
 }
 
+/** The usual minimum retention of audit logs; a shorter setting is allowed, with a warning. */
+export const COMMON_MINIMUM_RETENTION_DAYS = 90;
+/** How often the retention job looks for expired activity. */
+export const RETENTION_INTERVAL_MS = 60 * 60_000;
+
 export function createActivityTracker(options?: Options): ActivityTracker {
   const config = resolveConfig(options);
   const database = openDatabase(config.database, config.logger);
@@ -55,6 +62,18 @@ export function createActivityTracker(options?: Options): ActivityTracker {
     maxQueueSize: config.maxQueueSize,
     logger,
   });
+
+  if (config.retentionDays < COMMON_MINIMUM_RETENTION_DAYS) {
+    logger.warn(`Activity is kept for ${config.retentionDays} days; audit rules commonly ask for at least ${COMMON_MINIMUM_RETENTION_DAYS} (ACTIVITY_LOG_RETENTION_DAYS)`, { retentionDays: config.retentionDays });
+  }
+  const scheduler = new Scheduler(database.knex, logger, () => readiness.get().then(() => undefined));
+  if (config.jobs) {
+    scheduler.schedule({
+      name: 'retention',
+      intervalMs: RETENTION_INTERVAL_MS,
+      run: (knex) => removeExpiredActivity(knex, { retentionDays: config.retentionDays, job: 'retention-job' }),
+    });
+  }
 
   const recordWith = (input: RecordInput, defaults: Partial<ActivityEvent>): Promise<void> => {
     try {
@@ -86,6 +105,7 @@ export function createActivityTracker(options?: Options): ActivityTracker {
     flush: () => recorder.flush(),
     close: () => {
       closing ??= (async () => {
+        await scheduler.stop();
         await recorder.close();
         if (database.owned) await database.knex.destroy();
       })();

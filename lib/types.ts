@@ -185,6 +185,11 @@ export interface Options {
    * Return `null` for an anonymous caller (401). Default: none (bearer tokens are used).
    */
   authorize?: (req: TrackedRequest) => ReportPrincipal | null | undefined | Promise<ReportPrincipal | null | undefined>;
+  /**
+   * Run the periodic jobs (retention, every hour) in this process. Several processes may all run
+   * them: a PostgreSQL advisory lock lets one at a time do each job. Default: `true`.
+   */
+  jobs?: boolean;
   /** Thresholds of `GET /suspicious`. Defaults: see {@link SuspiciousThresholds}. */
   suspicious?: Partial<SuspiciousThresholds>;
   /** Requests to `GET /export` allowed per user per window. Default: `{ windowMs: 60000, max: 10 }`. */

@@ -1,21 +1,48 @@
 #!/usr/bin/env node
-import { resolveConfig } from '../config';
-import { openDatabase } from '../store/database';
-import { migrate } from '../store/schema';
+import { readFileSync } from 'node:fs';
+import { resolveConfig, type ResolvedConfig } from '../config';
+import { removeExpiredActivity } from '../jobs/retention';
+import { createCheckpoint, resolveCheckpointKey } from '../integrity/checkpoint';
+import { verifyChain, type ChainVerification } from '../integrity/verify';
+import { openDatabase, type Database } from '../store/database';
+import { assertSchemaCurrent, migrate } from '../store/schema';
 
 const USAGE = `Usage: activity-tracking <command>
 
 Commands:
   migrate   Create or update the activity tracking tables.
             Uses DATABASE_URL, or the embedded database under ACTIVITY_DATA_DIR (default ./.activity-data).
+  verify [--checkpoint FILE] [--json]
+            Check the hash chain of the activity trail: every row unchanged, none missing, none moved.
+            With --checkpoint, also that the chain still holds the signed checkpoint in FILE (catches
+            rows removed from the end). Exit code 0 intact, 1 broken, 2 usage or connection error.
+  checkpoint
+            Print a signed checkpoint of the chain head as JSON; keep it outside the database.
+            Signs with ACTIVITY_CHECKPOINT_PRIVATE_KEY (Ed25519 PEM) or ACTIVITY_CHECKPOINT_KEY (HMAC
+            secret, 16+ characters); verify reads those or ACTIVITY_CHECKPOINT_PUBLIC_KEY.
+  cleanup [--dry-run]
+            Remove activity older than ACTIVITY_LOG_RETENTION_DAYS (default 90) from the beginning of
+            the chain, in batches, recording each batch in the chain so that verify still passes.
+            With --dry-run, only say what would be removed.
   help      Show this text.
 `;
 
-export async function main(argv: string[], out: NodeJS.WritableStream = process.stdout): Promise<number> {
-  const [command] = argv;
+/** Exit codes of verify and checkpoint. */
+const OK = 0;
+const BROKEN = 1;
+const ERROR = 2;
+
+export async function main(argv: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+  const [command, ...args] = argv;
   switch (command) {
     case 'migrate':
       return runMigrate(out);
+    case 'verify':
+      return runVerify(args, out, err);
+    case 'checkpoint':
+      return runCheckpoint(args, out, err);
+    case 'cleanup':
+      return runCleanup(args, out, err);
     case undefined:
     case 'help':
     case '--help':
@@ -41,6 +68,98 @@ async function runMigrate(out: NodeJS.WritableStream): Promise<number> {
   } finally {
     await database.knex.destroy();
   }
+}
+
+async function runVerify(args: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  let checkpointFile: string | undefined;
+  let json = false;
+  for (let i = 0; i < args.length; i += 1) {
+    const arg = args[i] as string;
+    if (arg === '--json') json = true;
+    else if (arg === '--checkpoint' && args[i + 1] !== undefined && checkpointFile === undefined) checkpointFile = args[++i];
+    else if (arg.startsWith('--checkpoint=') && checkpointFile === undefined) checkpointFile = arg.slice('--checkpoint='.length);
+    else return usageError(err, `verify does not take "${arg.slice(0, 100)}"`);
+  }
+  let checkpoint: unknown;
+  if (checkpointFile !== undefined) {
+    try {
+      checkpoint = JSON.parse(readFileSync(checkpointFile, 'utf8')) as unknown;
+    } catch (error) {
+      return failWith(err, `cannot read the checkpoint file ${checkpointFile}: ${messageOf(error)}`);
+    }
+  }
+  return withDatabase(err, async (database) => {
+    const result = await verifyChain(database.knex, checkpoint === undefined ? {} : { checkpoint });
+    out.write(json ? `${JSON.stringify(result, null, 2)}\n` : describeVerification(result));
+    return result.ok ? OK : BROKEN;
+  });
+}
+
+async function runCheckpoint(args: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  if (args.length > 0) return usageError(err, `checkpoint takes no arguments, not "${(args[0] as string).slice(0, 100)}"`);
+  try {
+    resolveCheckpointKey();
+  } catch (error) {
+    return failWith(err, messageOf(error));
+  }
+  return withDatabase(err, async (database) => {
+    out.write(`${JSON.stringify(await createCheckpoint(database.knex), null, 2)}\n`);
+    return OK;
+  });
+}
+
+async function runCleanup(args: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  const dryRun = args.includes('--dry-run');
+  const unknown = args.find((a) => a !== '--dry-run');
+  if (unknown !== undefined) return usageError(err, `cleanup does not take "${unknown.slice(0, 100)}"`);
+  return withDatabase(err, async (database, config) => {
+    const result = await removeExpiredActivity(database.knex, { retentionDays: config.retentionDays, job: 'cleanup-command', dryRun });
+    const range = result.fromPosition === null ? '' : ` (chain positions ${result.fromPosition} to ${result.toPosition})`;
+    out.write(dryRun
+      ? `Would remove ${result.removed} activity row(s) older than ${result.cutoff}${range}. Nothing was changed.\n`
+      : `Removed ${result.removed} activity row(s) older than ${result.cutoff}${range} in ${result.batches} batch(es).\n`);
+    return OK;
+  });
+}
+
+/** Opens the database as `migrate` does, checks the schema is current, runs fn; any error is exit code 2. */
+async function withDatabase(err: NodeJS.WritableStream, fn: (database: Database, config: ResolvedConfig) => Promise<number>): Promise<number> {
+  let database: Database | undefined;
+  try {
+    const config = resolveConfig({});
+    database = openDatabase(config.database, config.logger);
+    await assertSchemaCurrent(database.knex);
+    return await fn(database, config);
+  } catch (error) {
+    return failWith(err, messageOf(error));
+  } finally {
+    await database?.knex.destroy();
+  }
+}
+
+function describeVerification(result: ChainVerification): string {
+  const lines = [result.rowsChecked > 0
+    ? `Checked ${result.rowsChecked} row(s), chain positions ${result.verifiedFrom} to ${result.verifiedTo}.`
+    : 'Checked 0 rows.'];
+  if (result.checkpoint) lines.push(`Checkpoint of ${result.checkpoint.createdAt} at position ${result.checkpoint.position}: ${result.checkpoint.status.replace(/_/g, ' ')}.`);
+  lines.push(result.failure
+    ? `BROKEN at position ${result.failure.position ?? '-'} (${result.failure.problem}): ${result.failure.message}`
+    : `OK: the hash chain is intact; head hash ${result.headHash}.`);
+  return `${lines.join('\n')}\n`;
+}
+
+function usageError(err: NodeJS.WritableStream, message: string): number {
+  err.write(`activity-tracking: ${message}\n\n${USAGE}`);
+  return ERROR;
+}
+
+function failWith(err: NodeJS.WritableStream, message: string): number {
+  err.write(`activity-tracking: ${message}\n`);
+  return ERROR;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 if (require.main === module) {

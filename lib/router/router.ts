@@ -1,6 +1,6 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { rateLimit } from 'express-rate-limit';
-import { createReportAuthenticator, READER_ROLES } from '../auth/reportAuth';
+import { ADMIN_ROLES, createReportAuthenticator, READER_ROLES } from '../auth/reportAuth';
 import type { ReportPrincipal } from '../types';
 import { ApiError, errorHandler } from './apiError';
 import type { ReadDescription, ReportContext, ReportHandler } from './context';
@@ -13,8 +13,10 @@ import { auditTrailRoute } from './routes/auditTrail';
 import { exportRoute } from './routes/export';
 import { complianceReportRoute } from './routes/compliance';
 import { openApiDocument } from './routes/openapi';
+import { integrityRoute } from './routes/integrity';
 
-type Access = 'reader' | 'self';
+/** Who may use a route: admins, readers (admins, auditors, managers), or every signed-in user about themself. */
+type Access = 'admin' | 'reader' | 'self';
 
 /**
  * The report routes. Every route but `/openapi.json` needs a caller (401 otherwise) with a role
@@ -34,9 +36,10 @@ export function createReportRouter(ctx: ReportContext): Router {
         throw new ApiError(401, 'ERR_AT_UNAUTHENTICATED', messageFor(result.reason));
       }
       const { principal } = result;
-      if (access === 'reader' && !READER_ROLES.has(principal.role)) {
+      const roles = access === 'admin' ? ADMIN_ROLES : access === 'reader' ? READER_ROLES : null;
+      if (roles !== null && !roles.has(principal.role)) {
         noteOnTrail(ctx, req, res, { type: 'authz_fail', action: 'report.forbidden', userId: principal.userId, details: { reason: 'role_not_allowed', role: principal.role, route: routeOf(req) } });
-        throw new ApiError(403, 'ERR_AT_FORBIDDEN', `Role "${principal.role.slice(0, 64)}" may not use this route; it needs one of ${[...READER_ROLES].join(', ')}. Every signed-in user may use /me/sessions and /me/summary`);
+        throw new ApiError(403, 'ERR_AT_FORBIDDEN', `Role "${principal.role.slice(0, 64)}" may not use this route; it needs one of ${[...roles].join(', ')}. Every signed-in user may use /me/sessions and /me/summary`);
       }
       res.locals['activityPrincipal'] = principal;
       // On the trail as a read from here on, even when it then fails validation or is rate limited;
@@ -90,6 +93,7 @@ export function createReportRouter(ctx: ReportContext): Router {
   router.get('/entities/:entityType/:entityId/audit-trail', guard('reader'), run(auditTrailRoute(ctx)));
   router.get('/export', guard('reader'), exportLimiter, run(exportRoute(ctx)));
   router.get('/compliance-report', guard('reader'), run(complianceReportRoute(ctx)));
+  router.get('/integrity', guard('admin'), run(integrityRoute(ctx)));
   router.get('/me/sessions', guard('self'), run(mySessionsRoute(ctx)));
   router.get('/me/summary', guard('self'), run(mySummaryRoute(ctx)));
   router.use((req, _res, next) => {

@@ -1,6 +1,7 @@
 import { ACTIVITY_TYPES } from '../../types';
 import { MAX_LIMIT, DEFAULT_LIMIT, ORDER_BY_COLUMNS } from '../params';
 import { SUSPICIOUS_RULES } from '../../store/reports/suspicious';
+import { INTEGRITY_PROBLEMS } from '../../integrity/verify';
 
 const SUSPICIOUS_RULE_NAMES: string[] = [...SUSPICIOUS_RULES];
 
@@ -156,6 +157,20 @@ const DOCUMENT: Record<string, unknown> = {
         errorRate: num,
         retention: object({ retentionDays: int, oldestRecord: nullableTime }),
       }),
+    }))),
+    '/integrity': get('Verify the hash chain of the whole trail: every kept row unchanged, none missing, none moved (system_admin and admin only; takes time in proportion to the trail)', [], json(object({
+      data: object({
+        ok: { type: 'boolean' },
+        rowsChecked: int,
+        verifiedFrom: { type: ['integer', 'null'], description: 'First kept chain position (after the last retention run); null when no row was found intact' },
+        verifiedTo: { type: ['integer', 'null'], description: 'Last chain position found intact' },
+        headHash: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'row_hash at verifiedTo: what the next row must link to' },
+        failure: object({
+          position: { type: ['integer', 'null'] },
+          problem: { type: 'string', enum: [...INTEGRITY_PROBLEMS] },
+          message: str,
+        }),
+      }, ['ok', 'rowsChecked', 'verifiedFrom', 'verifiedTo', 'headHash']),
     }))),
     '/me/sessions': get('The caller\'s own sessions, newest first', pageParams, json(object({ data: { type: 'array', items: ref('Session') }, pagination }))),
     '/me/summary': get('The caller\'s own activity summary (default: the last 30 days)', dateParams, json(object({

@@ -1,0 +1,409 @@
+import { createHmac, generateKeyPairSync, randomUUID, verify } from 'node:crypto';
+import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
+import type { Knex } from 'knex';
+import request from 'supertest';
+import { createCheckpoint, verifyChain, verifyCheckpoint, type SignedCheckpoint } from '../lib/index';
+import { GENESIS_HASH, ROW_HASH_ARGUMENTS } from '../migrations/20261125000000_integrity';
+import type { ActivityTracker } from '../lib/tracker';
+import { EXPRESS_VERSIONS, testTracker } from './support/app';
+import { openTestDatabase, resetTables, type TestDatabase } from './support/database';
+import { activity, bearer, MOUNT, REPORT_SECRET, reportApp, seed } from './support/reports';
+import { withEnv } from './support/env';
+
+let db: TestDatabase;
+beforeAll(async () => { db = await openTestDatabase(); });
+afterAll(async () => { await db.destroy(); });
+beforeEach(async () => { await resetTables(db.knex); });
+
+const HMAC_SECRET = 'integrity-test-checkpoint-secret-0123';
+const BASE = Date.UTC(2026, 10, 20, 9, 0, 0);
+
+/** Twelve distinct activities, written through the package's write path in three batches: chain positions 1 to 12. */
+async function seedTwelve(): Promise<void> {
+  const events = Array.from({ length: 12 }, (_, i) => activity({
+    userId: `user-${i + 1}`, startTime: BASE + i * 60_000, entityId: String(i + 1), details: { note: 'approved', amount: 100 + i },
+  }));
+  for (let batch = 0; batch < 3; batch += 1) await seed(db.knex, events.slice(batch * 4, batch * 4 + 4));
+}
+
+/** What a superuser can do: set the append-only triggers aside for one transaction. */
+async function asAttacker(...statements: Array<[sql: string, bindings?: readonly unknown[]]>): Promise<void> {
+  await db.knex.transaction(async (trx: Knex.Transaction) => {
+    await trx.raw('set local session_replication_role = replica');
+    for (const [sql, bindings] of statements) await trx.raw(sql, (bindings ?? []) as Knex.RawBinding[]);
+  });
+}
+
+async function hashAt(position: number): Promise<string> {
+  const found = (await db.knex.raw('select row_hash from user_activity where chain_position = ?', [position])) as { rows: Array<{ row_hash: string }> };
+  return found.rows[0]!.row_hash;
+}
+
+const COPIED = 'session_id, activity_type, entity_type, entity_id, action, details, ip_address, user_agent, browser, operating_system, device_info, location, duration, start_time, end_time, method, path, route, status_code, success, request_size, response_size';
+/** Inserts a copy of the row at `from` as mallory's, at position `to`, linked to `prevHash`, with `rowHash` or a self-consistent hash. */
+function forgedRow(from: number, to: number, prevHash: string, rowHash: string | 'self-consistent'): Array<[string, unknown[]]> {
+  const insert: [string, unknown[]] = [
+    `insert into user_activity (id, user_id, ${COPIED}, chain_position, prev_hash, row_hash) select ?::uuid, 'mallory', ${COPIED}, ?, ?, ? from user_activity where chain_position = ?`,
+    [randomUUID(), to, prevHash, rowHash === 'self-consistent' ? 'pending' : rowHash, from],
+  ];
+  return rowHash === 'self-consistent' ? [insert, rehash(to)] : [insert];
+}
+function rehash(position: number): [string, unknown[]] {
+  return [`update user_activity t set row_hash = activity_tracking_row_hash(${ROW_HASH_ARGUMENTS}) where chain_position = ?`, [position]];
+}
+
+describe('verifyChain on an untouched chain', () => {
+  it('checks every row written by the write path, in pages of any size', async () => {
+    await seedTwelve();
+    const head = await hashAt(12);
+    for (const pageSize of [1000, 5, 1]) {
+      expect(await verifyChain(db.knex, { pageSize })).toEqual({ ok: true, rowsChecked: 12, verifiedFrom: 1, verifiedTo: 12, headHash: head });
+    }
+  });
+
+  it('is ok on an empty trail, starting from the genesis hash', async () => {
+    expect(await verifyChain(db.knex)).toEqual({ ok: true, rowsChecked: 0, verifiedFrom: null, verifiedTo: null, headHash: GENESIS_HASH });
+  });
+
+  it('starts after the last retention run, linked to its last removed hash', async () => {
+    await seedTwelve();
+    const removedHash = await hashAt(4);
+    await db.knex('activity_retention').insert({ from_position: 1, to_position: 4, removed: 4, last_removed_hash: removedHash, cutoff: new Date(BASE + 4 * 60_000), job: 'test' });
+    // Rows the run covers may still be there until its deletes commit; they are not part of the kept chain.
+    expect(await verifyChain(db.knex, { pageSize: 3 })).toEqual({ ok: true, rowsChecked: 8, verifiedFrom: 5, verifiedTo: 12, headHash: await hashAt(12) });
+    await db.knex('user_activity').where('chain_position', '<=', 4).delete();
+    expect(await verifyChain(db.knex, { pageSize: 3 })).toEqual({ ok: true, rowsChecked: 8, verifiedFrom: 5, verifiedTo: 12, headHash: await hashAt(12) });
+    // A retention record that does not match what was removed breaks the link to the first kept row.
+    await db.knex('activity_retention').insert({ from_position: 5, to_position: 5, removed: 1, last_removed_hash: removedHash, cutoff: new Date(BASE + 5 * 60_000), job: 'test' });
+    expect((await verifyChain(db.knex)).failure).toMatchObject({ position: 6, problem: 'chain_forked' });
+  });
+});
+
+describe('verifyChain finds tampering by a superuser, at the first broken position', () => {
+  it.each([
+    ['a text column', `update user_activity set path = overlay(path placing 'X' from 2 for 1) where chain_position = ?`],
+    ['a jsonb details value', `update user_activity set details = jsonb_set(details, '{note}', to_jsonb('approveD'::text)) where chain_position = ?`],
+    ['start_time', `update user_activity set start_time = start_time + interval '1 millisecond' where chain_position = ?`],
+  ])('one byte changed in %s: content_changed', async (_column, sql) => {
+    await seedTwelve();
+    await asAttacker([sql, [9]], [sql, [5]]);
+    expect(await verifyChain(db.knex, { pageSize: 4 })).toEqual({
+      ok: false, rowsChecked: 4, verifiedFrom: 1, verifiedTo: 4, headHash: await hashAt(4),
+      failure: { position: 5, problem: 'content_changed', message: 'The row at position 5 no longer matches its hash: its content or hash was changed' },
+    });
+  });
+
+  it('a deleted row: row_missing at its position', async () => {
+    await seedTwelve();
+    await asAttacker(['delete from user_activity where chain_position = 7']);
+    expect(await verifyChain(db.knex, { pageSize: 4 })).toEqual({
+      ok: false, rowsChecked: 6, verifiedFrom: 1, verifiedTo: 6, headHash: await hashAt(6),
+      failure: { position: 7, problem: 'row_missing', message: 'Position 7 is missing: the next row is at 8' },
+    });
+  });
+
+  it('the first row deleted: row_missing at 1, nothing verified', async () => {
+    await seedTwelve();
+    await asAttacker(['delete from user_activity where chain_position = 1']);
+    expect(await verifyChain(db.knex)).toMatchObject({ ok: false, rowsChecked: 0, verifiedFrom: null, verifiedTo: null, headHash: GENESIS_HASH, failure: { position: 1, problem: 'row_missing' } });
+  });
+
+  it.each([[3, 8], [3, 4]])('rows %i and %i swapped: rows_reordered at the first', async (j, k) => {
+    await seedTwelve();
+    await asAttacker(
+      ['update user_activity set chain_position = -1 where chain_position = ?', [j]],
+      ['update user_activity set chain_position = ? where chain_position = ?', [j, k]],
+      ['update user_activity set chain_position = ? where chain_position = -1', [k]],
+    );
+    expect(await verifyChain(db.knex)).toEqual({
+      ok: false, rowsChecked: j - 1, verifiedFrom: 1, verifiedTo: j - 1, headHash: await hashAt(j - 1),
+      failure: { position: j, problem: 'rows_reordered', message: `The row at position ${j} carries a valid hash for position ${k}: rows were moved` },
+    });
+  });
+
+  it('a forged row appended with a made-up hash: content_changed at its position', async () => {
+    await seedTwelve();
+    await asAttacker(...forgedRow(12, 13, await hashAt(12), 'f'.repeat(64)));
+    expect(await verifyChain(db.knex)).toMatchObject({ ok: false, rowsChecked: 12, verifiedTo: 12, failure: { position: 13, problem: 'content_changed' } });
+  });
+
+  it('a row linked to an older row, with a self-consistent hash: chain_forked', async () => {
+    await seedTwelve();
+    const older = await hashAt(10);
+    await asAttacker(...forgedRow(12, 13, older, 'self-consistent'));
+    expect(await verifyChain(db.knex)).toEqual({
+      ok: false, rowsChecked: 12, verifiedFrom: 1, verifiedTo: 12, headHash: await hashAt(12),
+      failure: { position: 13, problem: 'chain_forked', message: `The row at position 13 is hashed correctly but links to ${older}, not to the row before (${await hashAt(12)}): another chain was grafted on here` },
+    });
+  });
+
+  it('garbage in row_hash or prev_hash: content_changed, no crash', async () => {
+    await seedTwelve();
+    await asAttacker(["update user_activity set row_hash = 'garbage' where chain_position = 6"]);
+    expect((await verifyChain(db.knex)).failure).toMatchObject({ position: 6, problem: 'content_changed' });
+    await resetTables(db.knex);
+    await seedTwelve();
+    await asAttacker(["update user_activity set prev_hash = 'garbage' where chain_position = 6"]);
+    expect((await verifyChain(db.knex)).failure).toMatchObject({ position: 6, problem: 'content_changed' });
+  });
+
+  it('a row whose chain_position was set to null (constraint dropped first): row_missing', async () => {
+    await seedTwelve();
+    await db.knex.raw('alter table user_activity alter column chain_position drop not null');
+    try {
+      await asAttacker(['update user_activity set chain_position = null where chain_position = 5']);
+      expect((await verifyChain(db.knex)).failure).toMatchObject({ position: 5, problem: 'row_missing' });
+    } finally {
+      await asAttacker(['delete from user_activity where chain_position is null']);
+      await db.knex.raw('alter table user_activity alter column chain_position set not null');
+    }
+  });
+
+  it('rows that cannot be hashed are reported as a broken chain, not thrown', async () => {
+    await seedTwelve();
+    const signature = 'bigint, text, uuid, text, text, text, text, text, text, jsonb, text, text, text, text, jsonb, jsonb, double precision, timestamptz, timestamptz, text, text, text, integer, boolean, integer, integer';
+    await db.knex.raw(`alter function activity_tracking_row_hash(${signature}) rename to activity_tracking_row_hash_saved`);
+    try {
+      await db.knex.raw(`create function activity_tracking_row_hash(${signature.split(', ').map((type, i) => `a${i} ${type}`).join(', ')}) returns text language plpgsql as $fn$
+        begin
+          if a0 = 6 then raise exception 'cannot hash position %', a0; end if;
+          return activity_tracking_row_hash_saved(${signature.split(', ').map((_t, i) => `a${i}`).join(', ')});
+        end $fn$`);
+      const result = await verifyChain(db.knex, { pageSize: 5 });
+      expect(result).toMatchObject({ ok: false, rowsChecked: 5, verifiedTo: 5, failure: { position: 6, problem: 'content_changed' } });
+      expect(result.failure?.message).toContain('cannot hash position 6');
+    } finally {
+      await db.knex.raw(`drop function activity_tracking_row_hash(${signature})`);
+      await db.knex.raw(`alter function activity_tracking_row_hash_saved(${signature}) rename to activity_tracking_row_hash`);
+    }
+    expect((await verifyChain(db.knex)).ok).toBe(true);
+  });
+});
+
+describe('the append-only triggers', () => {
+  it.each([
+    ['UPDATE', `update user_activity set user_id = 'mallory' where chain_position = 3`],
+    ['DELETE', 'delete from user_activity where chain_position = 3'],
+    ['TRUNCATE', 'truncate user_activity'],
+  ])('refuse %s through the normal connection', async (operation, sql) => {
+    await seedTwelve();
+    await expect(db.knex.raw(sql)).rejects.toThrow(`user_activity is append-only; ${operation} is refused`);
+    expect(await verifyChain(db.knex)).toMatchObject({ ok: true, rowsChecked: 12 });
+  });
+});
+
+describe('checkpoints', () => {
+  const ed25519 = () => generateKeyPairSync('ed25519', { privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  const keys = ed25519();
+  const KEYS = [
+    ['HMAC-SHA256', { hmacSecret: HMAC_SECRET }, { hmacSecret: HMAC_SECRET }],
+    ['Ed25519', { privateKey: keys.privateKey }, { publicKey: keys.publicKey }],
+  ] as const;
+
+  it('sign the canonical text of the head with HMAC-SHA256', async () => {
+    await seedTwelve();
+    const createdAt = '2026-11-25T08:00:00.000Z';
+    const checkpoint = await createCheckpoint(db.knex, { hmacSecret: HMAC_SECRET }, new Date(createdAt));
+    const hash = await hashAt(12);
+    expect(checkpoint).toEqual({
+      position: 12, hash, createdAt, algorithm: 'HMAC-SHA256',
+      signature: createHmac('sha256', HMAC_SECRET).update(`activity-tracking-checkpoint:v1:12:${hash}:${createdAt}`).digest('base64url'),
+    });
+  });
+
+  it('sign with Ed25519, checked with the public key alone', async () => {
+    await seedTwelve();
+    const checkpoint = await createCheckpoint(db.knex, { privateKey: keys.privateKey });
+    expect(checkpoint).toMatchObject({ position: 12, hash: await hashAt(12), algorithm: 'Ed25519' });
+    const text = `activity-tracking-checkpoint:v1:12:${checkpoint.hash}:${checkpoint.createdAt}`;
+    expect(verify(null, Buffer.from(text), keys.publicKey, Buffer.from(checkpoint.signature, 'base64url'))).toBe(true);
+    expect(verifyCheckpoint(checkpoint, { publicKey: keys.publicKey })).toEqual({ valid: true, checkpoint });
+    expect(verifyCheckpoint(checkpoint, { publicKey: ed25519().publicKey }).valid).toBe(false);
+  });
+
+  it('of an empty trail: position 0 and the genesis hash', async () => {
+    expect(await createCheckpoint(db.knex, { hmacSecret: HMAC_SECRET })).toMatchObject({ position: 0, hash: GENESIS_HASH });
+  });
+
+  describe.each(KEYS)('%s', (_algorithm, signing, checking) => {
+    it('an earlier checkpoint still matches the grown chain', async () => {
+      await seedTwelve();
+      const checkpoint = await createCheckpoint(db.knex, signing);
+      await seed(db.knex, [activity({ userId: 'later', startTime: BASE + 3_600_000 })]);
+      expect(await verifyChain(db.knex, { checkpoint, checkpointKey: checking })).toEqual({
+        ok: true, rowsChecked: 13, verifiedFrom: 1, verifiedTo: 13, headHash: await hashAt(13),
+        checkpoint: { position: 12, hash: checkpoint.hash, createdAt: checkpoint.createdAt, status: 'matched' },
+      });
+    });
+
+    it('rows removed from the end: ok without a checkpoint, truncated with one', async () => {
+      await seedTwelve();
+      const checkpoint = await createCheckpoint(db.knex, signing);
+      await asAttacker(['delete from user_activity where chain_position > 10']);
+      expect(await verifyChain(db.knex)).toEqual({ ok: true, rowsChecked: 10, verifiedFrom: 1, verifiedTo: 10, headHash: await hashAt(10) });
+      expect(await verifyChain(db.knex, { checkpoint, checkpointKey: checking })).toEqual({
+        ok: false, rowsChecked: 10, verifiedFrom: 1, verifiedTo: 10, headHash: await hashAt(10),
+        checkpoint: { position: 12, hash: checkpoint.hash, createdAt: checkpoint.createdAt, status: 'missing' },
+        failure: { position: 11, problem: 'truncated', message: `The checkpoint of ${checkpoint.createdAt} covers position 12, but the chain ends at 10: rows were removed from its end` },
+      });
+    });
+
+    it('a chain rewritten consistently from row 7 on: only the checkpoint sees it (checkpoint_mismatch)', async () => {
+      await seedTwelve();
+      const checkpoint = await createCheckpoint(db.knex, signing);
+      const rewrite: Array<[string, unknown[]]> = [[`update user_activity set user_id = 'mallory' where chain_position = 7`, []], rehash(7)];
+      for (let p = 8; p <= 12; p += 1) {
+        rewrite.push(['update user_activity set prev_hash = (select row_hash from user_activity where chain_position = ?) where chain_position = ?', [p - 1, p]], rehash(p));
+      }
+      await asAttacker(...rewrite);
+      expect(await verifyChain(db.knex)).toMatchObject({ ok: true, rowsChecked: 12 });
+      expect(await verifyChain(db.knex, { checkpoint, checkpointKey: checking })).toMatchObject({
+        ok: false, rowsChecked: 11, verifiedTo: 11, checkpoint: { status: 'mismatched' }, failure: { position: 12, problem: 'checkpoint_mismatch' },
+      });
+    });
+
+    it.each([
+      ['position', (c: SignedCheckpoint) => ({ ...c, position: 11 })],
+      ['hash', (c: SignedCheckpoint) => ({ ...c, hash: 'a'.repeat(64) })],
+      ['createdAt', (c: SignedCheckpoint) => ({ ...c, createdAt: '2030-01-01T00:00:00.000Z' })],
+      ['signature', (c: SignedCheckpoint) => ({ ...c, signature: `${c.signature.startsWith('A') ? 'B' : 'A'}${c.signature.slice(1)}` })],
+      ['algorithm', (c: SignedCheckpoint) => ({ ...c, algorithm: 'none' })],
+    ])('a changed %s: bad_checkpoint', async (_field, change) => {
+      await seedTwelve();
+      const checkpoint = await createCheckpoint(db.knex, signing);
+      expect((await verifyChain(db.knex, { checkpoint, checkpointKey: checking })).ok).toBe(true);
+      const result = await verifyChain(db.knex, { checkpoint: change(checkpoint), checkpointKey: checking });
+      expect(result).toMatchObject({ ok: false, rowsChecked: 0, failure: { problem: 'bad_checkpoint' } });
+      expect(result.failure?.message).toMatch(/^The checkpoint is not trustworthy: /);
+    });
+  });
+
+  it('signed with another key: bad_checkpoint', async () => {
+    await seedTwelve();
+    const checkpoint = await createCheckpoint(db.knex, { hmacSecret: 'another-secret-of-sixteen-chars' });
+    expect((await verifyChain(db.knex, { checkpoint, checkpointKey: { hmacSecret: HMAC_SECRET } })).failure).toMatchObject({ position: 12, problem: 'bad_checkpoint' });
+  });
+
+  it('before the last retention run: compared with a run\'s last removed hash, else reported as removed', async () => {
+    await seedTwelve();
+    await seed(db.knex, [activity({ userId: 'later', startTime: BASE + 3_600_000 })]);
+    const createdAt = '2026-11-25T08:00:00.000Z';
+    const signed = (position: number, hash: string): SignedCheckpoint => ({
+      position, hash, createdAt, algorithm: 'HMAC-SHA256',
+      signature: createHmac('sha256', HMAC_SECRET).update(`activity-tracking-checkpoint:v1:${position}:${hash}:${createdAt}`).digest('base64url'),
+    });
+    const atTwelve = signed(12, await hashAt(12));
+    const atFour = signed(4, await hashAt(4));
+    const forgedTwelve = signed(12, await hashAt(11));
+    await db.knex('activity_retention').insert({ from_position: 1, to_position: 12, removed: 12, last_removed_hash: await hashAt(12), cutoff: new Date(BASE + 3_600_000), job: 'test' });
+    await db.knex('user_activity').where('chain_position', '<=', 12).delete();
+    const checkpointKey = { hmacSecret: HMAC_SECRET };
+    expect(await verifyChain(db.knex, { checkpoint: atTwelve, checkpointKey })).toEqual({
+      ok: true, rowsChecked: 1, verifiedFrom: 13, verifiedTo: 13, headHash: await hashAt(13), checkpoint: { position: 12, hash: atTwelve.hash, createdAt, status: 'matched' },
+    });
+    expect(await verifyChain(db.knex, { checkpoint: atFour, checkpointKey })).toMatchObject({ ok: true, rowsChecked: 1, checkpoint: { position: 4, status: 'removed_by_retention' } });
+    expect(await verifyChain(db.knex, { checkpoint: forgedTwelve, checkpointKey })).toMatchObject({ ok: false, rowsChecked: 0, failure: { position: 12, problem: 'checkpoint_mismatch' } });
+  });
+
+  describe('keys from the environment', () => {
+    const VARIABLES = ['ACTIVITY_CHECKPOINT_KEY', 'ACTIVITY_CHECKPOINT_PRIVATE_KEY', 'ACTIVITY_CHECKPOINT_PUBLIC_KEY'];
+    const none = Object.fromEntries(VARIABLES.map((v) => [v, undefined]));
+
+    it('none set: ERR_AT_CHECKPOINT_KEY naming the variables', async () => {
+      await withEnv(none, async () => {
+        await expect(createCheckpoint(db.knex)).rejects.toMatchObject({
+          code: 'ERR_AT_CHECKPOINT_KEY',
+          message: expect.stringContaining('No checkpoint key is configured. Fix: set ACTIVITY_CHECKPOINT_KEY to a random secret of at least 16 characters'),
+        });
+      });
+    });
+
+    it.each([
+      ['a short HMAC secret', { ACTIVITY_CHECKPOINT_KEY: 'short' }, 'ACTIVITY_CHECKPOINT_KEY is too short'],
+      ['a private key that is no PEM', { ACTIVITY_CHECKPOINT_PRIVATE_KEY: 'not a pem' }, 'ACTIVITY_CHECKPOINT_PRIVATE_KEY is not a PEM-encoded key'],
+      ['an RSA private key', { ACTIVITY_CHECKPOINT_PRIVATE_KEY: generateKeyPairSync('rsa', { modulusLength: 1024, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } }).privateKey }, 'ACTIVITY_CHECKPOINT_PRIVATE_KEY must be an Ed25519 private key'],
+      ['only a public key, to sign', { ACTIVITY_CHECKPOINT_PUBLIC_KEY: keys.publicKey }, 'A public key can only verify checkpoints'],
+    ])('%s: ERR_AT_CHECKPOINT_KEY', async (_case, vars, message) => {
+      await withEnv({ ...none, ...vars }, async () => {
+        await expect(createCheckpoint(db.knex)).rejects.toMatchObject({ code: 'ERR_AT_CHECKPOINT_KEY', message: expect.stringContaining(message) });
+      });
+    });
+
+    it('signs with the private key (line breaks written as \\n) and verifies with the public key', async () => {
+      await seedTwelve();
+      const checkpoint = await withEnv({ ...none, ACTIVITY_CHECKPOINT_PRIVATE_KEY: keys.privateKey.replace(/\n/g, '\\n') }, () => createCheckpoint(db.knex));
+      expect(checkpoint.algorithm).toBe('Ed25519');
+      const result = await withEnv({ ...none, ACTIVITY_CHECKPOINT_PUBLIC_KEY: keys.publicKey }, () => verifyChain(db.knex, { checkpoint }));
+      expect(result).toMatchObject({ ok: true, checkpoint: { status: 'matched' } });
+      await expect(withEnv({ ...none, ACTIVITY_CHECKPOINT_KEY: HMAC_SECRET }, () => verifyChain(db.knex, { checkpoint }))).rejects.toMatchObject({
+        code: 'ERR_AT_CHECKPOINT_KEY', message: expect.stringContaining('set ACTIVITY_CHECKPOINT_PUBLIC_KEY'),
+      });
+    });
+  });
+});
+
+/** Validates a body against the OpenAPI document's schema of GET /integrity. */
+async function integritySchema(app: Parameters<typeof request>[0]): Promise<(status: number, body: unknown) => string[]> {
+  const doc = (await request(app).get(`${MOUNT}/openapi.json`).expect(200)).body as Record<string, unknown>;
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  addFormats(ajv);
+  ajv.addSchema({ ...doc, $id: 'openapi' });
+  return (status, body) => {
+    const validate = ajv.compile({ $ref: `openapi#/paths/~1integrity/get/responses/${status}/content/application~1json/schema` });
+    return validate(body) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message ?? ''}`);
+  };
+}
+
+describe.each(EXPRESS_VERSIONS)('GET /integrity (%s)', (_name, express) => {
+  let tracker: ActivityTracker;
+  beforeEach(async () => {
+    tracker = testTracker(db.knex, { jwtSecret: REPORT_SECRET });
+    await seedTwelve();
+  });
+  afterEach(async () => {
+    await tracker.close();
+    await resetTables(db.knex);
+  });
+
+  it.each([
+    ['system_admin', 200], ['admin', 200], ['auditor', 403], ['manager', 403], ['user', 403], [null, 401],
+  ] as const)('role %s: %i', async (role, status) => {
+    const call = request(reportApp(express, tracker)).get(`${MOUNT}/integrity`);
+    const response = role === null ? await call : await call.set(bearer(`${role}-1`, role));
+    expect(response.status).toBe(status);
+    if (status === 200) {
+      expect(response.body).toEqual({ data: { ok: true, rowsChecked: 12, verifiedFrom: 1, verifiedTo: 12, headHash: await hashAt(12) } });
+    } else {
+      expect(response.body.error.code).toBe(status === 401 ? 'ERR_AT_UNAUTHENTICATED' : 'ERR_AT_FORBIDDEN');
+    }
+  });
+
+  it('reports tampering, matches the OpenAPI document, and is itself on the trail', async () => {
+    const app = reportApp(express, tracker);
+    const check = await integritySchema(reportApp(express, tracker, { capture: false }));
+    const intact = await request(app).get(`${MOUNT}/integrity`).set(bearer('root', 'admin')).expect(200);
+    expect(check(200, intact.body)).toEqual([]);
+    await tracker.flush();
+    // The read itself was appended to the chain, linked to row 12.
+    const trail = await db.knex('user_activity').where('chain_position', 13).first() as { activity_type: string; user_id: string; prev_hash: string; details: unknown };
+    expect(trail).toMatchObject({ activity_type: 'audit_read', user_id: 'root', prev_hash: await hashAt(12), details: { custom: { route: `${MOUNT}/integrity`, role: 'admin', filters: {} } } });
+
+    await asAttacker([`update user_activity set action = 'delete' where chain_position = 5`]);
+    const broken = await request(app).get(`${MOUNT}/integrity`).set(bearer('root', 'system_admin')).expect(200);
+    expect(broken.body).toEqual({
+      data: {
+        ok: false, rowsChecked: 4, verifiedFrom: 1, verifiedTo: 4, headHash: await hashAt(4),
+        failure: { position: 5, problem: 'content_changed', message: 'The row at position 5 no longer matches its hash: its content or hash was changed' },
+      },
+    });
+    expect(check(200, broken.body)).toEqual([]);
+    expect(check(200, { data: { ...broken.body.data, failure: { position: 5, problem: 'eaten' } } })).not.toEqual([]);
+  });
+
+  it('takes no parameters', async () => {
+    const response = await request(reportApp(express, tracker)).get(`${MOUNT}/integrity?pageSize=5`).set(bearer('root', 'admin')).expect(400);
+    expect(response.body.error).toMatchObject({ code: 'ERR_AT_UNKNOWN_PARAM', param: 'pageSize' });
+  });
+});
+

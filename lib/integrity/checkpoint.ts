@@ -1,0 +1,181 @@
+import { createHmac, createPrivateKey, createPublicKey, sign, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
+import type { Knex } from 'knex';
+import { ActivityTrackingError } from '../errors';
+import { GENESIS_HASH } from '../../migrations/20261125000000_integrity';
+
+export type CheckpointAlgorithm = 'HMAC-SHA256' | 'Ed25519';
+
+/**
+ * A signed statement "the chain had this hash at this position at this time". Kept outside the
+ * database (a file, a ticket, another system), it lets `verifyChain` detect what the chain alone
+ * cannot: rows removed from its end, or the whole chain rewritten from some row on.
+ */
+export interface SignedCheckpoint {
+  /** Chain position of the head when the checkpoint was taken (0: the chain was empty). */
+  position: number;
+  /** row_hash of the row at `position` (64 zeros for an empty chain). */
+  hash: string;
+  /** ISO 8601 time the checkpoint was taken. */
+  createdAt: string;
+  algorithm: CheckpointAlgorithm;
+  /** base64url signature of {@link checkpointText}. */
+  signature: string;
+}
+
+/**
+ * Keys for signing and checking checkpoints; when not given, read from the environment:
+ * ACTIVITY_CHECKPOINT_KEY (HMAC secret), ACTIVITY_CHECKPOINT_PRIVATE_KEY (Ed25519 PEM, signs and
+ * verifies), ACTIVITY_CHECKPOINT_PUBLIC_KEY (Ed25519 PEM, verifies only).
+ */
+export interface CheckpointKey {
+  /** HMAC-SHA256 secret, at least 16 characters. */
+  hmacSecret?: string;
+  /** Ed25519 private key (PEM or KeyObject); its public half verifies. */
+  privateKey?: string | KeyObject;
+  /** Ed25519 public key (PEM or KeyObject), enough to verify. */
+  publicKey?: string | KeyObject;
+}
+
+interface ResolvedKey {
+  hmacSecret?: string;
+  privateKey?: KeyObject;
+  publicKey?: KeyObject;
+}
+
+const ENV_NAMES = { hmacSecret: 'ACTIVITY_CHECKPOINT_KEY', privateKey: 'ACTIVITY_CHECKPOINT_PRIVATE_KEY', publicKey: 'ACTIVITY_CHECKPOINT_PUBLIC_KEY' } as const;
+const HOW_TO_SET = `set ${ENV_NAMES.hmacSecret} to a random secret of at least 16 characters (HMAC-SHA256), `
+  + `or ${ENV_NAMES.privateKey} to an Ed25519 private key in PEM (${ENV_NAMES.publicKey} alone is enough to verify)`;
+
+/** The exact text a checkpoint signs. */
+export function checkpointText(checkpoint: Pick<SignedCheckpoint, 'position' | 'hash' | 'createdAt'>): string {
+  return `activity-tracking-checkpoint:v1:${checkpoint.position}:${checkpoint.hash}:${checkpoint.createdAt}`;
+}
+
+/**
+ * Signs the current head of the chain. Uses the Ed25519 private key when one is configured, else
+ * the HMAC secret. Throws ERR_AT_CHECKPOINT_KEY naming the variable to set when no key can sign.
+ * It signs what is stored: run `verifyChain` first to know the chain up to here is intact.
+ */
+export async function createCheckpoint(knex: Knex, key?: CheckpointKey, now: Date = new Date()): Promise<SignedCheckpoint> {
+  const keys = resolveCheckpointKey(key);
+  if (keys.privateKey === undefined && keys.hmacSecret === undefined) {
+    throw keyError(`A public key can only verify checkpoints. Fix: to sign, set ${key ? 'privateKey or hmacSecret' : `${ENV_NAMES.privateKey} or ${ENV_NAMES.hmacSecret}`}`);
+  }
+  const head = await chainHead(knex);
+  const unsigned = { position: head.position, hash: head.hash, createdAt: now.toISOString() };
+  const text = Buffer.from(checkpointText(unsigned), 'utf8');
+  return keys.privateKey !== undefined
+    ? { ...unsigned, algorithm: 'Ed25519', signature: sign(null, text, keys.privateKey).toString('base64url') }
+    : { ...unsigned, algorithm: 'HMAC-SHA256', signature: hmac(keys.hmacSecret as string, text) };
+}
+
+export type CheckpointCheck = { valid: true; checkpoint: SignedCheckpoint } | { valid: false; reason: string };
+
+/**
+ * Checks a checkpoint's form and signature (not the database: `verifyChain` compares it with the
+ * chain). Anything malformed or not signed by the configured key is `{ valid: false }`; a missing
+ * key for the checkpoint's algorithm throws ERR_AT_CHECKPOINT_KEY, since that is a setup problem.
+ */
+export function verifyCheckpoint(checkpoint: unknown, key?: CheckpointKey): CheckpointCheck {
+  const parsed = parseCheckpoint(checkpoint);
+  if (typeof parsed === 'string') return { valid: false, reason: parsed };
+  const keys = resolveCheckpointKey(key);
+  const text = Buffer.from(checkpointText(parsed), 'utf8');
+  if (parsed.algorithm === 'HMAC-SHA256') {
+    if (keys.hmacSecret === undefined) throw keyError(`The checkpoint is signed with HMAC-SHA256. Fix: set ${key ? 'hmacSecret' : ENV_NAMES.hmacSecret} to the secret that signed it`);
+    const expected = Buffer.from(hmac(keys.hmacSecret, text));
+    const given = Buffer.from(parsed.signature);
+    return expected.length === given.length && timingSafeEqual(expected, given)
+      ? { valid: true, checkpoint: parsed }
+      : { valid: false, reason: 'The HMAC-SHA256 signature does not match the checkpoint content and the configured key' };
+  }
+  const publicKey = keys.publicKey ?? (keys.privateKey ? createPublicKey(keys.privateKey) : undefined);
+  if (publicKey === undefined) throw keyError(`The checkpoint is signed with Ed25519. Fix: set ${key ? 'publicKey' : ENV_NAMES.publicKey} to the public key of the signer`);
+  return ed25519Verifies(text, publicKey, parsed.signature)
+    ? { valid: true, checkpoint: parsed }
+    : { valid: false, reason: 'The Ed25519 signature does not match the checkpoint content and the configured public key' };
+}
+
+/** The keys given, else those in the environment; throws ERR_AT_CHECKPOINT_KEY when none or a bad one is set. */
+export function resolveCheckpointKey(key?: CheckpointKey, env: NodeJS.ProcessEnv = process.env): ResolvedKey {
+  const fromEnv = key === undefined;
+  const raw: CheckpointKey = key ?? {
+    ...(env[ENV_NAMES.hmacSecret] ? { hmacSecret: env[ENV_NAMES.hmacSecret] } : {}),
+    ...(env[ENV_NAMES.privateKey] ? { privateKey: env[ENV_NAMES.privateKey] } : {}),
+    ...(env[ENV_NAMES.publicKey] ? { publicKey: env[ENV_NAMES.publicKey] } : {}),
+  };
+  const name = (field: keyof CheckpointKey): string => (fromEnv ? ENV_NAMES[field] : field);
+  const resolved: ResolvedKey = {};
+  if (raw.hmacSecret !== undefined) {
+    if (typeof raw.hmacSecret !== 'string' || raw.hmacSecret.length < 16) throw keyError(`${name('hmacSecret')} is too short. Fix: use a random secret of at least 16 characters (32 or more recommended)`);
+    resolved.hmacSecret = raw.hmacSecret;
+  }
+  if (raw.privateKey !== undefined) resolved.privateKey = ed25519Key(raw.privateKey, 'private', name('privateKey'));
+  if (raw.publicKey !== undefined) resolved.publicKey = ed25519Key(raw.publicKey, 'public', name('publicKey'));
+  if (resolved.privateKey && resolved.publicKey && !samePublicKey(createPublicKey(resolved.privateKey), resolved.publicKey)) {
+    throw keyError(`${name('publicKey')} is not the public half of ${name('privateKey')}. Fix: derive it with \`openssl pkey -pubout\`, or leave it unset`);
+  }
+  if (!resolved.hmacSecret && !resolved.privateKey && !resolved.publicKey) {
+    throw keyError(fromEnv ? `No checkpoint key is configured. Fix: ${HOW_TO_SET}` : 'No checkpoint key was given. Fix: pass hmacSecret, privateKey or publicKey');
+  }
+  return resolved;
+}
+
+function ed25519Key(value: string | KeyObject, kind: 'private' | 'public', name: string): KeyObject {
+  let key: KeyObject;
+  try {
+    // Environment variables often carry a PEM with its line breaks written as \n.
+    const pem = typeof value === 'string' ? value.replace(/\\n/g, '\n') : value;
+    key = typeof pem === 'string' ? (kind === 'private' ? createPrivateKey(pem) : createPublicKey(pem)) : pem;
+  } catch {
+    throw keyError(`${name} is not a PEM-encoded key. Fix: generate one with \`openssl genpkey -algorithm ed25519\`${kind === 'public' ? ' and `openssl pkey -pubout`' : ''}`);
+  }
+  if (key.asymmetricKeyType !== 'ed25519' || key.type !== kind) {
+    throw keyError(`${name} must be an Ed25519 ${kind} key. Fix: generate one with \`openssl genpkey -algorithm ed25519\`${kind === 'public' ? ' and `openssl pkey -pubout`' : ''}`);
+  }
+  return key;
+}
+
+function ed25519Verifies(text: Buffer, publicKey: KeyObject, signature: string): boolean {
+  try {
+    return verify(null, text, publicKey, Buffer.from(signature, 'base64url'));
+  } catch {
+    return false;
+  }
+}
+
+function samePublicKey(a: KeyObject, b: KeyObject): boolean {
+  return a.export({ format: 'der', type: 'spki' }).equals(b.export({ format: 'der', type: 'spki' }));
+}
+
+function hmac(secret: string, text: Buffer): string {
+  return createHmac('sha256', secret).update(text).digest('base64url');
+}
+
+function keyError(message: string): ActivityTrackingError {
+  return new ActivityTrackingError('ERR_AT_CHECKPOINT_KEY', message);
+}
+
+/** The checkpoint, or why it is malformed. Only canonical forms pass, so one checkpoint has one text and one signature. */
+function parseCheckpoint(value: unknown): SignedCheckpoint | string {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'A checkpoint is a JSON object with position, hash, createdAt, algorithm and signature';
+  const { position, hash, createdAt, algorithm, signature } = value as Record<string, unknown>;
+  if (typeof position !== 'number' || !Number.isSafeInteger(position) || position < 0) return '"position" must be a whole number, 0 or more';
+  if (typeof hash !== 'string' || !/^[0-9a-f]{64}$/.test(hash)) return '"hash" must be 64 lowercase hex digits';
+  if (typeof createdAt !== 'string' || Number.isNaN(Date.parse(createdAt)) || new Date(createdAt).toISOString() !== createdAt) return '"createdAt" must be an ISO 8601 time such as 2026-11-25T10:00:00.000Z';
+  if (algorithm !== 'HMAC-SHA256' && algorithm !== 'Ed25519') return '"algorithm" must be HMAC-SHA256 or Ed25519';
+  if (typeof signature !== 'string' || !/^[A-Za-z0-9_-]{1,200}$/.test(signature) || Buffer.from(signature, 'base64url').toString('base64url') !== signature) {
+    return '"signature" must be base64url';
+  }
+  return { position, hash, createdAt, algorithm, signature };
+}
+
+/** The last row of the chain; when retention removed every row, the last removed one; when there never was a row, position 0. */
+async function chainHead(knex: Knex): Promise<{ position: number; hash: string }> {
+  const head = (await knex.raw('select chain_position::text as position, row_hash as hash from user_activity order by chain_position desc limit 1')) as { rows: Array<{ position: string; hash: string }> };
+  const retained = (await knex.raw('select to_position::text as position, last_removed_hash as hash from activity_retention order by to_position desc limit 1')) as { rows: Array<{ position: string; hash: string }> };
+  // Rows a retention run covers may linger until its deletes commit; the chain continues after them.
+  const [row, run] = [head.rows[0], retained.rows[0]];
+  const found = row && run ? (BigInt(row.position) > BigInt(run.position) ? row : run) : row ?? run;
+  return found ? { position: Number(found.position), hash: found.hash } : { position: 0, hash: GENESIS_HASH };
+}
