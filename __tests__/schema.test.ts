@@ -6,7 +6,8 @@ import request from 'supertest';
 import express from 'express';
 import { main } from '../lib/cli/main';
 import { createActivityTracker } from '../lib/tracker';
-import { migrate, MIGRATIONS_TABLE } from '../lib/index';
+import { migrate, MIGRATIONS_TABLE, verifyChain } from '../lib/index';
+import { migrationConfig } from '../migrations/index';
 import { memoryLogger, storedActivities } from './support/app';
 import { openTestDatabase, usingPostgres, type TestDatabase } from './support/database';
 import { withEnv } from './support/env';
@@ -130,4 +131,28 @@ describe('the embedded database', () => {
       rmSync(dataDir, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+describe('upgrading a trail recorded before the hash chain', () => {
+  let db: TestDatabase;
+  beforeAll(async () => { db = await openTestDatabase({ migrated: false }); });
+  afterAll(async () => { await db.destroy(); });
+
+  it('joins the rows already stored into the chain, in the order they were stored, and the chain verifies', async () => {
+    await db.knex.migrate.up({ ...migrationConfig(), name: '20261123000000_create_activity_tables' });
+    await db.knex.migrate.up({ ...migrationConfig(), name: '20261124000000_report_indexes' });
+    const base = Date.UTC(2026, 10, 1);
+    const ids = Array.from({ length: 1203 }, (_, i) => `00000000-0000-7000-8000-${String(i).padStart(12, '0')}`);
+    for (let i = 0; i < ids.length; i += 400) {
+      await db.knex('user_activity').insert(ids.slice(i, i + 400).map((id, k) => ({
+        id, activity_type: 'page_view', start_time: new Date(base + (i + k) * 1000), success: true, details: JSON.stringify({ n: i + k, nested: { b: 1, a: [1.5, 'x'] } }),
+        created_at: new Date(base + (i + k) * 1000),
+      })));
+    }
+    expect(await migrate(db.knex)).toEqual({ applied: ['20261125000000_integrity'] });
+    const chain = await db.knex('user_activity').orderBy('chain_position').select('id', 'chain_position');
+    expect(chain.map((r: { id: string }) => r.id)).toEqual(ids);
+    expect(chain.map((r: { chain_position: unknown }) => Number(r.chain_position))).toEqual(ids.map((_, i) => i + 1));
+    expect(await verifyChain(db.knex)).toMatchObject({ ok: true, rowsChecked: 1203, verifiedFrom: 1, verifiedTo: 1203 });
+  });
 });

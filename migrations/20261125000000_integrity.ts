@@ -1,4 +1,6 @@
 import type { Knex } from 'knex';
+import { chainRowsSql, CONTENT_COLUMNS, GENESIS_HASH, HASH_FUNCTIONS } from '../lib/integrity/encoding';
+import { APPEND_FUNCTION } from '../lib/store/appendSql';
 
 /**
  * The tamper-evident trail: every user_activity row gets a gapless chain position, the previous
@@ -7,35 +9,7 @@ import type { Knex } from 'knex';
  * retention record in `activity_retention` already covers.
  */
 
-/** The hash of the chain before its first row. */
-export const GENESIS_HASH = '0'.repeat(64);
-
-/**
- * The canonical encoding, version 1: the text PostgreSQL gives a jsonb array of these values, in
- * this order (jsonb prints object keys in one fixed order and numbers in their shortest exact
- * form, so equal content always prints the same); times as epoch milliseconds; hex SHA-256 of its
- * UTF-8 bytes. The previous hash and the position are inside it, so the hash covers both.
- */
-const ROW_HASH_FUNCTION = `
-create or replace function activity_tracking_row_hash(
-  p_position bigint, p_prev_hash text, p_id uuid, p_user_id text, p_session_id text, p_activity_type text,
-  p_entity_type text, p_entity_id text, p_action text, p_details jsonb, p_ip_address text, p_user_agent text,
-  p_browser text, p_operating_system text, p_device_info jsonb, p_location jsonb, p_duration double precision,
-  p_start_time timestamptz, p_end_time timestamptz, p_method text, p_path text, p_route text, p_status_code integer,
-  p_success boolean, p_request_size integer, p_response_size integer
-) returns text language sql immutable parallel safe as $fn$
-  select encode(sha256(convert_to(jsonb_build_array(
-    'v1', p_position, p_prev_hash, p_id, p_user_id, p_session_id, p_activity_type, p_entity_type, p_entity_id, p_action,
-    p_details, p_ip_address, p_user_agent, p_browser, p_operating_system, p_device_info, p_location, p_duration,
-    round(extract(epoch from p_start_time) * 1000), round(extract(epoch from p_end_time) * 1000),
-    p_method, p_path, p_route, p_status_code, p_success, p_request_size, p_response_size
-  )::text, 'UTF8')), 'hex')
-$fn$`;
-
-/** The hash arguments, as read from a user_activity row (`t`). */
-export const ROW_HASH_ARGUMENTS = `t.chain_position, t.prev_hash, t.id, t.user_id, t.session_id, t.activity_type, t.entity_type, t.entity_id, t.action,
-  t.details, t.ip_address, t.user_agent, t.browser, t.operating_system, t.device_info, t.location, t.duration, t.start_time, t.end_time,
-  t.method, t.path, t.route, t.status_code, t.success, t.request_size, t.response_size`;
+export { GENESIS_HASH, ROW_HASH_ARGUMENTS, CONTENT_HASH_ARGUMENTS, chainRowsSql } from '../lib/integrity/encoding';
 
 const APPEND_ONLY_FUNCTION = `
 create or replace function activity_tracking_append_only() returns trigger language plpgsql as $fn$
@@ -70,27 +44,18 @@ export async function up(knex: Knex): Promise<void> {
     t.text('prev_hash').nullable().comment('row_hash of the row at chain_position - 1 (64 zeros for the first row)');
     t.text('row_hash').nullable().comment('Hex SHA-256 of the canonical encoding of the row content and prev_hash (activity_tracking_row_hash)');
   });
-  await knex.raw(ROW_HASH_FUNCTION);
+  for (const statement of HASH_FUNCTIONS) await knex.raw(statement);
 
-  // Rows stored before this migration join the chain in the order they were stored.
+  // Rows stored before this migration join the chain in the order they were stored, 1000 at a time.
   for (;;) {
-    const result = (await knex.raw(`
-      with recursive head as (
-        select chain_position, row_hash from user_activity where chain_position is not null order by chain_position desc limit 1
-      ), batch as (
-        select id, row_number() over (order by created_at, start_time, id) as k
-          from (select id, created_at, start_time from user_activity where chain_position is null order by created_at, start_time, id limit 1000) b
-      ), chain as (
-        select b.k, coalesce((select chain_position from head), 0) + 1 as position,
-               coalesce((select row_hash from head), '${GENESIS_HASH}') as prev_hash, b.id
-          from batch b where b.k = 1
-        union all
-        select b.k, c.position + 1, activity_tracking_row_hash(${ROW_HASH_ARGUMENTS.replace(/t\.chain_position/, 'c.position').replace(/t\.prev_hash/, 'c.prev_hash').replace(/\bt\./g, 'u.')}), b.id
-          from chain c join user_activity u on u.id = c.id join batch b on b.k = c.k + 1
-      )
-      update user_activity t set chain_position = c.position, prev_hash = c.prev_hash,
-             row_hash = activity_tracking_row_hash(${ROW_HASH_ARGUMENTS.replace(/t\.chain_position/, 'c.position').replace(/t\.prev_hash/, 'c.prev_hash')})
-        from chain c where t.id = c.id`)) as { rowCount?: number; affectedRows?: number };
+    const head = (await knex.raw(`select chain_position, row_hash from user_activity where chain_position is not null order by chain_position desc limit 1`)) as { rows: Array<{ chain_position: unknown; row_hash: string }> };
+    const position = Number(head.rows[0]?.chain_position ?? 0);
+    const hash = head.rows[0]?.row_hash ?? GENESIS_HASH;
+    if (!Number.isSafeInteger(position) || !/^[0-9a-f]{64}$/.test(hash)) throw new Error(`unexpected chain head ${position} ${hash}`);
+    const batch = `(select ${CONTENT_COLUMNS}, row_number() over (order by created_at, start_time, id) as k
+       from (select * from user_activity where chain_position is null order by created_at, start_time, id limit 1000) u)`;
+    const result = (await knex.raw(`update user_activity t set chain_position = c.position, prev_hash = c.prev_hash, row_hash = c.row_hash
+       from (${chainRowsSql(batch, `${position}::bigint`, `'${hash}'::text`)}) c where t.id = c.id`)) as { rowCount?: number; affectedRows?: number };
     if (Number(result.rowCount ?? result.affectedRows ?? 0) === 0) break;
   }
 
@@ -102,6 +67,7 @@ export async function up(knex: Knex): Promise<void> {
   });
 
   await knex.raw(APPEND_ONLY_FUNCTION);
+  await knex.raw(APPEND_FUNCTION);
   for (const table of ['user_activity', 'activity_retention']) {
     await knex.raw(`create trigger ${table}_append_only before update or delete on ${table} for each row execute function activity_tracking_append_only()`);
     await knex.raw(`create trigger ${table}_no_truncate before truncate on ${table} for each statement execute function activity_tracking_append_only()`);
@@ -120,6 +86,11 @@ export async function down(knex: Knex): Promise<void> {
     t.dropColumn('prev_hash');
     t.dropColumn('row_hash');
   });
+  await knex.raw('drop function if exists activity_tracking_append(jsonb)');
+  await knex.raw('drop aggregate if exists activity_tracking_chain(text, text)');
+  await knex.raw('drop function if exists activity_tracking_chain_step(text, text, text)');
   await knex.raw('drop function if exists activity_tracking_row_hash(bigint, text, uuid, text, text, text, text, text, text, jsonb, text, text, text, text, jsonb, jsonb, double precision, timestamptz, timestamptz, text, text, text, integer, boolean, integer, integer)');
+  await knex.raw('drop function if exists activity_tracking_content_hash(bigint, uuid, text, text, text, text, text, text, jsonb, text, text, text, text, jsonb, jsonb, double precision, timestamptz, timestamptz, text, text, text, integer, boolean, integer, integer)');
+  await knex.raw('drop function if exists activity_tracking_link(text, text)');
   await knex.schema.dropTable('activity_retention');
 }

@@ -1,149 +1,20 @@
 import type { Knex } from 'knex';
 import type { ActivityEvent } from '../types';
-import { GENESIS_HASH, ROW_HASH_ARGUMENTS } from '../../migrations/20261125000000_integrity';
+import { CHAIN_LOCK_KEY } from './appendSql';
+
+export { CHAIN_LOCK_KEY };
 
 /** What the recorder writes through; one call is one atomic write. */
 export interface ActivityStore {
   writeBatch(events: readonly ActivityEvent[]): Promise<void>;
 }
 
-/** Each column of user_activity a batch carries, the ActivityEvent field it comes from, and its type. */
-const COLUMNS: ReadonlyArray<readonly [column: string, field: keyof ActivityEvent, type: string]> = [
-  ['id', 'id', 'uuid'], ['user_id', 'userId', 'text'], ['session_id', 'sessionId', 'text'],
-  ['activity_type', 'activityType', 'text'], ['entity_type', 'entityType', 'text'], ['entity_id', 'entityId', 'text'],
-  ['action', 'action', 'text'], ['details', 'details', 'jsonb'], ['ip_address', 'ipAddress', 'text'],
-  ['user_agent', 'userAgent', 'text'], ['browser', 'browser', 'text'], ['operating_system', 'operatingSystem', 'text'],
-  ['device_info', 'deviceInfo', 'jsonb'], ['location', 'location', 'jsonb'], ['duration', 'duration', 'double precision'],
-  ['start_time', 'startTime', 'epoch_ms'], ['end_time', 'endTime', 'epoch_ms'], ['method', 'method', 'text'],
-  ['path', 'path', 'text'], ['route', 'route', 'text'], ['status_code', 'statusCode', 'integer'],
-  ['success', 'success', 'boolean'], ['request_size', 'requestSize', 'integer'], ['response_size', 'responseSize', 'integer'],
-];
-const COLUMN_LIST = COLUMNS.map(([column]) => column).join(', ');
-/** The events are serialized as they are (no per-row copy); their camelCase fields are renamed here. */
-const RECORD_DEFINITION = COLUMNS.map(([, field, type]) => `"${field}" ${type === 'epoch_ms' ? 'double precision' : type}`).join(', ');
-/** Times travel as epoch milliseconds: serializing a Date costs more than the rest of a row. */
-const SELECT_LIST = COLUMNS.map(([column, field, type]) => (type === 'epoch_ms' ? `to_timestamp("${field}" / 1000.0) as ${column}` : `"${field}" as ${column}`)).join(', ');
-
-/** Taken by every writer, in every process, before it reads the chain head: one lock per batch. */
-export const CHAIN_LOCK_KEY = 7_318_245_501;
-
-const HASH_ARGUMENTS = (position: string, prev: string, row: string): string =>
-  ROW_HASH_ARGUMENTS.replace('t.chain_position', position).replace('t.prev_hash', prev).replace(/\bt\./g, `${row}.`);
-
-/**
- * One statement per batch, run right after the chain lock in the same transaction: the rows travel
- * as a single JSON parameter (serialized once, natively, instead of thousands of bind values); rows
- * not already stored (a replayed event keeps its id) take the next chain positions in batch order,
- * each hashed over its content and the previous row's hash; only the rows actually inserted update
- * their sessions and their users' daily summaries (a session counts on the day it started, for the
- * user known when its row was created). Sessions are upserted in session_id order, one lock order for every writer, so
- * concurrent batches cannot deadlock.
- */
-const WRITE_BATCH_SQL = `
-with recursive incoming as (
-  select e.n, ${SELECT_LIST}
-    from jsonb_array_elements(?::jsonb) with ordinality as e(doc, n), lateral jsonb_to_record(e.doc) as r(${RECORD_DEFINITION})
-), fresh as (
-  select i.*, row_number() over (order by i.n) as k
-    from incoming i
-   where not exists (select 1 from user_activity u where u.id = i.id)
-), head as (
-  -- The newest row; or, should retention ever have removed every row, the end of the last run.
-  select chain_position, row_hash from (
-    (select chain_position, row_hash, 1 as preference from user_activity order by chain_position desc limit 1)
-    union all
-    (select to_position, last_removed_hash, 2 from activity_retention order by to_position desc limit 1)
-  ) candidates order by preference limit 1
-), chain as (
-  select f.k, p.position, p.prev_hash, activity_tracking_row_hash(${HASH_ARGUMENTS('p.position', 'p.prev_hash', 'f')}) as row_hash
-    from fresh f
-   cross join (select coalesce((select chain_position from head), 0) + 1 as position,
-                      coalesce((select row_hash from head), '${GENESIS_HASH}') as prev_hash) p
-   where f.k = 1
-  union all
-  select f.k, c.position + 1, c.row_hash, activity_tracking_row_hash(${HASH_ARGUMENTS('c.position + 1', 'c.row_hash', 'f')})
-    from chain c join fresh f on f.k = c.k + 1
-), inserted as (
-  insert into user_activity (${COLUMN_LIST}, chain_position, prev_hash, row_hash)
-  select ${COLUMNS.map(([column]) => `f.${column}`).join(', ')}, c.position, c.prev_hash, c.row_hash
-    from fresh f join chain c on c.k = f.k
-  returning session_id, user_id, activity_type, start_time, end_time, ip_address, user_agent, device_info, method, success, duration
-), deltas as (
-  select session_id,
-         (array_agg(user_id order by start_time desc) filter (where user_id is not null))[1] as user_id,
-         min(start_time) as start_time,
-         max(coalesce(end_time, start_time)) as last_activity,
-         count(*) filter (where activity_type = 'page_view') as page_views,
-         count(*) filter (where activity_type <> 'page_view') as actions_count,
-         (array_agg(ip_address order by start_time))[1] as ip_address,
-         (array_agg(user_agent order by start_time))[1] as user_agent,
-         (array_agg(device_info order by start_time))[1] as device_info
-    from inserted
-   where session_id is not null and activity_type not in ('session_start', 'session_end')
-   group by session_id
-), sessions as (
-  insert into activity_sessions (session_id, user_id, start_time, last_activity, duration, page_views, actions_count, ip_address, user_agent, device_info)
-  select session_id, user_id, start_time, last_activity, extract(epoch from (last_activity - start_time)) * 1000,
-         page_views, actions_count, ip_address, user_agent, device_info
-    from deltas
-   order by session_id
-  on conflict (session_id) do update set
-    user_id = coalesce(excluded.user_id, activity_sessions.user_id),
-    start_time = least(activity_sessions.start_time, excluded.start_time),
-    last_activity = greatest(activity_sessions.last_activity, excluded.last_activity),
-    duration = extract(epoch from (greatest(activity_sessions.last_activity, excluded.last_activity) - least(activity_sessions.start_time, excluded.start_time))) * 1000,
-    page_views = activity_sessions.page_views + excluded.page_views,
-    actions_count = activity_sessions.actions_count + excluded.actions_count,
-    updated_at = now()
-  returning user_id, start_time, (xmax = 0) as created
-), day_deltas as (
-  select user_id, day,
-         sum(requests) as requests, sum(page_views) as page_views, sum(data_changes) as data_changes, sum(errors) as errors,
-         sum(sessions) as sessions, sum(total_duration) as total_duration, max(last_activity) as last_activity
-    from (
-      select user_id, (start_time at time zone 'UTC')::date as day,
-             count(*) filter (where method is not null) as requests,
-             count(*) filter (where activity_type = 'page_view') as page_views,
-             count(*) filter (where activity_type in ('data_create', 'data_update', 'data_delete')) as data_changes,
-             count(*) filter (where not success) as errors,
-             0 as sessions,
-             coalesce(sum(duration) filter (where method is not null), 0) as total_duration,
-             max(coalesce(end_time, start_time)) as last_activity
-        from inserted where user_id is not null
-       group by 1, 2
-      union all
-      select user_id, (start_time at time zone 'UTC')::date, 0, 0, 0, 0, count(*), 0, null
-        from sessions where created and user_id is not null
-       group by 1, 2
-    ) parts
-   group by user_id, day
-)
-insert into activity_summaries (user_id, day, requests, page_views, data_changes, errors, sessions, total_duration, avg_duration, last_activity)
-select user_id, day, requests, page_views, data_changes, errors, sessions, total_duration,
-       case when requests > 0 then total_duration / requests end, last_activity
-  from day_deltas
- order by user_id, day
-on conflict (user_id, day) do update set
-  requests = activity_summaries.requests + excluded.requests,
-  page_views = activity_summaries.page_views + excluded.page_views,
-  data_changes = activity_summaries.data_changes + excluded.data_changes,
-  errors = activity_summaries.errors + excluded.errors,
-  sessions = activity_summaries.sessions + excluded.sessions,
-  total_duration = activity_summaries.total_duration + excluded.total_duration,
-  avg_duration = (activity_summaries.total_duration + excluded.total_duration) / nullif(activity_summaries.requests + excluded.requests, 0),
-  last_activity = greatest(activity_summaries.last_activity, excluded.last_activity),
-  updated_at = now()`;
-
 export class KnexActivityStore implements ActivityStore {
   constructor(private readonly knex: Knex) {}
 
   async writeBatch(events: readonly ActivityEvent[]): Promise<void> {
     if (events.length === 0) return;
-    const rows = JSON.stringify(events);
-    await this.knex.transaction(async (trx) => {
-      await lockChain(trx);
-      await trx.raw(WRITE_BATCH_SQL, [rows]);
-    });
+    await this.knex.raw('select activity_tracking_append(?::jsonb)', [JSON.stringify(events)]);
   }
 }
 
@@ -154,5 +25,5 @@ export async function lockChain(trx: Knex.Transaction): Promise<void> {
 
 /** Appends events to the chain inside a transaction that already holds the chain lock. */
 export async function appendToChain(trx: Knex.Transaction, events: readonly ActivityEvent[]): Promise<void> {
-  if (events.length > 0) await trx.raw(WRITE_BATCH_SQL, [JSON.stringify(events)]);
+  if (events.length > 0) await trx.raw('select activity_tracking_append(?::jsonb)', [JSON.stringify(events)]);
 }
