@@ -33,6 +33,7 @@ export interface ResolvedConfig {
   jwtClockToleranceSeconds: number;
   authorize: Options['authorize'];
   jobs: boolean;
+  sessionSweepMinutes: number;
   suspicious: SuspiciousThresholds;
   exportRateLimit: { windowMs: number; max: number };
   getUserId: Options['getUserId'];
@@ -58,7 +59,7 @@ type OptionKey = keyof Options;
 const OPTION_KEYS: readonly OptionKey[] = [
   'database', 'dataDir', 'autoMigrate', 'sessionTimeoutMinutes', 'retentionDays', 'detailedTracking',
   'jwtSecret', 'jwtPublicKey', 'jwtAlgorithm', 'jwtIssuer', 'jwtAudience', 'jwtClockToleranceSeconds',
-  'authorize', 'jobs', 'suspicious', 'exportRateLimit', 'getUserId', 'classify', 'routeActivityTypes', 'loginPaths', 'logoutPaths',
+  'authorize', 'jobs', 'sessionSweepMinutes', 'suspicious', 'exportRateLimit', 'getUserId', 'classify', 'routeActivityTypes', 'loginPaths', 'logoutPaths',
   'tokenRefreshPaths', 'skip', 'sensitiveKeys', 'limits', 'headers', 'geo', 'sessionCookie',
   'sessionSecret', 'batchSize', 'flushIntervalMs', 'maxQueueSize', 'logger',
 ];
@@ -129,6 +130,8 @@ export function resolveConfig(options: Options | undefined, env: NodeJS.ProcessE
   checkBoolean('geo', geo);
   const jobs = opts.jobs ?? true;
   checkBoolean('jobs', jobs);
+  const sessionSweepMinutes = opts.sessionSweepMinutes ?? 5;
+  checkInteger('sessionSweepMinutes', sessionSweepMinutes, 1, 1440);
   const autoMigrate = opts.autoMigrate ?? false;
   checkBoolean('autoMigrate', autoMigrate);
 
@@ -149,6 +152,7 @@ export function resolveConfig(options: Options | undefined, env: NodeJS.ProcessE
     ...reportAuth,
     authorize: opts.authorize,
     jobs,
+    sessionSweepMinutes,
     suspicious: resolveNumberGroup('suspicious', opts.suspicious, DEFAULT_SUSPICIOUS_THRESHOLDS, {
       slowRequestMs: [1, 86_400_000], largeResponseBytes: [1, 2 ** 31 - 1], failedLoginThreshold: [1, 1_000_000], failedLoginWindowMinutes: [1, 10_080],
     }),

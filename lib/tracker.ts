@@ -16,6 +16,7 @@ import { assertSchemaCurrent, migrate } from './store/schema';
 import { createReportRouter } from './router/router';
 import { Scheduler } from './jobs/scheduler';
 import { removeExpiredActivity } from './jobs/retention';
+import { closeIdleSessions } from './jobs/sessionSweeper';
 import { createActivityMiddleware, type ActivityMiddleware } from '../middleware/activityMiddleware';
 import type { ActivityEvent, Options, RecordInput } from './types';
 
@@ -72,6 +73,11 @@ export function createActivityTracker(options?: Options): ActivityTracker {
       name: 'retention',
       intervalMs: RETENTION_INTERVAL_MS,
       run: (knex) => removeExpiredActivity(knex, { retentionDays: config.retentionDays, job: 'retention-job' }),
+    });
+    scheduler.schedule({
+      name: 'session-sweeper',
+      intervalMs: config.sessionSweepMinutes * 60_000,
+      run: (knex) => closeIdleSessions(knex, { timeoutMinutes: config.sessionTimeoutMinutes }),
     });
   }
 

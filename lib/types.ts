@@ -185,8 +185,10 @@ export interface Options {
    * Return `null` for an anonymous caller (401). Default: none (bearer tokens are used).
    */
   authorize?: (req: TrackedRequest) => ReportPrincipal | null | undefined | Promise<ReportPrincipal | null | undefined>;
+  /** Minutes between runs of the job that ends sessions idle for `sessionTimeoutMinutes`. Default: `5`. */
+  sessionSweepMinutes?: number;
   /**
-   * Run the periodic jobs (retention, every hour) in this process. Several processes may all run
+   * Run the periodic jobs (retention, every hour; the session sweeper) in this process. Several processes may all run
    * them: a PostgreSQL advisory lock lets one at a time do each job. Default: `true`.
    */
   jobs?: boolean;

@@ -67,7 +67,9 @@ export async function up(knex: Knex): Promise<void> {
   });
 
   await knex.raw(APPEND_ONLY_FUNCTION);
-  await knex.raw(APPEND_FUNCTION);
+  // The two call each other: the first is created with a body that only parses, then both for real.
+  await knex.raw(`create or replace function activity_tracking_append(p_rows jsonb, p_session_events boolean default true) returns void language plpgsql as $$ begin end $$`);
+  for (const statement of APPEND_FUNCTION) await knex.raw(statement);
   for (const table of ['user_activity', 'activity_retention']) {
     await knex.raw(`create trigger ${table}_append_only before update or delete on ${table} for each row execute function activity_tracking_append_only()`);
     await knex.raw(`create trigger ${table}_no_truncate before truncate on ${table} for each statement execute function activity_tracking_append_only()`);
@@ -86,7 +88,8 @@ export async function down(knex: Knex): Promise<void> {
     t.dropColumn('prev_hash');
     t.dropColumn('row_hash');
   });
-  await knex.raw('drop function if exists activity_tracking_append(jsonb)');
+  await knex.raw('drop function if exists activity_tracking_end_sessions(jsonb, text)');
+  await knex.raw('drop function if exists activity_tracking_append(jsonb, boolean)');
   await knex.raw('drop aggregate if exists activity_tracking_chain(text, text)');
   await knex.raw('drop function if exists activity_tracking_chain_step(text, text, text)');
   await knex.raw('drop function if exists activity_tracking_row_hash(bigint, text, uuid, text, text, text, text, text, text, jsonb, text, text, text, text, jsonb, jsonb, double precision, timestamptz, timestamptz, text, text, text, integer, boolean, integer, integer)');

@@ -53,8 +53,14 @@ export interface StoredActivity {
   row_hash: string;
 }
 
-/** Rows in capture order (ids are time-ordered UUIDs; start_time breaks no ties within a millisecond). */
-export async function storedActivities(knex: Knex): Promise<StoredActivity[]> {
-  const rows = (await knex('user_activity').select('*').orderBy([{ column: 'start_time' }, { column: 'id' }])) as StoredActivity[];
+/**
+ * Requests and domain events in capture order (ids are time-ordered UUIDs; start_time breaks no
+ * ties within a millisecond); the session_start and session_end rows the trail adds are left out
+ * unless asked for.
+ */
+export async function storedActivities(knex: Knex, options: { sessionEvents?: boolean } = {}): Promise<StoredActivity[]> {
+  const query = knex('user_activity').select('*').orderBy([{ column: 'start_time' }, { column: 'id' }]);
+  if (!options.sessionEvents) query.whereNotIn('activity_type', ['session_start', 'session_end']);
+  const rows = (await query) as StoredActivity[];
   return rows.map((row) => ({ ...row, duration: row.duration === null ? null : Number(row.duration) }));
 }

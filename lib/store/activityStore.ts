@@ -9,12 +9,24 @@ export interface ActivityStore {
   writeBatch(events: readonly ActivityEvent[]): Promise<void>;
 }
 
+export interface StoreOptions {
+  /**
+   * Add session_start and session_end rows as sessions begin and end (logout). False for an import
+   * of activity that already happened, whose session events are in it or are not wanted. Default: true.
+   */
+  sessionEvents?: boolean;
+}
+
 export class KnexActivityStore implements ActivityStore {
-  constructor(private readonly knex: Knex) {}
+  private readonly sessionEvents: boolean;
+
+  constructor(private readonly knex: Knex, options: StoreOptions = {}) {
+    this.sessionEvents = options.sessionEvents ?? true;
+  }
 
   async writeBatch(events: readonly ActivityEvent[]): Promise<void> {
     if (events.length === 0) return;
-    await this.knex.raw('select activity_tracking_append(?::jsonb)', [JSON.stringify(events)]);
+    await this.knex.raw('select activity_tracking_append(?::jsonb, ?)', [JSON.stringify(events), this.sessionEvents]);
   }
 }
 

@@ -68,6 +68,9 @@ with incoming as (
     from inserted
    where session_id is not null and activity_type not in ('session_start', 'session_end')
    group by session_id
+), ended_before as (
+  -- Sessions that had ended (logout or timeout) and see activity again: they start over.
+  select session_id from activity_sessions where session_id in (select session_id from deltas) and not is_active
 ), sessions as (
   insert into activity_sessions (session_id, user_id, start_time, last_activity, duration, page_views, actions_count, ip_address, user_agent, device_info)
   select session_id, user_id, start_time, last_activity, extract(epoch from (last_activity - start_time)) * 1000,
@@ -81,8 +84,10 @@ with incoming as (
     duration = extract(epoch from (greatest(activity_sessions.last_activity, excluded.last_activity) - least(activity_sessions.start_time, excluded.start_time))) * 1000,
     page_views = activity_sessions.page_views + excluded.page_views,
     actions_count = activity_sessions.actions_count + excluded.actions_count,
+    is_active = true,
+    end_time = null,
     updated_at = now()
-  returning user_id, start_time, (xmax = 0) as created
+  returning session_id, user_id, start_time, ip_address, user_agent, device_info, (xmax = 0) as created
 ), day_deltas as (
   select user_id, day,
          sum(requests) as requests, sum(page_views) as page_views, sum(data_changes) as data_changes, sum(errors) as errors,
@@ -104,13 +109,13 @@ with incoming as (
        group by 1, 2
     ) parts
    group by user_id, day
-)
-insert into activity_summaries (user_id, day, requests, page_views, data_changes, errors, sessions, total_duration, avg_duration, last_activity)
-select user_id, day, requests, page_views, data_changes, errors, sessions, total_duration,
-       case when requests > 0 then total_duration / requests end, last_activity
-  from day_deltas
- order by user_id, day
-on conflict (user_id, day) do update set
+), summaries as (
+  insert into activity_summaries (user_id, day, requests, page_views, data_changes, errors, sessions, total_duration, avg_duration, last_activity)
+  select user_id, day, requests, page_views, data_changes, errors, sessions, total_duration,
+         case when requests > 0 then total_duration / requests end, last_activity
+    from day_deltas
+   order by user_id, day
+  on conflict (user_id, day) do update set
   requests = activity_summaries.requests + excluded.requests,
   page_views = activity_summaries.page_views + excluded.page_views,
   data_changes = activity_summaries.data_changes + excluded.data_changes,
@@ -119,17 +124,83 @@ on conflict (user_id, day) do update set
   total_duration = activity_summaries.total_duration + excluded.total_duration,
   avg_duration = (activity_summaries.total_duration + excluded.total_duration) / nullif(activity_summaries.requests + excluded.requests, 0),
   last_activity = greatest(activity_summaries.last_activity, excluded.last_activity),
-  updated_at = now()`;
+  updated_at = now()
+)
+-- What the function does next: start the sessions this batch opened, end those it logged out of.
+select
+  coalesce((
+    select jsonb_agg(jsonb_build_object(
+             'id', gen_random_uuid(), 'userId', s.user_id, 'sessionId', s.session_id, 'activityType', 'session_start',
+             'action', case when s.created then 'session.start' else 'session.resume' end,
+             'startTime', round(extract(epoch from d.start_time) * 1000), 'success', true,
+             'ipAddress', d.ip_address, 'userAgent', d.user_agent, 'deviceInfo', d.device_info)
+           order by s.session_id)
+      from sessions s join deltas d on d.session_id = s.session_id
+     where s.created or s.session_id in (select session_id from ended_before)), '[]'::jsonb),
+  coalesce((
+    select jsonb_agg(jsonb_build_object('sessionId', session_id, 'endedAt', round(extract(epoch from ended_at) * 1000)) order by session_id)
+      from (select session_id, max(coalesce(end_time, start_time)) as ended_at
+              from inserted where activity_type = 'logout' and success and session_id is not null
+             group by session_id) logouts), '[]'::jsonb)
+into v_started, v_logged_out`;
+
+/**
+ * Ends sessions and returns their session_end events (a JSON array for activity_tracking_append).
+ * `p_ends` is [{ sessionId, endedAt (epoch ms) }]; sessions already ended are left alone.
+ */
+const END_SESSIONS_SQL = `
+with ended as (
+  update activity_sessions s
+     set is_active = false,
+         end_time = greatest(s.last_activity, to_timestamp(e."endedAt" / 1000.0)),
+         duration = extract(epoch from (greatest(s.last_activity, to_timestamp(e."endedAt" / 1000.0)) - s.start_time)) * 1000,
+         updated_at = now()
+    from jsonb_to_recordset(p_ends) as e("sessionId" text, "endedAt" double precision)
+   where s.session_id = e."sessionId" and s.is_active
+  returning s.session_id, s.user_id, s.start_time, s.end_time, s.duration, s.page_views, s.actions_count
+)
+select coalesce(jsonb_agg(jsonb_build_object(
+         'id', gen_random_uuid(), 'userId', user_id, 'sessionId', session_id, 'activityType', 'session_end', 'action', p_action,
+         'startTime', round(extract(epoch from end_time) * 1000), 'success', true,
+         'details', jsonb_build_object('startedAt', start_time, 'durationMs', duration, 'pageViews', page_views, 'actions', actions_count))
+       order by session_id), '[]'::jsonb)
+  into v_events
+  from ended`;
 
 /**
  * `select activity_tracking_append(rows)`: the whole write of a batch in one round trip. The lock
  * comes first and the write is a statement of its own, so (the function being volatile) the write
- * sees every batch committed before the lock was granted: chain order is commit order.
+ * sees every batch committed before the lock was granted: chain order is commit order. A session's
+ * first activity (or its first after it ended) adds a session_start row, a logout a session_end row:
+ * rows of their own, with no method or path, chained after the batch. An import of activity that
+ * already happened passes p_session_events = false: its sessions are updated, no events invented.
  */
-export const APPEND_FUNCTION = `
-create or replace function activity_tracking_append(p_rows jsonb) returns void language plpgsql volatile as $append$
+export const APPEND_FUNCTION = [`
+create or replace function activity_tracking_end_sessions(p_ends jsonb, p_action text) returns void language plpgsql volatile as $end$
+declare
+  v_events jsonb;
+begin
+  ${END_SESSIONS_SQL.trim()};
+  if jsonb_array_length(v_events) > 0 then
+    perform activity_tracking_append(v_events);
+  end if;
+end
+$end$`, `
+create or replace function activity_tracking_append(p_rows jsonb, p_session_events boolean default true) returns void language plpgsql volatile as $append$
+declare
+  v_started jsonb;
+  v_logged_out jsonb;
 begin
   perform pg_advisory_xact_lock(${CHAIN_LOCK_KEY});
   ${WRITE_BATCH_SQL.trim()};
+  if not p_session_events then
+    return;
+  end if;
+  if jsonb_array_length(v_started) > 0 then
+    perform activity_tracking_append(v_started);
+  end if;
+  if jsonb_array_length(v_logged_out) > 0 then
+    perform activity_tracking_end_sessions(v_logged_out, 'session.logout');
+  end if;
 end
-$append$`;
+$append$`];

@@ -1,0 +1,29 @@
+import type { Knex } from 'knex';
+
+/** Sessions closed per statement. */
+export const SWEEP_BATCH_SIZE = 500;
+
+/**
+ * Ends the sessions with no activity for `timeoutMinutes`: `end_time` is their last activity, and
+ * each gets a `session_end` row (action `session.timeout`) in the chain. Each batch is one
+ * statement, so a failure leaves every session either closed with its row or untouched; a session
+ * another process closed meanwhile is skipped. Returns how many it ended.
+ */
+export async function closeIdleSessions(knex: Knex, options: { timeoutMinutes: number; now?: Date; batchSize?: number }): Promise<number> {
+  const cutoff = new Date((options.now ?? new Date()).getTime() - options.timeoutMinutes * 60_000);
+  const batchSize = options.batchSize ?? SWEEP_BATCH_SIZE;
+  let ended = 0;
+  for (;;) {
+    const idle = (await knex('activity_sessions')
+      .where('is_active', true)
+      .where('last_activity', '<', cutoff)
+      .orderBy('last_activity')
+      .limit(batchSize)
+      .select('session_id', 'last_activity')) as Array<{ session_id: string; last_activity: Date }>;
+    if (idle.length === 0) return ended;
+    const ends = idle.map((s) => ({ sessionId: s.session_id, endedAt: new Date(s.last_activity).getTime() }));
+    await knex.raw("select activity_tracking_end_sessions(?::jsonb, 'session.timeout')", [JSON.stringify(ends)]);
+    ended += idle.length;
+    if (idle.length < batchSize) return ended;
+  }
+}
