@@ -144,7 +144,8 @@ async function countRows(open?: Knex): Promise<{ rows: number; sessions: number 
     knex = knexFactory({ client: ClientPgLite, dialect: 'postgres', connection: { filename: config.dataDir } } as Knex.Config);
   }
   try {
-    const [a] = (await knex('user_activity').count<{ count: string | number }[]>({ count: '*' })) as Array<{ count: string | number }>;
+    // Requests only: the trail also holds a session_start row per new session.
+    const [a] = (await knex('user_activity').whereNotNull('method').count<{ count: string | number }[]>({ count: '*' })) as Array<{ count: string | number }>;
     const [s] = (await knex('activity_sessions').count<{ count: string | number }[]>({ count: '*' })) as Array<{ count: string | number }>;
     return { rows: Number(a?.count ?? NaN), sessions: Number(s?.count ?? NaN) };
   } finally {
