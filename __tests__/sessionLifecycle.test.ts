@@ -1,11 +1,11 @@
 import request from 'supertest';
-import { EXPRESS_VERSIONS, storedActivities, testTracker } from './support/app';
-import { openTestDatabase, resetTables, type TestDatabase } from './support/database';
+import { EXPRESS_VERSIONS, memoryLogger, storedActivities, testTracker } from './support/app';
+import { openTestDatabase, resetTables, usingPostgres, type TestDatabase } from './support/database';
 import { activity } from './support/reports';
 import { closeIdleSessions } from '../lib/jobs/sessionSweeper';
 import { verifyChain } from '../lib/integrity/verify';
 import { KnexActivityStore } from '../lib/store/activityStore';
-import type { ActivityTracker } from '../lib/tracker';
+import { createActivityTracker, type ActivityTracker } from '../lib/tracker';
 
 let db: TestDatabase;
 beforeAll(async () => { db = await openTestDatabase(); });
@@ -97,5 +97,24 @@ describe('the session sweeper', () => {
     expect(() => testTracker(db.knex, { sessionSweepMinutes: 0 })).toThrow(/Invalid sessionSweepMinutes: 0/);
     const tracker = testTracker(db.knex, { sessionSweepMinutes: 1 });
     await tracker.close();
+  });
+});
+
+(usingPostgres ? describe : describe.skip)('two trackers on one database', () => {
+  it('run the session sweeper at once, and every idle session ends exactly once', async () => {
+    const old = Date.now() - 3 * 3600_000;
+    await new KnexActivityStore(db.knex).writeBatch(Array.from({ length: 300 }, (_, i) => activity({ sessionId: `idle-${i}`, startTime: old + i })));
+    const trackers = [0, 1].map(() => createActivityTracker({ database: db.url!, logger: memoryLogger(), jobs: false }));
+    try {
+      const ran = await Promise.all(trackers.map((t) => t.runJob('session-sweeper')));
+      expect(ran).toContain(true);
+      const ends = await db.knex('user_activity').where('activity_type', 'session_end').count({ n: '*' }).first();
+      expect(Number(ends?.n)).toBe(300);
+      expect(Number((await db.knex('activity_sessions').where('is_active', true).count({ n: '*' }).first())?.n)).toBe(0);
+      expect((await verifyChain(db.knex)).ok).toBe(true);
+      await expect(trackers[0]!.runJob('nope' as never)).rejects.toThrow(/Unknown job "nope"/);
+    } finally {
+      await Promise.all(trackers.map((t) => t.close()));
+    }
   });
 });

@@ -14,7 +14,7 @@ import { KnexActivityStore, type ActivityStore } from './store/activityStore';
 import { openDatabase, type Database } from './store/database';
 import { assertSchemaCurrent, migrate } from './store/schema';
 import { createReportRouter } from './router/router';
-import { Scheduler } from './jobs/scheduler';
+import { Scheduler, type Job } from './jobs/scheduler';
 import { removeExpiredActivity } from './jobs/retention';
 import { closeIdleSessions } from './jobs/sessionSweeper';
 import { createActivityMiddleware, type ActivityMiddleware } from '../middleware/activityMiddleware';
@@ -35,9 +35,17 @@ export interface ActivityTracker {
   ready(): Promise<void>;
   /** Counters of the write path. */
   stats(): RecorderStats;
+  /**
+   * Runs a periodic job now, unless another process is running it; resolves with whether it ran.
+   * Failures are logged, as for scheduled runs.
+   */
+  runJob(name: JobName): Promise<boolean>;
   /** The knex instance the tracker writes through. */
   readonly knex: Knex;
 }
+
+/** The periodic jobs a tracker runs. */
+export type JobName = 'retention' | 'session-sweeper';
 
 /** The usual minimum retention of audit logs; a shorter setting is allowed, with a warning. */
 export const COMMON_MINIMUM_RETENTION_DAYS = 90;
@@ -68,18 +76,19 @@ export function createActivityTracker(options?: Options): ActivityTracker {
     logger.warn(`Activity is kept for ${config.retentionDays} days; audit rules commonly ask for at least ${COMMON_MINIMUM_RETENTION_DAYS} (ACTIVITY_LOG_RETENTION_DAYS)`, { retentionDays: config.retentionDays });
   }
   const scheduler = new Scheduler(database.knex, logger, () => readiness.get().then(() => undefined));
-  if (config.jobs) {
-    scheduler.schedule({
+  const jobs: Record<JobName, Job> = {
+    retention: {
       name: 'retention',
       intervalMs: RETENTION_INTERVAL_MS,
       run: (knex) => removeExpiredActivity(knex, { retentionDays: config.retentionDays, job: 'retention-job' }),
-    });
-    scheduler.schedule({
+    },
+    'session-sweeper': {
       name: 'session-sweeper',
       intervalMs: config.sessionSweepMinutes * 60_000,
       run: (knex) => closeIdleSessions(knex, { timeoutMinutes: config.sessionTimeoutMinutes }),
-    });
-  }
+    },
+  };
+  if (config.jobs) for (const job of Object.values(jobs)) scheduler.schedule(job);
 
   const recordWith = (input: RecordInput, defaults: Partial<ActivityEvent>): Promise<void> => {
     try {
@@ -122,6 +131,10 @@ export function createActivityTracker(options?: Options): ActivityTracker {
       return readyPromise.then(() => undefined);
     },
     stats: () => recorder.stats(),
+    runJob: (name) => {
+      const job = jobs[name];
+      return job ? scheduler.runOnce(job) : Promise.reject(new ActivityTrackingError('ERR_AT_INVALID_OPTION', `Unknown job "${String(name)}". Fix: use one of ${Object.keys(jobs).join(', ')}`));
+    },
     knex: database.knex,
   };
 }
