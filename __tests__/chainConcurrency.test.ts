@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { GENESIS_HASH, ROW_HASH_ARGUMENTS } from '../migrations/20261125000000_integrity';
 import { openTestDatabase, usingPostgres, type TestDatabase } from './support/database';
+import { verifyChain } from '../lib/integrity/verify';
 
 const WRITERS = 4;
 const EVENTS_PER_WRITER = 2000;
@@ -127,6 +128,8 @@ async function rows<T>(db: TestDatabase, sql: string, bindings: readonly string[
         select user_id, lag(user_id) over (order by chain_position) as previous_user from user_activity
       ) t where previous_user is distinct from user_id`);
     expect(Number(runs!.runs)).toBeGreaterThan(WRITERS);
+    // And the package's own verifier agrees, end to end.
+    expect(await verifyChain(db.knex)).toMatchObject({ ok: true, rowsChecked: WRITERS * EVENTS_PER_WRITER, verifiedFrom: 1, verifiedTo: WRITERS * EVENTS_PER_WRITER });
 
     // Commit order. A transaction gets its xid at its first write, the INSERT, which comes after
     // pg_advisory_xact_lock; the lock is held until commit. So each batch's rows (one xmin) must

@@ -68,7 +68,42 @@ describe('retention', () => {
   });
 });
 
+describe('a retention run that fails', () => {
+  it('is logged, removes nothing, and the next run removes what it should', async () => {
+    await seedAges();
+    // A failure in the middle of a batch: after the chain record, before the deletes.
+    await db.knex.raw(`create function refuse_retention() returns trigger language plpgsql as $$ begin raise exception 'disk full'; end $$`);
+    await db.knex.raw('create trigger refuse_retention before insert on activity_retention for each row execute function refuse_retention()');
+    const logger = memoryLogger();
+    const scheduler = new Scheduler(db.knex, logger, () => Promise.resolve());
+    const job = { name: 'retention', intervalMs: 60_000, run: () => removeExpiredActivity(db.knex, { retentionDays: 90, job: 'retention-job', now: NOW }) };
+    try {
+      expect(await scheduler.runOnce(job)).toBe(false);
+      expect(logger.lines).toContainEqual(expect.objectContaining({ level: 'error', context: { error: expect.stringContaining('disk full') } }));
+      expect(await storedActivities(db.knex)).toHaveLength(8);
+      expect((await verifyChain(db.knex))).toMatchObject({ ok: true, rowsChecked: 8 });
+    } finally {
+      await db.knex.raw('drop trigger refuse_retention on activity_retention');
+      await db.knex.raw('drop function refuse_retention()');
+    }
+    expect(await scheduler.runOnce(job)).toBe(true);
+    expect(Number((await db.knex('activity_retention').sum({ n: 'removed' }).first())?.n)).toBe(5);
+    expect((await verifyChain(db.knex))).toMatchObject({ ok: true, verifiedFrom: 6 });
+    await scheduler.stop();
+  });
+});
+
 describe('the job scheduler', () => {
+  it('never keeps the process alive: its timers are unref\'d, and stop() clears them', async () => {
+    const scheduler = new Scheduler(db.knex, memoryLogger(), () => Promise.resolve());
+    scheduler.schedule({ name: 'idle', intervalMs: 60_000, run: async () => undefined });
+    const timers = (scheduler as unknown as { timers: NodeJS.Timeout[] }).timers;
+    expect(timers).toHaveLength(1);
+    expect(timers[0]?.hasRef()).toBe(false);
+    await scheduler.stop();
+    expect(timers).toHaveLength(0);
+  });
+
   it('runs a job, logs a failure and runs it again next time, and stops on close', async () => {
     const logger = memoryLogger();
     const scheduler = new Scheduler(db.knex, logger, () => Promise.resolve());
@@ -98,6 +133,21 @@ describe('the job scheduler', () => {
     // Once released, the other process may run it.
     expect(await b.runOnce(job)).toBe(true);
     await Promise.all([a.stop(), b.stop()]);
+  });
+
+  (usingPostgres ? it : it.skip)('two trackers skip a job while another process holds its lock', async () => {
+    const other = await db.knex.client.acquireConnection();
+    const trackers = [0, 1].map(() => createActivityTracker({ database: db.url!, logger: memoryLogger(), jobs: false }));
+    try {
+      // Another process running the retention job: its lock is taken on a connection of its own.
+      await db.knex.raw("select pg_advisory_lock(hashtext('activity_tracking:retention'))").connection(other);
+      expect(await Promise.all(trackers.map((t) => t.runJob('retention')))).toEqual([false, false]);
+      await db.knex.raw("select pg_advisory_unlock(hashtext('activity_tracking:retention'))").connection(other);
+      expect(await trackers[0]!.runJob('retention')).toBe(true);
+    } finally {
+      await db.knex.client.releaseConnection(other);
+      await Promise.all(trackers.map((t) => t.close()));
+    }
   });
 
   (usingPostgres ? it : it.skip)('retention through two trackers on one database removes each expired row once', async () => {
