@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { GENESIS_HASH, ROW_HASH_ARGUMENTS } from '../migrations/20261125000000_integrity';
+import { GENESIS_HASH, ROW_HASH_ARGUMENTS } from '../lib/integrity/encoding';
 import { openTestDatabase, usingPostgres, type TestDatabase } from './support/database';
 import { verifyChain } from '../lib/integrity/verify';
 

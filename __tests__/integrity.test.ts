@@ -4,7 +4,7 @@ import addFormats from 'ajv-formats';
 import type { Knex } from 'knex';
 import request from 'supertest';
 import { createCheckpoint, verifyChain, verifyCheckpoint, type SignedCheckpoint } from '../lib/index';
-import { GENESIS_HASH, ROW_HASH_ARGUMENTS } from '../migrations/20261125000000_integrity';
+import { GENESIS_HASH, ROW_HASH_ARGUMENTS } from '../lib/integrity/encoding';
 import type { ActivityTracker } from '../lib/tracker';
 import { EXPRESS_VERSIONS, testTracker } from './support/app';
 import { openTestDatabase, resetTables, type TestDatabase } from './support/database';

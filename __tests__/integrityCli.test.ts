@@ -5,7 +5,7 @@ import { PassThrough } from 'node:stream';
 import type { Knex } from 'knex';
 import { main } from '../lib/cli/main';
 import { verifyChain } from '../lib/index';
-import { GENESIS_HASH } from '../migrations/20261125000000_integrity';
+import { GENESIS_HASH } from '../lib/integrity/encoding';
 import { openTestDatabase, resetTables, usingPostgres, type TestDatabase } from './support/database';
 import { activity, seed } from './support/reports';
 import { withEnv } from './support/env';

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { EXPRESS_VERSIONS, storedActivities, testTracker } from './support/app';
 import { openTestDatabase, resetTables, type TestDatabase } from './support/database';
-import { activity, bearer, MOUNT, REPORT_SECRET, reportApp, seed } from './support/reports';
+import { activity, bearer, MOUNT, REPORT_SECRET, reportApp, seed, getCountingReads } from './support/reports';
 import type { ActivityTracker } from '../lib/tracker';
 
 let db: TestDatabase;
@@ -219,20 +219,10 @@ describe('session routes refuse bad parameters before any SQL', () => {
     ['/me/summary?startDate=last-week', 'startDate'],
     ['/me/summary?limit=10', 'limit'],
   ] as const)('%s → 400 naming %s', async (path, param) => {
-    const tracker = testTracker(db.knex, { jwtSecret: REPORT_SECRET });
-    await tracker.ready();
-    const sql: string[] = [];
-    const listen = (q: { sql: string }) => { sql.push(q.sql); };
-    db.knex.on('query', listen);
-    try {
-      const response = await request(reportApp(express, tracker, { capture: false })).get(`${MOUNT}${path}`).set(bearer('a', 'admin'));
-      expect(response.status).toBe(400);
-      expect(response.body.error).toMatchObject({ code: expect.stringMatching(/^ERR_AT_(INVALID|UNKNOWN)_PARAM$/), param });
-      expect(response.body.error.message).toContain(param);
-      expect(sql.filter((s) => /user_activity|activity_sessions/.test(s) && !/insert/i.test(s))).toEqual([]);
-    } finally {
-      db.knex.removeListener('query', listen);
-      await tracker.close();
-    }
+    const { response, reads } = await getCountingReads(db.knex, express, path);
+    expect(response.status).toBe(400);
+    expect(response.body.error).toMatchObject({ code: expect.stringMatching(/^ERR_AT_(INVALID|UNKNOWN)_PARAM$/), param });
+    expect(response.body.error.message).toContain(param);
+    expect(reads).toEqual([]);
   });
 });

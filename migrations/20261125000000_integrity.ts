@@ -9,8 +9,6 @@ import { APPEND_FUNCTION } from '../lib/store/appendSql';
  * retention record in `activity_retention` already covers.
  */
 
-export { GENESIS_HASH, ROW_HASH_ARGUMENTS, CONTENT_HASH_ARGUMENTS, chainRowsSql } from '../lib/integrity/encoding';
-
 const APPEND_ONLY_FUNCTION = `
 create or replace function activity_tracking_append_only() returns trigger language plpgsql as $fn$
 begin

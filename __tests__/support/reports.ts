@@ -1,6 +1,7 @@
 import jwt from 'jsonwebtoken';
+import request, { type Response } from 'supertest';
 import type { Knex } from 'knex';
-import type { ActivityTracker } from '../../lib/tracker';
+import { createActivityTracker, type ActivityTracker } from '../../lib/tracker';
 import type { ActivityEvent } from '../../lib/types';
 import { KnexActivityStore } from '../../lib/store/activityStore';
 import { uuidv7 } from '../../lib/capture/ids';
@@ -46,4 +47,26 @@ export function activity(overrides: Partial<ActivityEvent> = {}): ActivityEvent 
 export async function seed(knex: Knex, events: ActivityEvent[]): Promise<void> {
   const store = new KnexActivityStore(knex, { sessionEvents: false });
   for (let i = 0; i < events.length; i += 500) await store.writeBatch(events.slice(i, i + 500));
+}
+
+/**
+ * GETs `url` (under the mount point or absolute) as an admin through a router without the capture
+ * middleware, and returns the response and every read of the package's tables that it caused: a
+ * refused parameter must cause none.
+ */
+export async function getCountingReads(knex: Knex, express: ExpressFactory, url: string): Promise<{ response: Response; reads: string[] }> {
+  const tracker = createActivityTracker({ database: knex, flushIntervalMs: 5, jwtSecret: REPORT_SECRET, logger: { debug() {}, info() {}, warn() {}, error() {} } });
+  await tracker.ready();
+  const reads: string[] = [];
+  const listen = (q: { sql: string }): void => {
+    if (/user_activity|activity_sessions|activity_summaries/.test(q.sql)) reads.push(q.sql);
+  };
+  knex.on('query', listen);
+  try {
+    const response = await request(reportApp(express, tracker, { capture: false })).get(url.startsWith(MOUNT) ? url : `${MOUNT}${url}`).set(bearer('a', 'admin'));
+    return { response, reads };
+  } finally {
+    knex.removeListener('query', listen);
+    await tracker.close();
+  }
 }

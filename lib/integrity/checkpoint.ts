@@ -1,7 +1,7 @@
 import { createHmac, createPrivateKey, createPublicKey, sign, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
 import type { Knex } from 'knex';
 import { ActivityTrackingError } from '../errors';
-import { GENESIS_HASH } from '../../migrations/20261125000000_integrity';
+import { GENESIS_HASH } from './encoding';
 
 export type CheckpointAlgorithm = 'HMAC-SHA256' | 'Ed25519';
 

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { GENESIS_HASH, ROW_HASH_ARGUMENTS } from '../../migrations/20261125000000_integrity';
+import { GENESIS_HASH, ROW_HASH_ARGUMENTS } from './encoding';
 import { verifyCheckpoint, type CheckpointKey, type SignedCheckpoint } from './checkpoint';
 
 /** What broke the chain first. */

@@ -165,11 +165,15 @@ export const ORDER_BY_COLUMNS = {
 } as const;
 export type OrderBy = keyof typeof ORDER_BY_COLUMNS;
 
-/** Filters and paging of the JSON form; the filters as the caller gave them, for the audit record. */
+/** `limit` (1 to MAX_LIMIT) and `offset`, as every paged route takes them. */
+export function limitOffset(query: RawQuery, defaultLimit = DEFAULT_LIMIT): { limit: number; offset: number } {
+  return { limit: integer(query, 'limit', 1, MAX_LIMIT, defaultLimit), offset: integer(query, 'offset', 0, 10_000_000, 0) };
+}
+
+/** Paging and sorting of `/activities`. */
 export function pageParams(query: RawQuery): { limit: number; offset: number; orderBy: OrderBy; order: 'asc' | 'desc' } {
   return {
-    limit: integer(query, 'limit', 1, MAX_LIMIT, DEFAULT_LIMIT),
-    offset: integer(query, 'offset', 0, 10_000_000, 0),
+    ...limitOffset(query),
     orderBy: oneOf(query, 'orderBy', Object.keys(ORDER_BY_COLUMNS) as OrderBy[], 'startTime'),
     order: oneOf(query, 'order', ['asc', 'desc'] as const, 'desc'),
   };

@@ -1,5 +1,5 @@
 import type { ReportContext, ReportHandler } from '../context';
-import { allowOnly, dateRange, describeFilters, identifierValue, integer, MAX_LIMIT } from '../params';
+import { allowOnly, dateRange, describeFilters, identifierValue, limitOffset, MAX_LIMIT } from '../params';
 import { findAuditTrail } from '../../store/reports/auditTrail';
 
 export const AUDIT_TRAIL_PARAMS = ['startDate', 'endDate', 'limit', 'offset'] as const;
@@ -17,8 +17,7 @@ export function auditTrailRoute(ctx: ReportContext): ReportHandler {
     const query = req.query as Record<string, unknown>;
     allowOnly(query, AUDIT_TRAIL_PARAMS);
     const period = dateRange(query);
-    const limit = integer(query, 'limit', 1, MAX_LIMIT, MAX_LIMIT);
-    const offset = integer(query, 'offset', 0, 10_000_000, 0);
+    const { limit, offset } = limitOffset(query, MAX_LIMIT);
 
     const { items, total } = await findAuditTrail(ctx.knex, { entityType, entityId, ...period, limit, offset });
     describe({ filters: { ...describeFilters(period), limit, offset }, entityType, entityId, rows: items.length });

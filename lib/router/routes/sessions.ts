@@ -1,5 +1,5 @@
 import type { ReportContext, ReportHandler } from '../context';
-import { allowOnly, DEFAULT_LIMIT, describeFilters, identifier, integer, MAX_LIMIT, type RawQuery } from '../params';
+import { allowOnly, describeFilters, identifier, limitOffset, type RawQuery } from '../params';
 import { activeSessions, userSessions } from '../../store/reports/sessions';
 import { userSummary } from '../../store/reports/stats';
 import { reportPeriod } from './stats';
@@ -8,16 +8,12 @@ export const ACTIVE_SESSIONS_PARAMS = ['limit', 'offset', 'userId'] as const;
 export const MY_SESSIONS_PARAMS = ['limit', 'offset'] as const;
 export const MY_SUMMARY_PARAMS = ['startDate', 'endDate'] as const;
 
-function page(query: RawQuery): { limit: number; offset: number } {
-  return { limit: integer(query, 'limit', 1, MAX_LIMIT, DEFAULT_LIMIT), offset: integer(query, 'offset', 0, 10_000_000, 0) };
-}
-
 /** `GET /sessions/active`: sessions flagged active that saw activity within the session timeout, latest first. */
 export function activeSessionsRoute(ctx: ReportContext): ReportHandler {
   return async (req, res, _principal, describe) => {
     const query = req.query as RawQuery;
     allowOnly(query, ACTIVE_SESSIONS_PARAMS);
-    const paging = page(query);
+    const paging = limitOffset(query);
     const userId = identifier(query, 'userId', 256);
     const since = new Date(Date.now() - ctx.config.sessionTimeoutMinutes * 60_000);
 
@@ -32,7 +28,7 @@ export function mySessionsRoute(ctx: ReportContext): ReportHandler {
   return async (req, res, principal, describe) => {
     const query = req.query as RawQuery;
     allowOnly(query, MY_SESSIONS_PARAMS);
-    const paging = page(query);
+    const paging = limitOffset(query);
 
     const found = await userSessions(ctx.knex, principal.userId, paging);
     describe({ filters: { ...paging }, rows: found.rows.length });
