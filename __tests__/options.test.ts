@@ -1,3 +1,4 @@
+import path from 'node:path';
 import request from 'supertest';
 import express from 'express';
 import { resolveConfig } from '../lib/config';
@@ -32,6 +33,13 @@ describe('options are checked at start-up', () => {
     [{ authorize: true }, 'Invalid authorize: true. Fix: pass a function'],
     [{ suspicious: { slowRequestMs: 0 } }, 'Invalid suspicious.slowRequestMs: 0.'],
     [{ exportRateLimit: { max: 0 } }, 'Invalid exportRateLimit.max: 0.'],
+    [{ journal: true }, "Invalid journal: true. Fix: pass false, or an object such as { dir: './.activity-data/journal', mode: 'spill' }."],
+    [{ journal: { mode: 'sometimes' } }, "Invalid journal.mode: \"sometimes\". Fix: use 'spill' or 'write-ahead'."],
+    [{ journal: { dir: '' } }, 'Invalid journal.dir: "". Fix: pass a folder path the process can write.'],
+    [{ retry: { initialDelayMs: 500, maxDelayMs: 100 } }, 'Invalid retry.maxDelayMs: 100. Fix: use at least retry.initialDelayMs (500).'],
+    [{ closeTimeoutMs: -1 }, 'Invalid closeTimeoutMs: -1. Fix: use a whole number from 0 to 3600000.'],
+    [{ writeTimeoutMs: 10 }, 'Invalid writeTimeoutMs: 10. Fix: use a whole number from 100 to 3600000.'],
+    [{ handleSignals: 'yes' }, 'Invalid handleSignals: "yes". Fix: use true or false.'],
   ])('rejects %j', (options, message) => {
     expect(() => resolveConfig(options as never, {})).toThrow(expect.objectContaining({ code: 'ERR_AT_INVALID_OPTION', message: expect.stringContaining(message) }));
   });
@@ -53,11 +61,16 @@ describe('options are checked at start-up', () => {
     expect(config).toMatchObject({
       database: { kind: 'embedded', dataDir: './.activity-data' }, autoMigrate: false, sessionTimeoutMinutes: 30, retentionDays: 90,
       detailedTracking: true, jwtSecret: undefined, geo: true, sessionCookie: { name: 'activity_sid' }, batchSize: 500,
-      flushIntervalMs: 50, maxQueueSize: 100_000, limits: { maxDepth: 6, maxKeys: 100, maxStringLength: 1024, maxTotalBytes: 16384 },
+      flushIntervalMs: 50, maxQueueSize: 10_000, limits: { maxDepth: 6, maxKeys: 100, maxStringLength: 1024, maxTotalBytes: 16384 },
       jwtPublicKey: undefined, jwtClockToleranceSeconds: 5, authorize: undefined,
       suspicious: { slowRequestMs: 5000, largeResponseBytes: 10_485_760, failedLoginThreshold: 5, failedLoginWindowMinutes: 15 },
       exportRateLimit: { windowMs: 60_000, max: 10 },
+      journal: { dir: path.resolve('.activity-data/journal'), mode: 'spill' }, retry: { initialDelayMs: 100, maxDelayMs: 10_000 },
+      writeTimeoutMs: 30_000, closeTimeoutMs: 10_000, handleSignals: false,
     });
+    expect(resolveConfig({}, { ACTIVITY_DATA_DIR: '/srv/activity' }).journal).toEqual({ dir: '/srv/activity/journal', mode: 'spill' });
+    expect(resolveConfig({ journal: false }, {}).journal).toBe(false);
+    expect(() => resolveConfig({ journal: { dri: '/x' } } as never, {})).toThrow(/Unknown option "journal.dri". Did you mean "journal.dir"\?/);
   });
 
   it('createActivityTracker fails at once on bad options', () => {

@@ -1,27 +1,17 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import request from 'supertest';
 import express from 'express';
 import { EXPRESS_VERSIONS, memoryLogger, storedActivities, testTracker } from './support/app';
 import { openTestDatabase, resetTables, type TestDatabase } from './support/database';
-import { Recorder } from '../lib/recorder/recorder';
 import { isDataError } from '../lib/recorder/errors';
 import { KnexActivityStore } from '../lib/store/activityStore';
-import { uuidv7 } from '../lib/capture/ids';
-import type { ActivityEvent } from '../lib/types';
+import { event, testRecorder } from './support/recorder';
 
 let db: TestDatabase;
 beforeAll(async () => { db = await openTestDatabase(); });
 afterAll(async () => { await db.destroy(); });
 beforeEach(async () => { await resetTables(db.knex); });
-
-function event(overrides: Partial<ActivityEvent> = {}): ActivityEvent {
-  const now = Date.now();
-  return {
-    id: uuidv7(), userId: 'u1', sessionId: 's1', activityType: 'data_view', entityType: null, entityId: null, action: 'read',
-    details: null, ipAddress: '127.0.0.1', userAgent: null, browser: null, operatingSystem: null, deviceInfo: null, location: null,
-    duration: 1.5, startTime: now, endTime: now, method: 'GET', path: '/x', route: '/x', statusCode: 200, success: true,
-    requestSize: null, responseSize: 10, ...overrides,
-  };
-}
 
 function countInserts(): { inserts: number; statements: number; stop(): void } {
   const counter = { inserts: 0, statements: 0, stop: () => { db.knex.removeListener('query', listen); } };
@@ -61,16 +51,27 @@ describe('the write path', () => {
     expect(actions).toEqual(Array.from({ length: 30 }, (_, i) => `ordered.${i}`));
   });
 
-  it('stores the other rows of a batch when the database rejects one, and reports the one', async () => {
-    const logger = memoryLogger();
-    const recorder = new Recorder(async () => new KnexActivityStore(db.knex), { batchSize: 100, flushIntervalMs: 5, maxQueueSize: 1000, logger });
+  it('stores the other rows of a batch when the database rejects one, and keeps the one in the journal\'s rejects with the reason', async () => {
+    const recorder = testRecorder(async () => new KnexActivityStore(db.knex));
     const good = Array.from({ length: 9 }, () => event());
     const bad = event({ id: 'not-a-uuid' });
     for (const e of [...good.slice(0, 4), bad, ...good.slice(4)]) recorder.enqueue(e);
     await recorder.flush();
-    expect(recorder.stats()).toMatchObject({ written: 9, rejected: 1, dropped: 1, queued: 0 });
+    expect(recorder.stats()).toMatchObject({ written: 9, rejected: 1, dropped: 0, queued: 0 });
     expect(((await db.knex('user_activity').whereNot('activity_type', 'session_start').pluck('id')) as string[]).sort()).toEqual(good.map((e) => e.id).sort());
-    expect(logger.lines).toContainEqual(expect.objectContaining({ level: 'error', message: 'The database rejected an activity row', context: expect.objectContaining({ id: 'not-a-uuid' }) }));
+    const rejects = readFileSync(path.join(recorder.journalDir!, 'rejects.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    expect(rejects).toEqual([{ rejectedAt: expect.any(String), code: '22P02', reason: expect.stringMatching(/invalid input syntax for type uuid/), event: { ...bad } }]);
+    expect(recorder.logger.lines).toContainEqual(expect.objectContaining({ level: 'error', message: expect.stringMatching(/^The database rejected an activity row/), context: expect.objectContaining({ id: 'not-a-uuid', code: '22P02' }) }));
+    await recorder.close();
+  });
+
+  it('counts a rejected row as dropped only when the journal is off', async () => {
+    const recorder = testRecorder(async () => new KnexActivityStore(db.knex), { journalDir: null });
+    recorder.enqueue(event({ id: 'not-a-uuid' }));
+    recorder.enqueue(event());
+    await recorder.flush();
+    expect(recorder.stats()).toMatchObject({ written: 1, rejected: 1, dropped: 1 });
+    expect(recorder.logger.lines).toContainEqual(expect.objectContaining({ level: 'error', message: 'The database rejected an activity row', context: expect.objectContaining({ id: 'not-a-uuid', event: expect.objectContaining({ id: 'not-a-uuid' }) }) }));
   });
 
   it('stores an event written twice once, and counts it once in its session', async () => {
@@ -105,16 +106,16 @@ describe('the write path', () => {
     ]);
   });
 
-  it('bounds the queue: past maxQueueSize events are counted as dropped and logged, and the app is untouched', async () => {
-    const logger = memoryLogger();
-    const recorder = new Recorder(() => Promise.reject(new Error('database down')), { batchSize: 10, flushIntervalMs: 5, maxQueueSize: 50, logger });
+  it('with the journal off, bounds the queue: past maxQueueSize events are counted as dropped and logged, and the app is untouched', async () => {
+    const recorder = testRecorder(() => Promise.reject(new Error('database down')), { batchSize: 10, maxQueueSize: 50, journalDir: null });
     for (let i = 0; i < 80; i++) expect(recorder.enqueue(event())).toBe(i < 50);
     expect(recorder.stats()).toMatchObject({ queued: 50, dropped: 30 });
     // A caller who awaits the write is told instead, with a code; that is not a silent drop.
     await expect(recorder.write(event())).rejects.toMatchObject({ code: 'ERR_AT_QUEUE_FULL' });
     expect(recorder.stats().dropped).toBe(30);
-    expect(logger.lines).toContainEqual(expect.objectContaining({ level: 'error', message: 'Activity event dropped', context: expect.objectContaining({ reason: 'queue full' }) }));
+    expect(recorder.logger.lines).toContainEqual(expect.objectContaining({ level: 'error', message: 'Activity event dropped', context: expect.objectContaining({ reason: 'queue full' }) }));
   });
+
 });
 
 describe('record()', () => {

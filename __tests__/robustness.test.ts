@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import type { Express, NextFunction, Request, Response } from 'express';
-import { EXPRESS_VERSIONS, memoryLogger, storedActivities, testTracker, type ExpressFactory } from './support/app';
+import { EXPRESS_VERSIONS, memoryLogger, storedActivities, tempJournalDir, testTracker, type ExpressFactory } from './support/app';
 import { openTestDatabase, resetTables, type TestDatabase } from './support/database';
 import { createActivityTracker, type ActivityTracker } from '../lib/tracker';
 
@@ -108,13 +108,14 @@ describe.each(EXPRESS_VERSIONS)('hostile and unlucky requests on %s', (name, exp
 
   it('keeps answering when the database cannot be reached, and reports it', async () => {
     const logger = memoryLogger();
-    const unreachable = createActivityTracker({ database: 'postgres://nobody@127.0.0.1:1/none', logger, flushIntervalMs: 5 });
+    const unreachable = createActivityTracker({ database: 'postgres://nobody@127.0.0.1:1/none', logger, flushIntervalMs: 5, closeTimeoutMs: 500, journal: { dir: tempJournalDir() } });
     try {
       const app = hostApp(express, unreachable);
       for (let i = 0; i < 5; i++) await request(app).get('/json').expect(200, { a: 1, list: [1, 2, 3] });
       await expect(unreachable.ready()).rejects.toMatchObject({ code: 'ERR_AT_DATABASE' });
       await new Promise((resolve) => setTimeout(resolve, 300));
-      expect(unreachable.stats()).toMatchObject({ queued: 5, written: 0 });
+      // Nothing waits in memory: what the database cannot take is in the journal, for later.
+      expect(unreachable.stats()).toMatchObject({ queued: 0, journaled: 5, journalPending: 5, written: 0, dropped: 0, databaseAvailable: false });
       expect(unreachable.stats().lastError).toMatch(/Cannot reach the activity database/);
       expect(logger.lines.some((l) => l.level === 'error' && l.message.includes('cannot write yet'))).toBe(true);
     } finally {

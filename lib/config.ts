@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Knex } from 'knex';
 import { ActivityTrackingError } from './errors';
 import { ACTIVITY_TYPES, type ActivityType, type Logger, type Options, type SuspiciousThresholds } from './types';
@@ -52,6 +53,11 @@ export interface ResolvedConfig {
   batchSize: number;
   flushIntervalMs: number;
   maxQueueSize: number;
+  journal: false | { dir: string; mode: 'spill' | 'write-ahead' };
+  retry: { initialDelayMs: number; maxDelayMs: number };
+  writeTimeoutMs: number;
+  closeTimeoutMs: number;
+  handleSignals: boolean;
   logger: Logger;
 }
 
@@ -61,7 +67,8 @@ const OPTION_KEYS: readonly OptionKey[] = [
   'jwtSecret', 'jwtPublicKey', 'jwtAlgorithm', 'jwtIssuer', 'jwtAudience', 'jwtClockToleranceSeconds',
   'authorize', 'jobs', 'sessionSweepMinutes', 'suspicious', 'exportRateLimit', 'getUserId', 'classify', 'routeActivityTypes', 'loginPaths', 'logoutPaths',
   'tokenRefreshPaths', 'skip', 'sensitiveKeys', 'limits', 'headers', 'geo', 'sessionCookie',
-  'sessionSecret', 'batchSize', 'flushIntervalMs', 'maxQueueSize', 'logger',
+  'sessionSecret', 'batchSize', 'flushIntervalMs', 'maxQueueSize', 'journal', 'retry', 'writeTimeoutMs', 'closeTimeoutMs',
+  'handleSignals', 'logger',
 ];
 /** Postgres caps a statement at 65535 bind parameters; a row of user_activity binds 24. */
 const MAX_BATCH_SIZE = 2000;
@@ -139,8 +146,16 @@ export function resolveConfig(options: Options | undefined, env: NodeJS.ProcessE
   checkInteger('batchSize', batchSize, 1, MAX_BATCH_SIZE);
   const flushIntervalMs = opts.flushIntervalMs ?? 50;
   checkInteger('flushIntervalMs', flushIntervalMs, 1, 60_000);
-  const maxQueueSize = opts.maxQueueSize ?? 100_000;
+  const maxQueueSize = opts.maxQueueSize ?? 10_000;
   checkInteger('maxQueueSize', maxQueueSize, batchSize, 10_000_000);
+  const retry = resolveNumberGroup('retry', opts.retry, { initialDelayMs: 100, maxDelayMs: 10_000 }, { initialDelayMs: [1, 60_000], maxDelayMs: [1, 3_600_000] });
+  if (retry.maxDelayMs < retry.initialDelayMs) throw invalid('retry.maxDelayMs', retry.maxDelayMs, `use at least retry.initialDelayMs (${retry.initialDelayMs})`);
+  const writeTimeoutMs = opts.writeTimeoutMs ?? 30_000;
+  checkInteger('writeTimeoutMs', writeTimeoutMs, 100, 3_600_000);
+  const closeTimeoutMs = opts.closeTimeoutMs ?? 10_000;
+  checkInteger('closeTimeoutMs', closeTimeoutMs, 0, 3_600_000);
+  const handleSignals = opts.handleSignals ?? false;
+  checkBoolean('handleSignals', handleSignals);
 
   return {
     database: resolveDatabase(opts, env),
@@ -173,6 +188,11 @@ export function resolveConfig(options: Options | undefined, env: NodeJS.ProcessE
     batchSize,
     flushIntervalMs,
     maxQueueSize,
+    journal: resolveJournal(opts, env),
+    retry,
+    writeTimeoutMs,
+    closeTimeoutMs,
+    handleSignals,
     logger,
   };
 }
@@ -229,6 +249,25 @@ export function trimSlash(path: string): string {
   return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
 }
 
+function dataDirOf(opts: Options, env: NodeJS.ProcessEnv): string {
+  const dataDir = opts.dataDir ?? (env['ACTIVITY_DATA_DIR'] || './.activity-data');
+  if (typeof dataDir !== 'string' || dataDir.trim() === '') throw invalid('dataDir', dataDir, 'pass a folder path');
+  return dataDir;
+}
+
+function resolveJournal(opts: Options, env: NodeJS.ProcessEnv): ResolvedConfig['journal'] {
+  const { journal } = opts;
+  if (journal === false) return false;
+  if (journal !== undefined && !isPlainObject(journal)) throw invalid('journal', journal, "pass false, or an object such as { dir: './.activity-data/journal', mode: 'spill' }");
+  const given = journal ?? {};
+  for (const key of Object.keys(given)) if (key !== 'dir' && key !== 'mode') throw unknownOption(`journal.${key}`, ['journal.dir', 'journal.mode']);
+  const dir = given.dir ?? path.join(dataDirOf(opts, env), 'journal');
+  if (typeof dir !== 'string' || dir.trim() === '') throw invalid('journal.dir', dir, 'pass a folder path the process can write');
+  const mode = given.mode ?? 'spill';
+  if (mode !== 'spill' && mode !== 'write-ahead') throw invalid('journal.mode', mode, "use 'spill' or 'write-ahead'");
+  return { dir: path.resolve(dir), mode };
+}
+
 function resolveDatabase(opts: Options, env: NodeJS.ProcessEnv): ResolvedConfig['database'] {
   const { database } = opts;
   if (database !== undefined && typeof database !== 'string') {
@@ -243,9 +282,7 @@ function resolveDatabase(opts: Options, env: NodeJS.ProcessEnv): ResolvedConfig[
     }
     return { kind: 'postgres', url };
   }
-  const dataDir = opts.dataDir ?? (env['ACTIVITY_DATA_DIR'] || './.activity-data');
-  if (typeof dataDir !== 'string' || dataDir.trim() === '') throw invalid('dataDir', dataDir, 'pass a folder path');
-  return { kind: 'embedded', dataDir };
+  return { kind: 'embedded', dataDir: dataDirOf(opts, env) };
 }
 
 function resolveSessionCookie(value: Options['sessionCookie']): ResolvedConfig['sessionCookie'] {

@@ -10,6 +10,8 @@ import { SessionResolver } from './capture/session';
 import { UserAgentParser } from './capture/userAgent';
 import { TokenVerifier } from './auth/jwt';
 import { Recorder, type RecorderStats } from './recorder/recorder';
+import { Journal } from './recorder/journal';
+import { closeOnSignals } from './signals';
 import { KnexActivityStore, type ActivityStore } from './store/activityStore';
 import { openDatabase, type Database } from './store/database';
 import { assertSchemaCurrent, migrate } from './store/schema';
@@ -29,7 +31,10 @@ export interface ActivityTracker {
   record(event: RecordInput): Promise<void>;
   /** Resolves when every event captured so far is stored. */
   flush(): Promise<void>;
-  /** Stops taking events, stores what is queued and closes the connection it opened. */
+  /**
+   * Stops taking events, stores what is waiting (for up to `closeTimeoutMs`), journals the rest for
+   * the next start, stops the jobs and closes the connection it opened.
+   */
   close(): Promise<void>;
   /** Resolves when the database is reachable and its tables are current; rejects saying how to fix it. */
   ready(): Promise<void>;
@@ -65,11 +70,18 @@ export function createActivityTracker(options?: Options): ActivityTracker {
   readyPromise.catch((error: unknown) => {
     if (!readyObserved) logger.error('Activity tracking cannot write yet', { error: messageOf(error) });
   });
+  const journal = openJournal(config);
   const recorder = new Recorder(() => readiness.get(), {
     batchSize: config.batchSize,
     flushIntervalMs: config.flushIntervalMs,
     maxQueueSize: config.maxQueueSize,
     logger,
+    journal,
+    journalMode: config.journal ? config.journal.mode : 'spill',
+    retryInitialDelayMs: config.retry.initialDelayMs,
+    retryMaxDelayMs: config.retry.maxDelayMs,
+    writeTimeoutMs: config.writeTimeoutMs,
+    closeTimeoutMs: config.closeTimeoutMs,
   });
 
   if (config.retentionDays < COMMON_MINIMUM_RETENTION_DAYS) {
@@ -106,6 +118,18 @@ export function createActivityTracker(options?: Options): ActivityTracker {
   });
 
   let closing: Promise<void> | undefined;
+  let removeSignalHandlers: (() => void) | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      removeSignalHandlers?.();
+      await scheduler.stop();
+      await recorder.close();
+      // A server that stopped answering must not hold shutdown: what it had is journaled already.
+      if (database.owned) await Promise.race([database.knex.destroy(), delay(config.closeTimeoutMs)]);
+    })();
+    return closing;
+  };
+  if (config.handleSignals) removeSignalHandlers = closeOnSignals(close, logger);
   return {
     middleware: () => middleware,
     router: () => createReportRouter({
@@ -115,17 +139,11 @@ export function createActivityTracker(options?: Options): ActivityTracker {
       record: (input) => {
         recordWith(input, {}).catch((error: unknown) => logger.error('A report-route read could not be put on the trail', { error: messageOf(error) }));
       },
+      writePathStats: () => recorder.stats(),
     }),
     record: (event) => recordWith(event, {}),
     flush: () => recorder.flush(),
-    close: () => {
-      closing ??= (async () => {
-        await scheduler.stop();
-        await recorder.close();
-        if (database.owned) await database.knex.destroy();
-      })();
-      return closing;
-    },
+    close,
     ready: () => {
       readyObserved = true;
       return readyPromise.then(() => undefined);
@@ -182,6 +200,20 @@ class Readiness<T> {
     });
     return this.pending;
   }
+}
+
+function openJournal(config: ResolvedConfig): Journal | null {
+  if (!config.journal) return null;
+  try {
+    return Journal.create({ dir: config.journal.dir, logger: config.logger });
+  } catch (error) {
+    config.logger.error('The activity journal folder cannot be created; events the database cannot take will be dropped. Fix: make journal.dir (or ACTIVITY_DATA_DIR) writable', { dir: config.journal.dir, error: messageOf(error) });
+    return null;
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 function messageOf(error: unknown): string {

@@ -226,8 +226,28 @@ export interface Options {
   batchSize?: number;
   /** Longest wait before queued events are written, in milliseconds. Default `50`. */
   flushIntervalMs?: number;
-  /** Events held in memory at most; past it new events are counted as dropped and logged. Default `100000`. */
+  /**
+   * Events held in memory at most. Past it, the oldest batch moves to the journal; only with the
+   * journal off (or unwritable) are events dropped, counted and logged. Default `10000`.
+   */
   maxQueueSize?: number;
+  /**
+   * The durable local journal that keeps what the database cannot take now (unreachable, failing,
+   * slow, or behind), replayed in order as soon as it answers, and at the next start.
+   * `dir` default: `<dataDir>/journal`, where dataDir is `ACTIVITY_DATA_DIR` or `./.activity-data` (also on PostgreSQL).
+   * `mode` default `'spill'`: journal only what the database cannot take; `'write-ahead'` journals every batch
+   * before writing it, so even a crash loses nothing, at a cost in throughput.
+   * `false` turns it off. Default `{ dir: <dataDir>/journal, mode: 'spill' }`.
+   */
+  journal?: false | { dir?: string; mode?: 'spill' | 'write-ahead' };
+  /** Waits between write retries: exponential with full jitter, from `initialDelayMs` (default `100`) up to `maxDelayMs` (default `10000`). */
+  retry?: { initialDelayMs?: number; maxDelayMs?: number };
+  /** A batch write the database has not answered in this many milliseconds counts as failed and is retried from the journal. Default `30000`. */
+  writeTimeoutMs?: number;
+  /** How long `close()` writes waiting events to the database before it journals the rest, in milliseconds. Default `10000`. */
+  closeTimeoutMs?: number;
+  /** On SIGTERM or SIGINT, close the tracker (within `closeTimeoutMs`), then let the signal take its usual course. Default `false`. */
+  handleSignals?: boolean;
   /** Where the package reports what it does and what fails. Default: `console`, `warn` and above. */
   logger?: Logger;
 }

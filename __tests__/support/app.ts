@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import express5 from 'express';
 import express4 from 'express4';
 import type { Knex } from 'knex';
@@ -19,8 +22,13 @@ export function memoryLogger(): Logger & { lines: Array<{ level: string; message
   return { lines, debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
 }
 
+/** A tracker on the test's database, with a journal folder of its own. */
 export function testTracker(knex: Knex, options: Options = {}): ActivityTracker {
-  return createActivityTracker({ database: knex, flushIntervalMs: 5, logger: memoryLogger(), ...options });
+  return createActivityTracker({ database: knex, flushIntervalMs: 5, logger: memoryLogger(), journal: { dir: tempJournalDir() }, ...options });
+}
+
+export function tempJournalDir(): string {
+  return mkdtempSync(path.join(os.tmpdir(), 'activity-journal-'));
 }
 
 export interface StoredActivity {

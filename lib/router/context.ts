@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { Request, Response } from 'express';
 import type { ResolvedConfig } from '../config';
 import type { ActivityType, RecordInput, ReportPrincipal } from '../types';
+import type { RecorderStats } from '../recorder/recorder';
 
 /** What every report route gets: where to read, the settings, and how to put its own read on the trail. */
 export interface ReportContext {
@@ -11,6 +12,8 @@ export interface ReportContext {
   ready(): Promise<void>;
   /** Records an event that is not a request (used when no capture middleware saw the request). */
   record(input: RecordInput): void;
+  /** The write path's counters, for `GET /health`. */
+  writePathStats(): RecorderStats;
 }
 
 /**

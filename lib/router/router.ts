@@ -14,6 +14,7 @@ import { exportRoute } from './routes/export';
 import { complianceReportRoute } from './routes/compliance';
 import { openApiDocument } from './routes/openapi';
 import { integrityRoute } from './routes/integrity';
+import { healthRoute } from './routes/health';
 
 /** Who may use a route: admins, readers (admins, auditors, managers), or every signed-in user about themself. */
 type Access = 'admin' | 'reader' | 'self';
@@ -94,6 +95,7 @@ export function createReportRouter(ctx: ReportContext): Router {
   router.get('/export', guard('reader'), exportLimiter, run(exportRoute(ctx)));
   router.get('/compliance-report', guard('reader'), run(complianceReportRoute(ctx)));
   router.get('/integrity', guard('admin'), run(integrityRoute(ctx)));
+  router.get('/health', guard('admin'), healthRoute(ctx));
   router.get('/me/sessions', guard('self'), run(mySessionsRoute(ctx)));
   router.get('/me/summary', guard('self'), run(mySummaryRoute(ctx)));
   router.use((req, _res, next) => {

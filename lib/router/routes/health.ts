@@ -1,0 +1,48 @@
+import type { Request, Response, NextFunction } from 'express';
+import type { ReportContext } from '../context';
+import { allowOnly, type RawQuery } from '../params';
+
+/** How long the health check waits for `select 1` before it calls the database unreachable. */
+export const HEALTH_PROBE_TIMEOUT_MS = 2000;
+/** Events older than this still waiting make the write path "degraded". */
+export const HEALTH_LAG_WARNING_MS = 60_000;
+
+export type HealthStatus = 'ok' | 'degraded' | 'failing';
+
+/**
+ * `GET /health` (admins): the write path's counters and a live probe of the database. It answers
+ * while the database is down (that is when it matters), so it does not wait for start-up.
+ * 200 when `ok` or `degraded` (a backlog: journaled events waiting, or lag), 503 when `failing`
+ * (the database does not answer, or events were dropped).
+ */
+export function healthRoute(ctx: ReportContext) {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    try {
+      allowOnly(req.query as RawQuery, []);
+      const database = await probe(ctx);
+      const writePath = ctx.writePathStats();
+      const status: HealthStatus = !database.reachable || writePath.dropped > 0
+        ? 'failing'
+        : writePath.journalPending > 0 || writePath.lagMs > HEALTH_LAG_WARNING_MS || !writePath.databaseAvailable ? 'degraded' : 'ok';
+      res.status(status === 'failing' ? 503 : 200).json({ data: { status, database, writePath } });
+    } catch (error) {
+      next(error);
+    }
+  };
+}
+
+async function probe(ctx: ReportContext): Promise<{ reachable: boolean; latencyMs: number; error: string | null }> {
+  const started = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      ctx.knex.raw('select 1'),
+      new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${HEALTH_PROBE_TIMEOUT_MS} ms`)), HEALTH_PROBE_TIMEOUT_MS); }),
+    ]);
+    return { reachable: true, latencyMs: Math.round(performance.now() - started), error: null };
+  } catch (error) {
+    return { reachable: false, latencyMs: Math.round(performance.now() - started), error: error instanceof Error ? error.message : String(error) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
