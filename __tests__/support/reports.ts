@@ -1,3 +1,5 @@
+import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
 import jwt from 'jsonwebtoken';
 import request, { type Response } from 'supertest';
 import type { Knex } from 'knex';
@@ -69,4 +71,20 @@ export async function getCountingReads(knex: Knex, express: ExpressFactory, url:
     knex.removeListener('query', listen);
     await tracker.close();
   }
+}
+
+/**
+ * Validates response bodies against the schema the served OpenAPI document gives for a path's GET,
+ * by status.
+ */
+export async function openApiValidator(app: Parameters<typeof request>[0]): Promise<(path: string, status: number, body: unknown) => string[]> {
+  const doc = (await request(app).get(`${MOUNT}/openapi.json`).expect(200)).body as Record<string, unknown>;
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  addFormats(ajv);
+  ajv.addSchema({ ...doc, $id: 'openapi' });
+  return (path, status, body) => {
+    const pointer = `openapi#/paths/${path.replace(/~/g, '~0').replace(/\//g, '~1')}/get/responses/${status}/content/application~1json/schema`;
+    const validate = ajv.compile({ $ref: pointer });
+    return validate(body) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message ?? ''}`);
+  };
 }

@@ -359,7 +359,7 @@ export class Recorder {
     const times = [this.inFlight?.events[0], this.queue[0]].map((e) => e?.endTime ?? e?.startTime).filter((t): t is number => typeof t === 'number');
     const journaled = this.journal?.oldestCapturedAt();
     if (journaled != null) times.push(journaled);
-    return times.length === 0 ? 0 : Math.max(0, Date.now() - Math.min(...times));
+    return times.length === 0 ? 0 : Math.max(0, Math.round(Date.now() - Math.min(...times)));
   }
 
   private drop(count: number, reason: string): void {

@@ -1,6 +1,7 @@
 import type { Request, Response, NextFunction } from 'express';
 import type { ReportContext } from '../context';
 import { allowOnly, type RawQuery } from '../params';
+import type { RecorderStats } from '../../recorder/recorder';
 
 /** How long the health check waits for `select 1` before it calls the database unreachable. */
 export const HEALTH_PROBE_TIMEOUT_MS = 2000;
@@ -21,14 +22,18 @@ export function healthRoute(ctx: ReportContext) {
       allowOnly(req.query as RawQuery, []);
       const database = await probe(ctx);
       const writePath = ctx.writePathStats();
-      const status: HealthStatus = !database.reachable || writePath.dropped > 0
-        ? 'failing'
-        : writePath.journalPending > 0 || writePath.lagMs > HEALTH_LAG_WARNING_MS || !writePath.databaseAvailable ? 'degraded' : 'ok';
+      const status = healthStatus(database.reachable, writePath);
       res.status(status === 'failing' ? 503 : 200).json({ data: { status, database, writePath } });
     } catch (error) {
       next(error);
     }
   };
+}
+
+export function healthStatus(databaseReachable: boolean, writePath: RecorderStats): HealthStatus {
+  if (!databaseReachable || writePath.dropped > 0) return 'failing';
+  if (writePath.journalPending > 0 || writePath.lagMs > HEALTH_LAG_WARNING_MS || !writePath.databaseAvailable) return 'degraded';
+  return 'ok';
 }
 
 async function probe(ctx: ReportContext): Promise<{ reachable: boolean; latencyMs: number; error: string | null }> {

@@ -172,6 +172,20 @@ const DOCUMENT: Record<string, unknown> = {
         }),
       }, ['ok', 'rowsChecked', 'verifiedFrom', 'verifiedTo', 'headHash']),
     }))),
+    '/health': (() => {
+      const body = object({
+        data: object({
+          status: { type: 'string', enum: ['ok', 'degraded', 'failing'], description: 'failing: the database does not answer or events were dropped; degraded: events wait in the journal, lag over a minute, or the last write failed' },
+          database: object({ reachable: { type: 'boolean' }, latencyMs: int, error: nullableStr }),
+          writePath: object({
+            queued: int, journalPending: int, written: int, retried: int, journaled: int, replayed: int, rejected: int, torn: int, dropped: int,
+            lastError: nullableStr, lastErrorAt: nullableTime, lagMs: int, databaseAvailable: { type: 'boolean' },
+          }),
+        }),
+      });
+      const route = get('The write path\'s health: a live probe of the database and the recorder\'s counters (system_admin and admin only)', [], json(body));
+      return { get: { ...route.get, responses: { ...route.get.responses, 503: { description: 'failing', content: { 'application/json': { schema: body } } } } } };
+    })(),
     '/me/sessions': get('The caller\'s own sessions, newest first', pageParams, json(object({ data: { type: 'array', items: ref('Session') }, pagination }))),
     '/me/summary': get('The caller\'s own activity summary (default: the last 30 days)', dateParams, json(object({
       data: object({ userId: str, period, totalActivities: int, sessions: int, byType: counted('activityType', activityType), lastActivity: nullableTime, errorCount: int, averageDuration: nullableNum }),
