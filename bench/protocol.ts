@@ -1,6 +1,10 @@
 import type { RecorderStats } from '../lib/index';
 
+/** The database a variant writes to ('bare' runs without the tracker). */
 export type VariantKind = 'bare' | 'postgres' | 'embedded';
+
+/** The tracker's journal mode (Options.journal.mode). */
+export type JournalMode = 'spill' | 'write-ahead';
 
 /** What bench/run.ts tells the server child (JSON in argv[2]). */
 export interface ServerConfig {
@@ -11,6 +15,13 @@ export interface ServerConfig {
   schema?: string;
   /** Embedded database folder (embedded only). */
   dataDir?: string;
+  /**
+   * The tracker's journal folder (tracked variants): a fresh folder under the bench's temp dir, so
+   * the bench never writes a journal into the working copy and no variant replays another's.
+   */
+  journalDir?: string;
+  /** The tracker's journal mode (tracked variants). Default 'spill'. */
+  journalMode?: JournalMode;
   /** Tracker options that differ from the bench defaults (for investigation runs). */
   trackerOverrides?: {
     detailedTracking?: boolean;

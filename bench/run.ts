@@ -3,7 +3,10 @@
  *
  *   npm run bench                      bare → PostgreSQL → bare → embedded, 10 s each
  *   BENCH_DURATION=30 npm run bench    measured seconds per variant (warm-up is 2 s, BENCH_WARMUP)
- *   BENCH_VARIANTS=bare,postgres       run only these (comma separated, in this order)
+ *   BENCH_VARIANTS=bare,postgres       run only these (comma separated, in this order; a name may repeat):
+ *                                      bare (Express alone), postgres, embedded (journal in 'spill' mode,
+ *                                      the default), postgres-wal, embedded-wal (journal in 'write-ahead'
+ *                                      mode), e.g. BENCH_VARIANTS=bare,postgres,bare,postgres-wal
  *   BENCH_DETAILED=0 BENCH_GEO=0 BENCH_BATCH_SIZE=2000 BENCH_FLUSH_MS=10
  *                                      tracker options, for investigation
  *   BENCH_CPU_PROF=1                   write a .cpuprofile of each server child to $TMPDIR/activity-bench-prof
@@ -11,7 +14,9 @@
  *
  * The app runs in a child process (bench/server.ts); autocannon runs here. Every request that
  * autocannon sends, warm-up included, must be stored exactly once: the process exits non-zero
- * when rows != requests for any tracked variant.
+ * when rows != requests for any tracked variant, or when its recorder dropped events or left any
+ * in the journal after close(). Each tracked variant journals into its own folder under a temp dir
+ * (removed at the end), never into the working copy.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -21,7 +26,7 @@ import autocannon from 'autocannon';
 import knexFactory, { type Knex } from 'knex';
 import { Client } from 'pg';
 import { migrate, type RecorderStats } from '../lib/index';
-import type { FromServer, ServerConfig, ToServer, VariantKind } from './protocol';
+import type { FromServer, JournalMode, ServerConfig, ToServer, VariantKind } from './protocol';
 import { runReportBench } from './reports';
 
 const LOCAL_PG = 'postgres://postgres@127.0.0.1:5432/test';
@@ -35,11 +40,23 @@ const WARMUP = positiveNumber('BENCH_WARMUP', 2);
 interface Variant {
   label: string;
   kind: VariantKind;
+  /** The tracker's journal mode; unused for 'bare'. */
+  journalMode: JournalMode;
 }
+
+/** The names BENCH_VARIANTS accepts. */
+const VARIANT_NAMES: Record<string, { kind: VariantKind; journalMode: JournalMode }> = {
+  bare: { kind: 'bare', journalMode: 'spill' },
+  postgres: { kind: 'postgres', journalMode: 'spill' },
+  embedded: { kind: 'embedded', journalMode: 'spill' },
+  'postgres-wal': { kind: 'postgres', journalMode: 'write-ahead' },
+  'embedded-wal': { kind: 'embedded', journalMode: 'write-ahead' },
+};
 
 interface VariantResult {
   label: string;
   kind: VariantKind;
+  journalMode: JournalMode;
   rps: number;
   p50: number;
   p99: number;
@@ -98,14 +115,22 @@ function requestMix(): autocannon.Request[] {
 async function main(): Promise<void> {
   const pgUrl = process.env['DATABASE_URL'] || LOCAL_PG;
   const pgProblem = await probePostgres(pgUrl);
-  const wanted = (process.env['BENCH_VARIANTS'] ?? '').split(',').map((s) => s.trim()).filter(Boolean) as VariantKind[];
+  const wanted = (process.env['BENCH_VARIANTS'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const name of wanted) {
+    if (!Object.hasOwn(VARIANT_NAMES, name)) throw new Error(`BENCH_VARIANTS: unknown variant ${JSON.stringify(name)}; use ${Object.keys(VARIANT_NAMES).join(', ')}`);
+  }
   let variants: Variant[];
   if (wanted.length > 0) {
-    variants = wanted.map((kind, i) => ({ label: labelFor(kind, wanted.slice(0, i).filter((k) => k === kind).length + 1), kind }));
+    variants = wanted.map((name, i) => ({ label: labelFor(name, wanted.slice(0, i).filter((n) => n === name).length + 1), ...(VARIANT_NAMES[name] as (typeof VARIANT_NAMES)[string]) }));
   } else {
     variants = pgProblem === null
-      ? [{ label: 'bare #1', kind: 'bare' }, { label: 'postgres', kind: 'postgres' }, { label: 'bare #2', kind: 'bare' }, { label: 'embedded', kind: 'embedded' }]
-      : [{ label: 'bare', kind: 'bare' }, { label: 'embedded', kind: 'embedded' }];
+      ? [
+          { label: 'bare #1', kind: 'bare', journalMode: 'spill' },
+          { label: 'postgres', kind: 'postgres', journalMode: 'spill' },
+          { label: 'bare #2', kind: 'bare', journalMode: 'spill' },
+          { label: 'embedded', kind: 'embedded', journalMode: 'spill' },
+        ]
+      : [{ label: 'bare', kind: 'bare', journalMode: 'spill' }, { label: 'embedded', kind: 'embedded', journalMode: 'spill' }];
   }
   if (pgProblem !== null) {
     console.log(`PostgreSQL at ${redact(pgUrl)} not used: ${pgProblem}`);
@@ -117,6 +142,9 @@ async function main(): Promise<void> {
 
   const schema = `bench_${process.pid}`;
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'activity-bench-'));
+  // Each tracked variant journals into its own folder here: never the working copy's ./.activity-data,
+  // and no variant replays what another left.
+  const journalRoot = mkdtempSync(path.join(os.tmpdir(), 'activity-bench-journal-'));
   let adminKnex: Knex | undefined;
   const results: VariantResult[] = [];
   try {
@@ -133,6 +161,10 @@ async function main(): Promise<void> {
     let lastBare: VariantResult | undefined;
     for (const variant of variants) {
       const config: ServerConfig = { kind: variant.kind, trackerOverrides: overrides };
+      if (variant.kind !== 'bare') {
+        config.journalDir = path.join(journalRoot, `${results.length}-${variant.label.replace(/\W+/g, '_')}`);
+        config.journalMode = variant.journalMode;
+      }
       if (variant.kind === 'postgres') Object.assign(config, { databaseUrl: withSearchPath(pgUrl, schema), schema });
       if (variant.kind === 'embedded') config.dataDir = path.join(dataDir, `db-${results.length}`);
       process.stdout.write(`  running ${variant.label} ... `);
@@ -148,6 +180,7 @@ async function main(): Promise<void> {
       await adminKnex.destroy();
     }
     rmSync(dataDir, { recursive: true, force: true });
+    rmSync(journalRoot, { recursive: true, force: true });
   }
 
   const ok = report(results);
@@ -155,7 +188,7 @@ async function main(): Promise<void> {
   console.log(`\nmachine: ${cpu.length} cores (${cpu[0]?.model.trim() ?? 'unknown cpu'}), node ${process.version}, ${os.platform()} ${os.release()}; `
     + `${new Date().toISOString()}; bench took ${((performance.now() - benchStarted) / 1000).toFixed(1)} s`);
   if (!ok) {
-    console.error('FAIL: rows stored != requests sent for at least one tracked variant');
+    console.error('FAIL: for at least one tracked variant, rows stored != requests sent, or the recorder dropped events or left some in the journal after close()');
     process.exitCode = 1;
   }
 
@@ -203,6 +236,7 @@ async function runVariant(variant: Variant, config: ServerConfig): Promise<Varia
     return {
       label: variant.label,
       kind: variant.kind,
+      journalMode: variant.journalMode,
       rps: measured.requests.mean,
       p50: measured.latency.p50,
       p99: measured.latency.p99,
@@ -292,7 +326,7 @@ function report(results: VariantResult[]): boolean {
     if (equal === false) ok = false;
     return [
       r.label,
-      r.kind === 'bare' ? 'express 5, no tracking' : `full capture, ${r.kind}`,
+      r.kind === 'bare' ? 'express 5, no tracking' : `full capture, ${r.kind}, journal ${r.journalMode}`,
       fmt(r.rps, 0),
       fmt(r.p50, 1),
       fmt(r.p99, 1),
@@ -307,12 +341,31 @@ function report(results: VariantResult[]): boolean {
   printTable(['variant', 'what', 'req/s (mean)', 'p50 ms', 'p99 ms', 'ratio to bare', 'requests sent', 'served', 'rows stored', 'rows == requests'], rows);
 
   console.log('\nrecorder stats (after tracker.close()):');
-  printTable(['variant', 'written', 'dropped', 'retried', 'rejected', 'backlog when load stopped', 'queued after close', 'close() ms', 'sessions rows', 'last error'],
+  printTable(['variant', 'written', 'journaled', 'replayed', 'dropped', 'retried', 'rejected', 'torn', 'backlog when load stopped', 'queued after close',
+    'journal pending after close', 'close() ms', 'sessions rows', 'last error'],
     results.filter((r) => r.stats).map((r) => {
       const s = r.stats as RecorderStats;
-      return [r.label, String(s.written), String(s.dropped), String(s.retried), String(s.rejected), String(r.queuedAtStop), String(s.queued), fmt(r.closeMs, 0),
-        String(r.sessions), s.lastError ?? '-'];
+      return [r.label, String(s.written), String(s.journaled), String(s.replayed), String(s.dropped), String(s.retried), String(s.rejected), String(s.torn),
+        String(r.queuedAtStop), String(s.queued), String(s.journalPending), fmt(r.closeMs, 0), String(r.sessions), s.lastError ?? '-'];
     }));
+  // Lossless also means nothing lost and nothing left behind: every event reached the database before close() returned.
+  for (const r of results) {
+    if (r.kind === 'bare') continue;
+    const s = r.stats;
+    if (s === null) {
+      ok = false;
+      console.log(`FAIL: '${r.label}' reported no recorder stats`);
+      continue;
+    }
+    if (s.dropped > 0) {
+      ok = false;
+      console.log(`FAIL: '${r.label}' dropped ${s.dropped} events`);
+    }
+    if (s.journalPending > 0) {
+      ok = false;
+      console.log(`FAIL: '${r.label}' left ${s.journalPending} events in the journal after close()`);
+    }
+  }
 
   console.log(`\nCPU during the measured run, in ms of CPU per request (${os.cpus().length} cores = ${os.cpus().length * 1000} ms of CPU per second):`);
   printTable(['variant', 'seconds', 'server child', 'autocannon', 'postgres', 'everything else', 'machine busy %', 'child RSS MB', 'non-2xx (all)', 'socket errors'],
@@ -435,8 +488,8 @@ function positiveNumber(name: string, fallback: number): number {
   return n;
 }
 
-function labelFor(kind: VariantKind, nth: number): string {
-  return kind === 'bare' ? `bare #${nth}` : nth === 1 ? kind : `${kind} #${nth}`;
+function labelFor(name: string, nth: number): string {
+  return name === 'bare' ? `bare #${nth}` : nth === 1 ? name : `${name} #${nth}`;
 }
 
 function redact(url: string): string {

@@ -27,6 +27,9 @@ function trackerOptions(): Options {
     logger: { ...quiet, warn: (m, c) => console.warn(`[child warn] ${m}`, c ?? ''), error: (m, c) => console.error(`[child error] ${m}`, c ?? '') },
     ...config.trackerOverrides,
   };
+  // Never the default <dataDir>/journal: on PostgreSQL that is ./.activity-data in the working copy.
+  if (!config.journalDir) throw new Error('ServerConfig.journalDir is required for a tracked variant');
+  base.journal = { dir: config.journalDir, mode: config.journalMode ?? 'spill' };
   if (config.kind === 'postgres') return { ...base, database: config.databaseUrl };
   return { ...base, dataDir: config.dataDir };
 }
