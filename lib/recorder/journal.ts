@@ -45,6 +45,7 @@ interface PendingWrite {
 export type ReadResult = { ok: true; events: ActivityEvent[] } | { ok: false; reason: string };
 
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+const RECENT_BATCHES = 4;
 
 /**
  * The durable local journal: an append-only file of checksummed batches under the data folder.
@@ -69,6 +70,8 @@ export class Journal {
   private closed = false;
   private liveEvents = 0;
   private tornCount = 0;
+  /** The last few batches written, so replaying a batch just journaled (write-ahead) needs no read and parse. */
+  private readonly recent = new Map<JournalEntry, ActivityEvent[]>();
   private readonly segmentBytes: number;
   private readonly staleMs: number;
 
@@ -140,6 +143,8 @@ export class Journal {
   }
 
   async read(entry: JournalEntry): Promise<ReadResult> {
+    const cached = this.recent.get(entry);
+    if (cached) return { ok: true, events: cached };
     let handle: FileHandle | undefined;
     try {
       handle = await fs.open(path.join(this.dir, entry.segment.name), 'r');
@@ -162,6 +167,7 @@ export class Journal {
     // After close the files belong to the next process; a late commit is skipped there, not trimmed here.
     if (index < 0 || this.closed) return Promise.resolve();
     this.entries.splice(index, 1);
+    this.recent.delete(entry);
     this.liveEvents -= entry.count;
     entry.segment.live--;
     return this.enqueue(() => this.trim(entry.segment));
@@ -234,6 +240,11 @@ export class Journal {
     releaseOwner(this.owner);
   }
 
+  private remember(entry: JournalEntry, events: readonly ActivityEvent[]): void {
+    this.recent.set(entry, events as ActivityEvent[]);
+    if (this.recent.size > RECENT_BATCHES) this.recent.delete(this.recent.keys().next().value as JournalEntry);
+  }
+
   private enqueue(task: () => Promise<void>): Promise<void> {
     const run = this.chain.then(task);
     this.chain = run.catch(() => undefined);
@@ -265,6 +276,7 @@ export class Journal {
         };
         offset += write.record.length;
         segment.live++;
+        this.remember(entry, write.events);
         if (write.front) front.push(entry);
         else this.entries.push(entry);
       }
