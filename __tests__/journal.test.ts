@@ -176,6 +176,18 @@ describe('the journal', () => {
     await live.close();
   });
 
+  it('a running process adopts the journal of a process that stopped after it started', async () => {
+    const dir = tempJournalDir();
+    const recorder = testRecorder(async () => new KnexActivityStore(db.knex), { journalDir: dir, orphanCheckIntervalMs: 50 });
+    await recorder.flush();
+    const orphaned = events(15);
+    await leaveJournal(dir, [orphaned]);
+    await waitFor(async () => (await countRows(db.knex)) === 15, 10_000, 'the orphaned batch replayed');
+    expect(await storedIds()).toEqual(orphaned.map((e) => e.id));
+    expect(recorder.stats()).toMatchObject({ replayed: 15, journalPending: 0 });
+    await recorder.close();
+  });
+
   it('write-ahead mode journals every batch before writing it, and empties the journal as they commit', async () => {
     const recorder = testRecorder(async () => new KnexActivityStore(db.knex), { journalMode: 'write-ahead', batchSize: 50 });
     const sent = events(250);

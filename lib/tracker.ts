@@ -32,8 +32,9 @@ export interface ActivityTracker {
   /** Resolves when every event captured so far is stored. */
   flush(): Promise<void>;
   /**
-   * Stops taking events, stores what is waiting (for up to `closeTimeoutMs`), journals the rest for
-   * the next start, stops the jobs and closes the connection it opened.
+   * Stores what is waiting (events captured meanwhile included) for up to `closeTimeoutMs`,
+   * journals the rest for the next start, then refuses further events; stops the jobs and closes
+   * the connection it opened.
    */
   close(): Promise<void>;
   /** Resolves when the database is reachable and its tables are current; rejects saying how to fix it. */

@@ -170,7 +170,10 @@ export class Journal {
     this.recent.delete(entry);
     this.liveEvents -= entry.count;
     entry.segment.live--;
-    return this.enqueue(() => this.trim(entry.segment));
+    // A segment that cannot be removed now is removed with the next one, or replayed (idempotently) by the next process.
+    return this.enqueue(() => this.trim(entry.segment)).catch((error: unknown) => {
+      this.options.logger.warn('Cannot trim the activity journal', { file: entry.segment.name, error: String(error) });
+    });
   }
 
   /** Keeps an event the database refused, with the reason, in rejects.jsonl (fsync'd). */
@@ -190,12 +193,17 @@ export class Journal {
   /** Keeps the bytes of an entry that no longer reads back, for inspection, and forgets it. */
   async discardTorn(entry: JournalEntry, reason: string): Promise<void> {
     this.tornCount++;
-    await this.enqueue(() => this.saveTorn(entry.segment.name, entry.offset, entry.bytes, reason));
+    try {
+      await this.enqueue(() => this.saveTorn(entry.segment.name, entry.offset, entry.bytes, reason));
+    } catch (error) {
+      this.options.logger.error('A journal record was torn or unreadable and could not be kept aside; it was not replayed', { file: entry.segment.name, offset: entry.offset, reason, error: String(error) });
+    }
     await this.ack(entry);
   }
 
   /** Adopts segments whose owners are gone; returns how many batches that added. */
   async adoptOrphans(): Promise<number> {
+    if (this.closed) return 0;
     const orphans = await orphanedOwners(this.dir, this.owner, this.staleMs);
     const adopted: JournalEntry[] = [];
     for (const [owner, names] of orphans) {

@@ -50,6 +50,8 @@ export interface RecorderOptions {
   writeTimeoutMs: number;
   /** How long close() writes to the database before it moves what is left to the journal. */
   closeTimeoutMs: number;
+  /** How often to look for journals of stopped processes. Default ORPHAN_CHECK_INTERVAL_MS. */
+  orphanCheckIntervalMs?: number;
 }
 
 interface Waiter {
@@ -58,6 +60,9 @@ interface Waiter {
 }
 
 type Outcome = 'stored' | 'failed';
+
+/** How often a running process looks for journals of processes that stopped since it started. */
+export const ORPHAN_CHECK_INTERVAL_MS = 60_000;
 
 /**
  * Write-behind queue between the request path and the database. `enqueue` is synchronous and
@@ -85,14 +90,24 @@ export class Recorder {
   private lastError: string | null = null;
   private lastErrorAt: string | null = null;
   private closing: Promise<void> | undefined;
+  private adoptionTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly store: () => Promise<ActivityStore>, private readonly options: RecorderOptions) {
     this.backoff = new Backoff(options.retryInitialDelayMs, options.retryMaxDelayMs);
     this.journal = options.journal;
-    // What an earlier process left is replayed at start-up, without waiting for new events.
-    this.journalReady = (this.journal?.adoptOrphans() ?? Promise.resolve(0)).then(
+    // What an earlier process left is replayed at start-up, without waiting for new events; a
+    // process that stops later (a crashed worker of a cluster) is looked for every minute.
+    this.journalReady = this.adoptOrphans();
+    if (this.journal) {
+      this.adoptionTimer = setInterval(() => void this.adoptOrphans(), options.orphanCheckIntervalMs ?? ORPHAN_CHECK_INTERVAL_MS);
+      this.adoptionTimer.unref();
+    }
+  }
+
+  private adoptOrphans(): Promise<void> {
+    return (this.journal?.adoptOrphans() ?? Promise.resolve(0)).then(
       (adopted) => {
-        if (adopted > 0) this.startWriting();
+        if (adopted > 0 && !this.halted) this.startWriting();
       },
       (error: unknown) => {
         this.noteError(error);
@@ -112,7 +127,7 @@ export class Recorder {
       return false;
     }
     this.queue.push(event);
-    if (!this.available && this.journal && this.queue.length >= this.options.batchSize) this.spill();
+    if (this.journalsMemory() && this.queue.length >= this.options.batchSize) this.spill();
     if (this.queue.length >= this.options.batchSize) this.startWriting();
     else this.timer ??= unrefTimer(() => this.startWriting(), this.options.flushIntervalMs);
     return true;
@@ -147,8 +162,9 @@ export class Recorder {
   }
 
   /**
-   * Stops taking events, writes what is waiting for up to closeTimeoutMs, moves what is left to
-   * the journal (for the next process to replay) and lets go of the journal.
+   * Writes what is waiting (events that arrive meanwhile included) for up to closeTimeoutMs, moves
+   * what is left to the journal (for the next process to replay), lets go of the journal, and from
+   * then on refuses events (counted as dropped).
    */
   close(): Promise<void> {
     this.closing ??= this.closeNow();
@@ -173,6 +189,7 @@ export class Recorder {
     const finished = await Promise.race([this.flush().then(() => true), sleep(this.options.closeTimeoutMs).then(() => false)]);
     this.accepting = false;
     this.halted = true;
+    clearInterval(this.adoptionTimer);
     this.backoff.interrupt();
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
@@ -212,6 +229,15 @@ export class Recorder {
 
   private hasWork(): boolean {
     return this.queue.length > 0 || this.writing !== undefined || (this.journal !== null && (this.journal.pendingEvents > 0 || this.journal.writingEvents > 0));
+  }
+
+  /**
+   * Whether memory goes to the journal as soon as a batch is ready: while the database is down
+   * (rather than waiting in the process), and always in write-ahead mode (where journaling the
+   * next batch overlaps writing the previous one).
+   */
+  private journalsMemory(): boolean {
+    return this.journal !== null && (!this.available || this.options.journalMode === 'write-ahead');
   }
 
   /** Room for one more event: memory below its bound, or memory's oldest batch moved to the journal. */
@@ -254,10 +280,13 @@ export class Recorder {
       this.timer = undefined;
     }
     if (this.halted) return;
-    // While the database is down, memory goes to the journal rather than waiting in the process.
-    if (!this.available && this.journal) while (this.queue.length > 0 && this.spill());
+    if (this.journalsMemory()) while (this.queue.length > 0 && this.spill());
     if (this.writing || !this.hasWork()) return;
-    this.writing = this.drain().finally(() => {
+    this.writing = this.drain().catch((error: unknown) => {
+      // Nothing the writer meets may become an unhandled rejection in the host app; the work stays where it was.
+      this.noteError(error);
+      this.options.logger.error('The activity writer stopped on an unexpected error; it starts again with the next event', { error: this.lastError });
+    }).finally(() => {
       this.writing = undefined;
       if (this.queue.length > 0 && !this.halted) this.timer ??= unrefTimer(() => this.startWriting(), this.options.flushIntervalMs);
     });
