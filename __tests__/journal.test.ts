@@ -1,9 +1,11 @@
-import { existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { openTestDatabase, resetTables, type TestDatabase } from './support/database';
 import { countRows, event, switchableStore, testRecorder, waitFor } from './support/recorder';
+import { startChildApp } from './support/child';
+import { burst } from './support/traffic';
 import { memoryLogger, tempJournalDir } from './support/app';
 import { Journal } from '../lib/recorder/journal';
 import { KnexActivityStore } from '../lib/store/activityStore';
@@ -176,6 +178,37 @@ describe('the journal', () => {
     await live.close();
   });
 
+  it('drops only when the journal itself cannot be written, and then counts and logs every drop', async () => {
+    const gate = switchableStore(db.knex);
+    const recorder = testRecorder(gate.store, { batchSize: 10, maxQueueSize: 50 });
+    // The journal folder becomes a file: no segment can be created in it.
+    rmSync(recorder.journalDir!, { recursive: true });
+    writeFileSync(recorder.journalDir!, 'not a folder');
+    gate.down = true;
+    const sent = events(200);
+    let accepted = 0;
+    let maxQueued = 0;
+    for (let i = 0; i < sent.length; i += 10) {
+      for (const e of sent.slice(i, i + 10)) if (recorder.enqueue(e)) accepted++;
+      maxQueued = Math.max(maxQueued, recorder.stats().queued);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    await waitFor(() => recorder.stats().queued + recorder.stats().dropped === 200, 10_000, () => JSON.stringify(recorder.stats()));
+    const { dropped, queued } = recorder.stats();
+    expect(dropped).toBeGreaterThan(0);
+    expect(maxQueued).toBeLessThanOrEqual(2 * 50);
+    expect(recorder.logger.lines).toContainEqual(expect.objectContaining({ level: 'error', message: 'Cannot write the activity journal' }));
+    expect(recorder.logger.lines).toContainEqual(expect.objectContaining({ level: 'error', message: 'Activity event dropped' }));
+
+    // What was not dropped is stored once the database answers: nothing vanished uncounted.
+    gate.down = false;
+    await recorder.flush();
+    expect(await countRows(db.knex)).toBe(queued);
+    expect(queued + dropped).toBe(200);
+    expect(accepted).toBeLessThanOrEqual(200);
+    rmSync(recorder.journalDir!);
+  });
+
   it('a running process adopts the journal of a process that stopped after it started', async () => {
     const dir = tempJournalDir();
     const recorder = testRecorder(async () => new KnexActivityStore(db.knex), { journalDir: dir, orphanCheckIntervalMs: 50 });
@@ -236,14 +269,16 @@ describe('the journal', () => {
 
   it('with handleSignals, SIGTERM journals what waits in memory before the process ends by the signal', async () => {
     const dir = tempJournalDir();
-    const child = spawn(process.execPath, ['-r', path.join(__dirname, 'support', 'register-ts.js'), path.join(__dirname, 'support', 'signalledApp.ts'), dir, '600'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-    await waitFor(() => output.includes('ready'), 30_000, () => `the app to serve its requests: ${output}`);
-    expect(JSON.parse(output.slice(output.indexOf('{')))).toMatchObject({ queued: 600, journaled: 0 });
-    child.kill('SIGTERM');
-    expect(await exited).toEqual({ code: null, signal: 'SIGTERM' });
+    // Batches too large to be written yet, and a database that cannot be reached: all 600 wait in memory.
+    const app = await startChildApp({
+      database: 'postgres://nobody@127.0.0.1:1/none', journal: { dir }, handleSignals: true,
+      batchSize: 2000, maxQueueSize: 10_000, flushIntervalMs: 60_000, closeTimeoutMs: 500,
+    });
+    const result = await burst(app.url, { count: 600, concurrency: 20, path: (i) => `/t/${i}` });
+    expect(result).toMatchObject({ completed: 600, failed: 0 });
+    expect(await app.stats()).toMatchObject({ queued: 600, journaled: 0 });
+    app.child.kill('SIGTERM');
+    expect(await app.exited).toEqual({ code: null, signal: 'SIGTERM' });
     const journal = await Journal.open({ dir, logger: memoryLogger() });
     expect(journal.pendingEvents).toBe(600);
     await journal.close();

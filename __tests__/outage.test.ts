@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import express from 'express';
 import { createActivityTracker, type ActivityTracker } from '../lib/tracker';
 import type { Options } from '../lib/types';
@@ -8,6 +6,8 @@ import { openTestDatabase, resetTables, usingPostgres, type TestDatabase } from 
 import { startPgProxy, type PgProxy } from './support/pgProxy';
 import { burst, listen, startTraffic } from './support/traffic';
 import { waitFor } from './support/recorder';
+import { runScript, startChildApp } from './support/child';
+import type { RecorderStats } from '../lib/recorder/recorder';
 
 /**
  * The write path against a PostgreSQL server that goes away, slows down or is overrun. The test
@@ -64,6 +64,13 @@ async function settled(tracker: ActivityTracker, timeoutMs = 60_000): Promise<vo
     const s = tracker.stats();
     return s.queued === 0 && s.journalPending === 0 && s.databaseAvailable;
   }, timeoutMs, () => `the backlog to be stored: ${JSON.stringify(tracker.stats())}`);
+}
+
+/** Starts a second process on the journal folder; resolves with its stats once it has stored what it found. */
+async function replayInAnotherProcess(journalDir: string): Promise<RecorderStats> {
+  const replayer = runScript('journalReplayer.ts', [db.url as string, journalDir]);
+  expect(await replayer.exited).toEqual({ code: 0, signal: null });
+  return JSON.parse(replayer.output()) as RecorderStats;
 }
 
 function report(name: string, figures: Record<string, unknown>): void {
@@ -151,17 +158,35 @@ describeOnPostgres('a database that goes away, slows down or is overrun', () => 
     expect(closed).toMatchObject({ written: 0, dropped: 0, queued: 0, journalPending: 5000 });
     proxy.restore();
 
-    const child = spawn(process.execPath, ['-r', path.join(__dirname, 'support', 'register-ts.js'), path.join(__dirname, 'support', 'journalReplayer.ts'), db.url as string, app.journalDir], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-    expect(code).toBe(0);
-    const replayer = JSON.parse(output) as { replayed: number; dropped: number; journalPending: number };
+    const replayer = await replayInAnotherProcess(app.journalDir);
 
     const counts = await storedCounts();
     report('close, then a second process', { sent: result.sent, ...counts, journaledAtClose: closed.journaled, replayedBySecondProcess: replayer.replayed });
     expect(replayer).toMatchObject({ replayed: 5000, dropped: 0, journalPending: 0 });
     expect(counts).toEqual({ stored: 5000, distinct: 5000, duplicated: 0 });
   }, 120_000);
-});
 
+  it.each([
+    ['write-ahead', 'loses nothing'],
+    ['spill', 'loses what waited in memory (the reason write-ahead exists)'],
+  ] as const)('a process killed with SIGKILL while the database is slow: %s mode %s', async (mode, _outcome) => {
+    const journalDir = tempJournalDir();
+    const app = await startChildApp({ database: proxy.url, journal: { dir: journalDir, mode }, batchSize: 100, retry: { initialDelayMs: 50, maxDelayMs: 500 } });
+    proxy.setDelay(1500);
+    const result = await burst(app.url, { count: 2000, concurrency: 50, path: (i) => `/t/${i}` });
+    expect(result).toMatchObject({ completed: 2000, failed: 0 });
+    // Longer than a flush interval and a journal sync, far shorter than the slowed database needs.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const before = await app.stats();
+    app.child.kill('SIGKILL');
+    expect(await app.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    proxy.setDelay(0);
+
+    const replayer = await replayInAnotherProcess(journalDir);
+    const counts = await storedCounts();
+    report(`SIGKILL, ${mode}`, { sent: result.sent, ...counts, journaledBeforeKill: before.journaled, writtenBeforeKill: before.written, replayedAfter: replayer.replayed });
+    expect(counts.duplicated).toBe(0);
+    if (mode === 'write-ahead') expect(counts.stored).toBe(2000);
+    else expect(counts.stored).toBeLessThan(2000);
+  }, 120_000);
+});

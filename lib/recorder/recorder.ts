@@ -91,6 +91,7 @@ export class Recorder {
   private lastErrorAt: string | null = null;
   private closing: Promise<void> | undefined;
   private adoptionTimer: NodeJS.Timeout | undefined;
+  private journalFailures = 0;
 
   constructor(private readonly store: () => Promise<ActivityStore>, private readonly options: RecorderOptions) {
     this.backoff = new Backoff(options.retryInitialDelayMs, options.retryMaxDelayMs);
@@ -263,7 +264,8 @@ export class Recorder {
       return true;
     } catch (error) {
       this.noteError(error);
-      this.options.logger.error('Cannot write the activity journal', { error: this.lastError, dir: journal.dir });
+      // A failing disk fails every batch: said on the first failure and then every hundredth.
+      if (this.journalFailures++ % 100 === 0) this.options.logger.error('Cannot write the activity journal', { error: this.lastError, dir: journal.dir, failures: this.journalFailures });
       if (this.queue.length + batch.length <= this.options.maxQueueSize + this.options.batchSize) {
         this.queue.unshift(...batch);
       } else {
