@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -207,6 +207,26 @@ describe('the journal', () => {
     expect(queued + dropped).toBe(200);
     expect(accepted).toBeLessThanOrEqual(200);
     rmSync(recorder.journalDir!);
+  });
+
+  it('leaves the journal of a process on another host alone while its lock is fresh, and adopts it once the lock is stale', async () => {
+    const dir = tempJournalDir();
+    const elsewhere = events(7);
+    const file = await leaveJournal(dir, [elsewhere]);
+    const owner = path.basename(file).replace(/-\d{6}\.journal$/, '');
+    const lock = path.join(dir, `${owner}.lock`);
+    writeFileSync(lock, JSON.stringify({ pid: 1, hostname: 'another-host', startedAt: new Date().toISOString() }));
+    const first = testRecorder(async () => new KnexActivityStore(db.knex), { journalDir: dir });
+    await first.flush();
+    expect(await countRows(db.knex)).toBe(0);
+    await first.close();
+
+    const twoMinutesAgo = new Date(Date.now() - 120_000);
+    utimesSync(lock, twoMinutesAgo, twoMinutesAgo);
+    const second = testRecorder(async () => new KnexActivityStore(db.knex), { journalDir: dir });
+    await second.flush();
+    expect(await storedIds()).toEqual(elsewhere.map((e) => e.id));
+    await second.close();
   });
 
   it('a running process adopts the journal of a process that stopped after it started', async () => {

@@ -46,7 +46,7 @@ export type FromServer =
       servedNon2xx: number;
       /** CPU time of the server process between 'mark' and 'stop', in ms. */
       cpuMs: number;
-      /** Events waiting in the recorder's queue when the load stopped (the write backlog). */
+      /** Events waiting in the recorder (memory and journal) when the load stopped: the write backlog. */
       queuedAtStop: number | null;
       /** Milliseconds `tracker.close()` took (the final flush). */
       closeMs: number;

@@ -97,7 +97,8 @@ async function main(): Promise<void> {
   async function stop(): Promise<void> {
     const cpu = process.cpuUsage(cpuAtMark);
     const cpuMs = (cpu.user + cpu.system) / 1000;
-    const queuedAtStop = tracker ? tracker.stats().queued : null;
+    // Events in memory and in the journal: in write-ahead mode the journal is where the backlog waits.
+    const queuedAtStop = tracker ? tracker.stats().queued + tracker.stats().journalPending : null;
     // Stop accepting; autocannon has destroyed its sockets, so this resolves once they are gone.
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => server.closeAllConnections(), 5000);

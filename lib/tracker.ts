@@ -206,7 +206,8 @@ class Readiness<T> {
 function openJournal(config: ResolvedConfig): Journal | null {
   if (!config.journal) return null;
   try {
-    return Journal.create({ dir: config.journal.dir, logger: config.logger });
+    // Write-ahead mode replays every batch it journals: keep up to a queue's worth in memory to replay from.
+    return Journal.create({ dir: config.journal.dir, logger: config.logger, cacheEvents: config.journal.mode === 'write-ahead' ? config.maxQueueSize : config.batchSize });
   } catch (error) {
     config.logger.error('The activity journal folder cannot be created; events the database cannot take will be dropped. Fix: make journal.dir (or ACTIVITY_DATA_DIR) writable', { dir: config.journal.dir, error: messageOf(error) });
     return null;

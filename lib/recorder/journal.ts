@@ -12,8 +12,10 @@ export interface JournalOptions {
   segmentBytes?: number;
   /** How often the lock is refreshed. */
   heartbeatMs?: number;
-  /** A lock not refreshed for this long belongs to a process that is gone. */
+  /** A lock on another host not refreshed for this long belongs to a process that is gone. */
   staleMs?: number;
+  /** Events of the latest batches kept in memory, so that replaying them needs no read. Default 2000. */
+  cacheEvents?: number;
 }
 
 /** One batch in the journal, not yet stored in the database. */
@@ -35,6 +37,7 @@ interface Segment {
 }
 
 interface PendingWrite {
+  json: string;
   record: Buffer;
   events: readonly ActivityEvent[];
   front: boolean;
@@ -42,10 +45,11 @@ interface PendingWrite {
   reject(error: unknown): void;
 }
 
-export type ReadResult = { ok: true; events: ActivityEvent[] } | { ok: false; reason: string };
+/** A batch read back: its events, and the JSON text they were journaled as (sent to the database as it is). */
+export type ReadResult = { ok: true; events: ActivityEvent[]; json: string } | { ok: false; reason: string };
 
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
-const RECENT_BATCHES = 4;
+const DEFAULT_CACHE_EVENTS = 2000;
 
 /**
  * The durable local journal: an append-only file of checksummed batches under the data folder.
@@ -70,8 +74,9 @@ export class Journal {
   private closed = false;
   private liveEvents = 0;
   private tornCount = 0;
-  /** The last few batches written, so replaying a batch just journaled (write-ahead) needs no read and parse. */
-  private readonly recent = new Map<JournalEntry, ActivityEvent[]>();
+  /** The latest batches written, so replaying a batch just journaled (write-ahead) needs no read and parse. */
+  private readonly recent = new Map<JournalEntry, { events: ActivityEvent[]; json: string }>();
+  private recentEvents = 0;
   private readonly segmentBytes: number;
   private readonly staleMs: number;
 
@@ -131,9 +136,10 @@ export class Journal {
   append(events: readonly ActivityEvent[], options: { front?: boolean } = {}): Promise<void> {
     if (this.closed) return Promise.reject(new Error('the journal is closed'));
     if (events.length === 0) return Promise.resolve();
-    const record = encodeRecord(events);
+    const json = JSON.stringify(events);
+    const record = encodeRecord(json);
     return new Promise((resolve, reject) => {
-      this.pending.push({ record, events, front: options.front ?? false, resolve, reject });
+      this.pending.push({ json, record, events, front: options.front ?? false, resolve, reject });
       this.pendingEventCount += events.length;
       if (!this.writeScheduled) {
         this.writeScheduled = true;
@@ -144,7 +150,7 @@ export class Journal {
 
   async read(entry: JournalEntry): Promise<ReadResult> {
     const cached = this.recent.get(entry);
-    if (cached) return { ok: true, events: cached };
+    if (cached) return { ok: true, ...cached };
     let handle: FileHandle | undefined;
     try {
       handle = await fs.open(path.join(this.dir, entry.segment.name), 'r');
@@ -167,7 +173,7 @@ export class Journal {
     // After close the files belong to the next process; a late commit is skipped there, not trimmed here.
     if (index < 0 || this.closed) return Promise.resolve();
     this.entries.splice(index, 1);
-    this.recent.delete(entry);
+    this.forget(entry);
     this.liveEvents -= entry.count;
     entry.segment.live--;
     // A segment that cannot be removed now is removed with the next one, or replayed (idempotently) by the next process.
@@ -248,9 +254,18 @@ export class Journal {
     releaseOwner(this.owner);
   }
 
-  private remember(entry: JournalEntry, events: readonly ActivityEvent[]): void {
-    this.recent.set(entry, events as ActivityEvent[]);
-    if (this.recent.size > RECENT_BATCHES) this.recent.delete(this.recent.keys().next().value as JournalEntry);
+  private remember(entry: JournalEntry, events: readonly ActivityEvent[], json: string): void {
+    this.recent.set(entry, { events: events as ActivityEvent[], json });
+    this.recentEvents += events.length;
+    const limit = this.options.cacheEvents ?? DEFAULT_CACHE_EVENTS;
+    while (this.recentEvents > limit && this.recent.size > 0) this.forget(this.recent.keys().next().value as JournalEntry);
+  }
+
+  private forget(entry: JournalEntry): void {
+    const cached = this.recent.get(entry);
+    if (!cached) return;
+    this.recent.delete(entry);
+    this.recentEvents -= cached.events.length;
   }
 
   private enqueue(task: () => Promise<void>): Promise<void> {
@@ -284,7 +299,7 @@ export class Journal {
         };
         offset += write.record.length;
         segment.live++;
-        this.remember(entry, write.events);
+        this.remember(entry, write.events, write.json);
         if (write.front) front.push(entry);
         else this.entries.push(entry);
       }

@@ -17,8 +17,9 @@ export const HEADER_BYTES = 16;
 /** Far above any real batch (2000 events of at most a few tens of kilobytes); a larger length is corruption. */
 export const MAX_PAYLOAD_BYTES = 256 * 1024 * 1024;
 
-export function encodeRecord(events: readonly ActivityEvent[]): Buffer {
-  const payload = Buffer.from(JSON.stringify(events), 'utf8');
+/** Frames a batch already serialized as `JSON.stringify(events)` (the same text the database is sent). */
+export function encodeRecord(json: string): Buffer {
+  const payload = Buffer.from(json, 'utf8');
   const header = Buffer.allocUnsafe(HEADER_BYTES);
   RECORD_MAGIC.copy(header, 0);
   header.writeUInt32BE(payload.length, 4);
@@ -36,21 +37,22 @@ export function checkHeader(header: Buffer): HeaderCheck {
   return { ok: true, payloadBytes };
 }
 
-export type PayloadCheck = { ok: true; events: ActivityEvent[] } | { ok: false; reason: string };
+export type PayloadCheck = { ok: true; events: ActivityEvent[]; json: string } | { ok: false; reason: string };
 
 export function decodePayload(header: Buffer, payload: Buffer, expectedBytes: number): PayloadCheck {
   if (payload.length < expectedBytes) return { ok: false, reason: `incomplete payload (${payload.length} of ${expectedBytes} bytes)` };
   if (!checksum(payload).equals(header.subarray(8, 16))) return { ok: false, reason: 'checksum mismatch' };
   let events: unknown;
+  const json = payload.toString('utf8');
   try {
-    events = JSON.parse(payload.toString('utf8'));
+    events = JSON.parse(json);
   } catch (error) {
     return { ok: false, reason: `unreadable payload: ${error instanceof Error ? error.message : String(error)}` };
   }
   if (!Array.isArray(events) || events.some((e) => typeof e !== 'object' || e === null || typeof (e as { id?: unknown }).id !== 'string')) {
     return { ok: false, reason: 'payload is not a list of events' };
   }
-  return { ok: true, events: events as ActivityEvent[] };
+  return { ok: true, events: events as ActivityEvent[], json };
 }
 
 function checksum(payload: Buffer): Buffer {

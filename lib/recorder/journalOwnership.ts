@@ -6,9 +6,10 @@ import path from 'node:path';
 /**
  * Several processes may share one journal folder (a cluster of workers, a restarted container).
  * Each writes only segments named after its own owner id and keeps `<owner>.lock` fresh while it
- * lives; segments whose owner is gone (lock removed at close, process dead on this host, or lock
- * not refreshed for `staleMs`) are orphans, and the first process to rename them adopts and
- * replays them. rename is atomic, so two adopters never both take one segment.
+ * lives; segments whose owner is gone (lock removed at close, process dead on this host, or, for
+ * a process on another host sharing the folder, lock not refreshed for `staleMs`) are orphans, and
+ * the first process to rename them adopts and replays them. rename is atomic, so two adopters
+ * never both take one segment.
  */
 export const SEGMENT_PATTERN = /^(.+)-(\d{6})\.journal$/;
 
@@ -78,13 +79,14 @@ async function ownerAlive(dir: string, owner: string, staleMs: number): Promise<
   } catch {
     return false;
   }
-  if (Date.now() - stat.mtimeMs > staleMs) return false;
   if (content.hostname === os.hostname() && typeof content.pid === 'number') {
-    // Same host: a dead pid is gone; so is this pid under an owner id this process never made (a previous life of the pid).
+    // Same host: the pid decides, so a live process that stalls is never robbed. A dead pid is
+    // gone; so is this pid under an owner id this process never made (a previous life of the pid).
     if (content.pid === process.pid) return ownersInThisProcess.has(owner);
     return pidAlive(content.pid);
   }
-  return true;
+  // Another host (a shared volume): only the heartbeat tells.
+  return Date.now() - stat.mtimeMs <= staleMs;
 }
 
 function pidAlive(pid: number): boolean {

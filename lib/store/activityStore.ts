@@ -6,7 +6,8 @@ export { CHAIN_LOCK_KEY };
 
 /** What the recorder writes through; one call is one atomic write. */
 export interface ActivityStore {
-  writeBatch(events: readonly ActivityEvent[]): Promise<void>;
+  /** `serialized`, when given, is `JSON.stringify(events)` already made (by the journal), sent as it is. */
+  writeBatch(events: readonly ActivityEvent[], serialized?: string): Promise<void>;
 }
 
 export interface StoreOptions {
@@ -24,9 +25,9 @@ export class KnexActivityStore implements ActivityStore {
     this.sessionEvents = options.sessionEvents ?? true;
   }
 
-  async writeBatch(events: readonly ActivityEvent[]): Promise<void> {
+  async writeBatch(events: readonly ActivityEvent[], serialized?: string): Promise<void> {
     if (events.length === 0) return;
-    await this.knex.raw('select activity_tracking_append(?::jsonb, ?)', [JSON.stringify(events), this.sessionEvents]);
+    await this.knex.raw('select activity_tracking_append(?::jsonb, ?)', [serialized ?? JSON.stringify(events), this.sessionEvents]);
   }
 }
 
