@@ -87,7 +87,8 @@ async function rows<T>(db: TestDatabase, sql: string, bindings: readonly string[
     // A batch the database refused, even one the recorder then got through by splitting it,
     // leaves lastError behind: under the lock no batch is ever refused.
     expect(exits.map(({ stdout }) => JSON.parse(stdout.replace(/^ready\n/, '')) as unknown)).toEqual(exits.map(() => ({
-      queued: 0, written: EVENTS_PER_WRITER, retried: 0, dropped: 0, rejected: 0, lastError: null,
+      queued: 0, journalPending: 0, journalBytes: 0, written: EVENTS_PER_WRITER, retried: 0, journaled: 0, replayed: 0, dropped: 0, rejected: 0, torn: 0,
+      lastError: null, lastErrorAt: null, lagMs: 0, databaseAvailable: true,
     })));
 
     const total = WRITERS * EVENTS_PER_WRITER;

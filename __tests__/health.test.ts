@@ -70,7 +70,7 @@ describe.each(EXPRESS_VERSIONS)('GET /health (%s)', (_name, express) => {
 
 describe('the health status', () => {
   const healthy: RecorderStats = {
-    queued: 0, journalPending: 0, written: 10, retried: 0, journaled: 0, replayed: 0, rejected: 0, torn: 0, dropped: 0,
+    queued: 0, journalPending: 0, journalBytes: 0, written: 10, retried: 0, journaled: 0, replayed: 0, rejected: 0, torn: 0, dropped: 0,
     lastError: null, lastErrorAt: null, lagMs: 5, databaseAvailable: true,
   };
   it.each([

@@ -209,6 +209,29 @@ describe('the journal', () => {
     rmSync(recorder.journalDir!);
   });
 
+  it('refuses batches past journal.maxBytes, and counts and logs what that drops', async () => {
+    const gate = switchableStore(db.knex);
+    const recorder = testRecorder(gate.store, { batchSize: 10, maxQueueSize: 20, journalMaxBytes: 40_000 });
+    gate.down = true;
+    const sent = events(300);
+    for (let i = 0; i < sent.length; i += 10) {
+      for (const e of sent.slice(i, i + 10)) recorder.enqueue(e);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    await waitFor(() => { const s = recorder.stats(); return s.journalPending + s.queued + s.dropped === 300 && s.queued <= 2 * 20; }, 10_000, () => JSON.stringify(recorder.stats()));
+    const full = recorder.stats();
+    expect(full.dropped).toBeGreaterThan(0);
+    expect(full.journalBytes).toBeGreaterThan(0);
+    expect(full.journalBytes).toBeLessThanOrEqual(40_000);
+    expect(full.lastError).toMatch(/past journal.maxBytes \(40000\).*ERR_AT_JOURNAL_FULL/);
+    expect(recorder.logger.lines).toContainEqual(expect.objectContaining({ level: 'error', message: 'Activity event dropped' }));
+    gate.down = false;
+    await recorder.flush();
+    expect(await countRows(db.knex)).toBe(300 - full.dropped);
+    expect(recorder.stats()).toMatchObject({ journalBytes: 0, journalPending: 0 });
+    await recorder.close();
+  });
+
   it('leaves the journal of a process on another host alone while its lock is fresh, and adopts it once the lock is stale', async () => {
     const dir = tempJournalDir();
     const elsewhere = events(7);

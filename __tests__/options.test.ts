@@ -40,6 +40,7 @@ describe('options are checked at start-up', () => {
     [{ closeTimeoutMs: -1 }, 'Invalid closeTimeoutMs: -1. Fix: use a whole number from 0 to 3600000.'],
     [{ writeTimeoutMs: 10 }, 'Invalid writeTimeoutMs: 10. Fix: use a whole number from 100 to 3600000.'],
     [{ handleSignals: 'yes' }, 'Invalid handleSignals: "yes". Fix: use true or false.'],
+    [{ journal: { maxBytes: 1000 } }, 'Invalid journal.maxBytes: 1000. Fix: use a whole number from 1048576 to'],
   ])('rejects %j', (options, message) => {
     expect(() => resolveConfig(options as never, {})).toThrow(expect.objectContaining({ code: 'ERR_AT_INVALID_OPTION', message: expect.stringContaining(message) }));
   });
@@ -65,10 +66,10 @@ describe('options are checked at start-up', () => {
       jwtPublicKey: undefined, jwtClockToleranceSeconds: 5, authorize: undefined,
       suspicious: { slowRequestMs: 5000, largeResponseBytes: 10_485_760, failedLoginThreshold: 5, failedLoginWindowMinutes: 15 },
       exportRateLimit: { windowMs: 60_000, max: 10 },
-      journal: { dir: path.resolve('.activity-data/journal'), mode: 'spill' }, retry: { initialDelayMs: 100, maxDelayMs: 10_000 },
+      journal: { dir: path.resolve('.activity-data/journal'), mode: 'spill', maxBytes: null }, retry: { initialDelayMs: 100, maxDelayMs: 10_000 },
       writeTimeoutMs: 30_000, closeTimeoutMs: 10_000, handleSignals: false,
     });
-    expect(resolveConfig({}, { ACTIVITY_DATA_DIR: '/srv/activity' }).journal).toEqual({ dir: '/srv/activity/journal', mode: 'spill' });
+    expect(resolveConfig({}, { ACTIVITY_DATA_DIR: '/srv/activity' }).journal).toEqual({ dir: '/srv/activity/journal', mode: 'spill', maxBytes: null });
     expect(resolveConfig({ journal: false }, {}).journal).toBe(false);
     expect(() => resolveConfig({ journal: { dri: '/x' } } as never, {})).toThrow(/Unknown option "journal.dri". Did you mean "journal.dir"\?/);
   });

@@ -53,7 +53,7 @@ export interface ResolvedConfig {
   batchSize: number;
   flushIntervalMs: number;
   maxQueueSize: number;
-  journal: false | { dir: string; mode: 'spill' | 'write-ahead' };
+  journal: false | { dir: string; mode: 'spill' | 'write-ahead'; maxBytes: number | null };
   retry: { initialDelayMs: number; maxDelayMs: number };
   writeTimeoutMs: number;
   closeTimeoutMs: number;
@@ -260,12 +260,14 @@ function resolveJournal(opts: Options, env: NodeJS.ProcessEnv): ResolvedConfig['
   if (journal === false) return false;
   if (journal !== undefined && !isPlainObject(journal)) throw invalid('journal', journal, "pass false, or an object such as { dir: './.activity-data/journal', mode: 'spill' }");
   const given = journal ?? {};
-  for (const key of Object.keys(given)) if (key !== 'dir' && key !== 'mode') throw unknownOption(`journal.${key}`, ['journal.dir', 'journal.mode']);
+  for (const key of Object.keys(given)) if (!['dir', 'mode', 'maxBytes'].includes(key)) throw unknownOption(`journal.${key}`, ['journal.dir', 'journal.mode', 'journal.maxBytes']);
   const dir = given.dir ?? path.join(dataDirOf(opts, env), 'journal');
   if (typeof dir !== 'string' || dir.trim() === '') throw invalid('journal.dir', dir, 'pass a folder path the process can write');
   const mode = given.mode ?? 'spill';
   if (mode !== 'spill' && mode !== 'write-ahead') throw invalid('journal.mode', mode, "use 'spill' or 'write-ahead'");
-  return { dir: path.resolve(dir), mode };
+  const maxBytes = given.maxBytes ?? null;
+  if (maxBytes !== null) checkInteger('journal.maxBytes', maxBytes, 1024 * 1024, Number.MAX_SAFE_INTEGER);
+  return { dir: path.resolve(dir), mode, maxBytes };
 }
 
 function resolveDatabase(opts: Options, env: NodeJS.ProcessEnv): ResolvedConfig['database'] {

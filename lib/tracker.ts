@@ -207,7 +207,9 @@ function openJournal(config: ResolvedConfig): Journal | null {
   if (!config.journal) return null;
   try {
     // Write-ahead mode replays every batch it journals: keep up to a queue's worth in memory to replay from.
-    return Journal.create({ dir: config.journal.dir, logger: config.logger, cacheEvents: config.journal.mode === 'write-ahead' ? config.maxQueueSize : config.batchSize });
+    return Journal.create({ dir: config.journal.dir, logger: config.logger, cacheEvents: config.journal.mode === 'write-ahead' ? config.maxQueueSize : config.batchSize,
+      ...(config.journal.maxBytes !== null ? { maxBytes: config.journal.maxBytes } : {}),
+    });
   } catch (error) {
     config.logger.error('The activity journal folder cannot be created; events the database cannot take will be dropped. Fix: make journal.dir (or ACTIVITY_DATA_DIR) writable', { dir: config.journal.dir, error: messageOf(error) });
     return null;

@@ -236,10 +236,11 @@ export interface Options {
    * slow, or behind), replayed in order as soon as it answers, and at the next start.
    * `dir` default: `<dataDir>/journal`, where dataDir is `ACTIVITY_DATA_DIR` or `./.activity-data` (also on PostgreSQL).
    * `mode` default `'spill'`: journal only what the database cannot take; `'write-ahead'` journals every batch
-   * before writing it, so even a crash loses nothing, at a cost in throughput.
+   * before writing it, so a crash loses only what was not journaled yet, at a cost in throughput.
+   * `maxBytes` default: no limit (the disk's); past it, events are dropped, counted and logged.
    * `false` turns it off. Default `{ dir: <dataDir>/journal, mode: 'spill' }`.
    */
-  journal?: false | { dir?: string; mode?: 'spill' | 'write-ahead' };
+  journal?: false | { dir?: string; mode?: 'spill' | 'write-ahead'; maxBytes?: number };
   /** Waits between write retries: exponential with full jitter, from `initialDelayMs` (default `100`) up to `maxDelayMs` (default `10000`). */
   retry?: { initialDelayMs?: number; maxDelayMs?: number };
   /** A batch write the database has not answered in this many milliseconds counts as failed and is retried from the journal. Default `30000`. */

@@ -37,13 +37,13 @@ export function switchableStore(knex: Knex): { store: () => Promise<ActivityStor
 export type TestRecorder = Recorder & { logger: ReturnType<typeof memoryLogger>; journalDir: string | null };
 
 /** A recorder with short waits and (unless `journal: null`) a journal in a folder of its own. */
-export function testRecorder(store: () => Promise<ActivityStore>, overrides: Partial<RecorderOptions> & { journalDir?: string | null } = {}): TestRecorder {
+export function testRecorder(store: () => Promise<ActivityStore>, overrides: Partial<RecorderOptions> & { journalDir?: string | null; journalMaxBytes?: number } = {}): TestRecorder {
   const logger = memoryLogger();
-  const { journalDir: dirOverride, ...options } = overrides;
+  const { journalDir: dirOverride, journalMaxBytes, ...options } = overrides;
   const journalDir = dirOverride === undefined ? tempJournalDir() : dirOverride;
   const recorder = new Recorder(store, {
     batchSize: 100, flushIntervalMs: 5, maxQueueSize: 1000, logger,
-    journal: journalDir ? Journal.create({ dir: journalDir, logger }) : null,
+    journal: journalDir ? Journal.create({ dir: journalDir, logger, ...(journalMaxBytes ? { maxBytes: journalMaxBytes } : {}) }) : null,
     journalMode: 'spill', retryInitialDelayMs: 5, retryMaxDelayMs: 50, writeTimeoutMs: 5000, closeTimeoutMs: 1000,
     ...options,
   }) as TestRecorder;

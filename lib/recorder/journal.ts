@@ -2,6 +2,7 @@ import { mkdirSync, promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { ActivityEvent, Logger } from '../types';
+import { ActivityTrackingError } from '../errors';
 import { checkHeader, decodePayload, encodeRecord, HEADER_BYTES, RECORD_MAGIC } from './journalFormat';
 import { lockPath, newOwnerId, orphanedOwners, releaseOwner, segmentName, touchLock, writeLock } from './journalOwnership';
 
@@ -16,6 +17,8 @@ export interface JournalOptions {
   staleMs?: number;
   /** Events of the latest batches kept in memory, so that replaying them needs no read. Default 2000. */
   cacheEvents?: number;
+  /** Bytes the journal may take on disk; a batch past it is refused (ERR_AT_JOURNAL_FULL). Default: no limit. */
+  maxBytes?: number;
 }
 
 /** One batch in the journal, not yet stored in the database. */
@@ -115,6 +118,11 @@ export class Journal {
     return this.pendingEventCount;
   }
 
+  /** Bytes the journal's segments take on disk. */
+  get bytes(): number {
+    return this.segments.reduce((n, segment) => n + segment.size, 0);
+  }
+
   /** Torn or corrupt records found so far. */
   get torn(): number {
     return this.tornCount;
@@ -138,6 +146,11 @@ export class Journal {
     if (events.length === 0) return Promise.resolve();
     const json = JSON.stringify(events);
     const record = encodeRecord(json);
+    const maxBytes = this.options.maxBytes ?? Number.POSITIVE_INFINITY;
+    if (this.bytes + this.pending.reduce((n, p) => n + p.record.length, 0) + record.length > maxBytes) {
+      return Promise.reject(new ActivityTrackingError('ERR_AT_JOURNAL_FULL',
+        `The activity journal in ${this.dir} holds ${this.bytes} bytes, and this batch would take it past journal.maxBytes (${maxBytes}). Fix: bring the database back so the journal drains, or raise journal.maxBytes`));
+    }
     return new Promise((resolve, reject) => {
       this.pending.push({ json, record, events, front: options.front ?? false, resolve, reject });
       this.pendingEventCount += events.length;

@@ -13,6 +13,8 @@ export interface RecorderStats {
   queued: number;
   /** Events waiting in the journal. */
   journalPending: number;
+  /** Bytes the journal takes on disk. */
+  journalBytes: number;
   /** Events stored in the database (replayed ones included). */
   written: number;
   /** Writes that failed because the database was unreachable or failing, and were tried again. */
@@ -176,6 +178,7 @@ export class Recorder {
     return {
       queued: this.queue.length + (this.journal?.writingEvents ?? 0),
       journalPending: this.journal?.pendingEvents ?? 0,
+      journalBytes: this.journal?.bytes ?? 0,
       ...this.counts,
       torn: this.journal?.torn ?? 0,
       lastError: this.lastError,

@@ -178,7 +178,7 @@ const DOCUMENT: Record<string, unknown> = {
           status: { type: 'string', enum: ['ok', 'degraded', 'failing'], description: 'failing: the database does not answer or events were dropped; degraded: events wait in the journal, lag over a minute, or the last write failed' },
           database: object({ reachable: { type: 'boolean' }, latencyMs: int, error: nullableStr }),
           writePath: object({
-            queued: int, journalPending: int, written: int, retried: int, journaled: int, replayed: int, rejected: int, torn: int, dropped: int,
+            queued: int, journalPending: int, journalBytes: int, written: int, retried: int, journaled: int, replayed: int, rejected: int, torn: int, dropped: int,
             lastError: nullableStr, lastErrorAt: nullableTime, lagMs: int, databaseAvailable: { type: 'boolean' },
           }),
         }),
