@@ -51,9 +51,12 @@ async function serve(options: Options = {}): Promise<Served> {
   return { tracker, url: server.url, journalDir, close: async () => { await server.close(); await tracker.close(); } };
 }
 
-/** Rows of traffic requests stored, and how many of them repeat a request. */
-async function storedCounts(): Promise<{ stored: number; distinct: number; duplicated: number }> {
-  const [row] = (await db.knex('user_activity').whereLike('path', '/t/%').select(db.knex.raw('count(*) as stored, count(distinct path) as distinct'))) as Array<{ stored: string; distinct: string }>;
+/**
+ * Rows of one test's requests (paths `/t/<tag>-<seq>`), and how many of them repeat a request.
+ * Each test has its own tag: a killed process's last statements may commit after the next test began.
+ */
+async function storedCounts(tag: string): Promise<{ stored: number; distinct: number; duplicated: number }> {
+  const [row] = (await db.knex('user_activity').whereLike('path', `/t/${tag}-%`).select(db.knex.raw('count(*) as stored, count(distinct path) as distinct'))) as Array<{ stored: string; distinct: string }>;
   const stored = Number(row?.stored);
   const distinct = Number(row?.distinct);
   return { stored, distinct, duplicated: stored - distinct };
@@ -81,7 +84,7 @@ function report(name: string, figures: Record<string, unknown>): void {
 describeOnPostgres('a database that goes away, slows down or is overrun', () => {
   it('stores every request exactly once after 30 s without a database under steady traffic', async () => {
     const app = await serve();
-    const traffic = startTraffic(app.url, { ratePerSecond: 300, path: (i) => `/t/${i}` });
+    const traffic = startTraffic(app.url, { ratePerSecond: 300, path: (i) => `/t/outage-${i}` });
     await new Promise((resolve) => setTimeout(resolve, 3000));
     proxy.cut();
     const cutAt = traffic.sent;
@@ -94,7 +97,7 @@ describeOnPostgres('a database that goes away, slows down or is overrun', () => 
     const stats = app.tracker.stats();
     await app.close();
 
-    const counts = await storedCounts();
+    const counts = await storedCounts('outage');
     report('30 s outage', { sent: result.sent, sentDuringOutage: result.sent - cutAt, ...counts, journaled: stats.journaled, replayed: stats.replayed, retried: stats.retried, dropped: stats.dropped, maxQueuedDuringOutage: duringOutage.queued });
     expect(result).toMatchObject({ failed: 0, completed: result.sent });
     expect(result.sent).toBeGreaterThan(300 * 30);
@@ -109,7 +112,7 @@ describeOnPostgres('a database that goes away, slows down or is overrun', () => 
     const maxQueueSize = 500;
     const app = await serve({ batchSize: 50, maxQueueSize });
     proxy.setDelay(400);
-    const traffic = startTraffic(app.url, { ratePerSecond: 300, path: (i) => `/t/${i}` });
+    const traffic = startTraffic(app.url, { ratePerSecond: 300, path: (i) => `/t/slow-${i}` });
     let maxQueued = 0;
     const sampler = setInterval(() => { maxQueued = Math.max(maxQueued, app.tracker.stats().queued); }, 20);
     await new Promise((resolve) => setTimeout(resolve, 10_000));
@@ -121,7 +124,7 @@ describeOnPostgres('a database that goes away, slows down or is overrun', () => 
     const stats = app.tracker.stats();
     await app.close();
 
-    const counts = await storedCounts();
+    const counts = await storedCounts('slow');
     report('slow database', { sent: result.sent, ...counts, maxQueued, journaled: stats.journaled, replayed: stats.replayed, dropped: stats.dropped });
     expect(result.failed).toBe(0);
     expect(maxQueued).toBeLessThanOrEqual(2 * maxQueueSize);
@@ -134,14 +137,14 @@ describeOnPostgres('a database that goes away, slows down or is overrun', () => 
   it('journals a burst far above what the database can absorb, then replays it, nothing lost', async () => {
     const app = await serve({ batchSize: 100, maxQueueSize: 1000 });
     proxy.setDelay(200);
-    const result = await burst(app.url, { count: 20_000, concurrency: 100, path: (i) => `/t/${i}` });
+    const result = await burst(app.url, { count: 20_000, concurrency: 100, path: (i) => `/t/burst-${i}` });
     const afterBurst = app.tracker.stats();
     proxy.setDelay(0);
     await settled(app.tracker);
     const stats = app.tracker.stats();
     await app.close();
 
-    const counts = await storedCounts();
+    const counts = await storedCounts('burst');
     report('burst', { sent: result.sent, ...counts, journaled: stats.journaled, replayed: stats.replayed, dropped: stats.dropped });
     expect(result).toMatchObject({ sent: 20_000, completed: 20_000, failed: 0 });
     expect(afterBurst.journaled).toBeGreaterThan(10_000);
@@ -152,7 +155,7 @@ describeOnPostgres('a database that goes away, slows down or is overrun', () => 
   it('close() with thousands queued journals them all, and a second process on the same folder replays them', async () => {
     const app = await serve({ batchSize: 500, closeTimeoutMs: 500 });
     proxy.cut();
-    const result = await burst(app.url, { count: 5000, concurrency: 50, path: (i) => `/t/${i}` });
+    const result = await burst(app.url, { count: 5000, concurrency: 50, path: (i) => `/t/close-${i}` });
     await app.close();
     const closed = app.tracker.stats();
     expect(closed).toMatchObject({ written: 0, dropped: 0, queued: 0, journalPending: 5000 });
@@ -160,7 +163,7 @@ describeOnPostgres('a database that goes away, slows down or is overrun', () => 
 
     const replayer = await replayInAnotherProcess(app.journalDir);
 
-    const counts = await storedCounts();
+    const counts = await storedCounts('close');
     report('close, then a second process', { sent: result.sent, ...counts, journaledAtClose: closed.journaled, replayedBySecondProcess: replayer.replayed });
     expect(replayer).toMatchObject({ replayed: 5000, dropped: 0, journalPending: 0 });
     expect(counts).toEqual({ stored: 5000, distinct: 5000, duplicated: 0 });
@@ -173,7 +176,7 @@ describeOnPostgres('a database that goes away, slows down or is overrun', () => 
     const journalDir = tempJournalDir();
     const app = await startChildApp({ database: proxy.url, journal: { dir: journalDir, mode }, batchSize: 100, retry: { initialDelayMs: 50, maxDelayMs: 500 } });
     proxy.setDelay(1500);
-    const result = await burst(app.url, { count: 2000, concurrency: 50, path: (i) => `/t/${i}` });
+    const result = await burst(app.url, { count: 2000, concurrency: 50, path: (i) => `/t/kill-${mode}-${i}` });
     expect(result).toMatchObject({ completed: 2000, failed: 0 });
     // Longer than a flush interval and a journal sync, far shorter than the slowed database needs.
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -183,7 +186,7 @@ describeOnPostgres('a database that goes away, slows down or is overrun', () => 
     proxy.setDelay(0);
 
     const replayer = await replayInAnotherProcess(journalDir);
-    const counts = await storedCounts();
+    const counts = await storedCounts(`kill-${mode}`);
     report(`SIGKILL, ${mode}`, { sent: result.sent, ...counts, journaledBeforeKill: before.journaled, writtenBeforeKill: before.written, replayedAfter: replayer.replayed });
     expect(counts.duplicated).toBe(0);
     if (mode === 'write-ahead') expect(counts.stored).toBe(2000);
