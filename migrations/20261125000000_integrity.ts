@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
-import { chainRowsSql, CONTENT_COLUMNS, GENESIS_HASH, HASH_FUNCTIONS } from '../lib/integrity/encoding';
-import { APPEND_FUNCTION } from '../lib/store/appendSql';
+import { GENESIS_HASH } from '../lib/integrity/encoding';
+// Frozen: later encodings or append functions come as new migrations, so this one installs the same SQL forever.
+import { APPEND_FUNCTION_V1 as APPEND_FUNCTION, chainRowsSqlV1 as chainRowsSql, CONTENT_COLUMNS_V1 as CONTENT_COLUMNS, HASH_FUNCTIONS_V1 as HASH_FUNCTIONS } from './sql/integrityV1';
 
 /**
  * The tamper-evident trail: every user_activity row gets a gapless chain position, the previous

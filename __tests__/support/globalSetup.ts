@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -16,7 +16,10 @@ export default async function globalSetup(): Promise<void> {
   if (process.env['DATABASE_URL']) return;
   const migrationsDir = path.join(__dirname, '..', '..', 'migrations');
   const hash = createHash('sha256');
-  for (const file of readdirSync(migrationsDir).sort()) hash.update(file).update(readFileSync(path.join(migrationsDir, file)));
+  for (const file of (readdirSync(migrationsDir, { recursive: true }) as string[]).sort()) {
+    const full = path.join(migrationsDir, file);
+    if (statSync(full).isFile()) hash.update(file).update(readFileSync(full));
+  }
   const dumpPath = path.join(os.tmpdir(), `express-activity-tracking-pglite-${hash.digest('hex').slice(0, 16)}.tar`);
   process.env['ACTIVITY_TEST_PGLITE_DUMP'] = dumpPath;
   if (existsSync(dumpPath)) return;
