@@ -38,6 +38,7 @@ function item(e: ActivityEvent, change: { before?: unknown; after?: unknown; rea
   return {
     id: e.id, time: iso(e.startTime), actor: e.userId, action: e.action, activityType: e.activityType, method: e.method, path: e.path,
     statusCode: e.statusCode, success: e.success, ipAddress: e.ipAddress, before: change.before ?? null, after: change.after ?? null, reason: change.reason ?? null,
+    actorType: e.actorType ?? null, actorName: e.actorName ?? null, status: e.status ?? null, diff: null,
   };
 }
 

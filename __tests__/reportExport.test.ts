@@ -34,6 +34,9 @@ function expectedRecord(e: ActivityEvent): Record<string, unknown> {
     duration: text(e.duration), ipAddress: text(e.ipAddress), userAgent: text(e.userAgent), browser: text(e.browser),
     operatingSystem: text(e.operatingSystem), deviceInfo: e.deviceInfo, location: e.location, requestSize: text(e.requestSize),
     responseSize: text(e.responseSize), details: e.details,
+    // The domain-event, tenant and risk columns: empty for a request.
+    actorType: '', actorRole: '', actorName: '', category: '', severity: '', entityName: '', tenantId: '', ownerId: '', status: '', reason: '',
+    changes: null, personalData: '', riskScore: '', riskFactors: null, anomaly: '',
   };
 }
 
@@ -43,7 +46,7 @@ function asObject(header: string[], record: string[]): Record<string, unknown> {
   header.forEach((name, i) => {
     const cell = record[i] ?? '';
     if (name === 'createdAt') return;
-    out[name] = ['details', 'deviceInfo', 'location'].includes(name) ? (cell === '' ? null : JSON.parse(cell)) : cell;
+    out[name] = ['details', 'deviceInfo', 'location', 'changes', 'riskFactors'].includes(name) ? (cell === '' ? null : JSON.parse(cell)) : cell;
   });
   return out;
 }

@@ -1,3 +1,6 @@
+import { HASH_FUNCTIONS } from '../lib/integrity/encoding';
+import { APPEND_FUNCTION } from '../lib/store/appendSql';
+import { APPEND_FUNCTION_V2, HASH_FUNCTIONS_V2 } from '../migrations/sql/domainEventsV2';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,13 +10,13 @@ import express from 'express';
 import { main } from '../lib/cli/main';
 import { createActivityTracker } from '../lib/tracker';
 import { migrate, MIGRATIONS_TABLE, verifyChain } from '../lib/index';
-import { migrationConfig } from '../migrations/index';
+import { LATEST_MIGRATION, migrationConfig } from '../migrations/index';
 import { memoryLogger, storedActivities } from './support/app';
 import { openTestDatabase, usingPostgres, type TestDatabase } from './support/database';
 import { withEnv } from './support/env';
 
 const TABLES = ['user_activity', 'activity_sessions', 'activity_summaries', 'activity_retention'];
-const ALL_MIGRATIONS = ['20261123000000_create_activity_tables', '20261124000000_report_indexes', '20261125000000_integrity'];
+const ALL_MIGRATIONS = ['20261123000000_create_activity_tables', '20261124000000_report_indexes', '20261125000000_integrity', '20261126000000_domain_events'];
 
 async function columnsWithoutComment(db: TestDatabase): Promise<string[]> {
   const result = await db.knex.raw(
@@ -46,11 +49,14 @@ describe('the schema', () => {
       'action', 'activity_type', 'browser', 'created_at', 'details', 'device_info', 'duration', 'end_time', 'entity_id', 'entity_type',
       'id', 'ip_address', 'location', 'method', 'operating_system', 'path', 'request_size', 'response_size', 'route', 'session_id',
       'start_time', 'status_code', 'success', 'user_agent', 'user_id', 'chain_position', 'prev_hash', 'row_hash',
+      'actor_type', 'actor_role', 'actor_name', 'category', 'severity', 'entity_name', 'tenant_id', 'owner_id', 'status', 'reason',
+      'changes', 'personal_data', 'risk_score', 'risk_factors', 'anomaly',
     ].sort());
     const indexes = (await db.knex.raw(`select indexname from pg_indexes where tablename = 'user_activity' and schemaname = current_schema()`)).rows.map((r: { indexname: string }) => r.indexname);
     expect(indexes).toEqual(expect.arrayContaining([
       'user_activity_start_time_idx', 'user_activity_user_time_idx', 'user_activity_session_time_idx',
       'user_activity_type_time_idx', 'user_activity_entity_time_idx', 'user_activity_ip_time_idx', 'user_activity_duration_idx',
+      'user_activity_tenant_time_idx', 'user_activity_owner_time_idx',
     ]));
   });
 });
@@ -75,7 +81,7 @@ describe('the schema', () => {
     let printed = '';
     out.on('data', (chunk: Buffer) => { printed += chunk.toString(); });
     expect(await withEnv({ DATABASE_URL: db.url! }, () => main(['migrate'], out))).toBe(0);
-    expect(printed).toBe(`Applied 3 migration(s) to PostgreSQL: ${ALL_MIGRATIONS.join(', ')}\n`);
+    expect(printed).toBe(`Applied ${ALL_MIGRATIONS.length} migration(s) to PostgreSQL: ${ALL_MIGRATIONS.join(', ')}\n`);
     const tracker = createActivityTracker({ database: db.url!, logger: memoryLogger(), flushIntervalMs: 5 });
     await tracker.ready();
     const app = express();
@@ -91,7 +97,7 @@ describe('the schema', () => {
     const tracker = createActivityTracker({ database: db.url!, logger: memoryLogger() });
     await expect(tracker.ready()).rejects.toMatchObject({
       code: 'ERR_AT_SCHEMA_BEHIND',
-      message: expect.stringContaining('missing migration 20261125000000_integrity). Fix: run `npx activity-tracking migrate`'),
+      message: expect.stringContaining('missing migration 20261126000000_domain_events). Fix: run `npx activity-tracking migrate`'),
     });
     await tracker.close();
   });
@@ -149,10 +155,19 @@ describe('upgrading a trail recorded before the hash chain', () => {
         created_at: new Date(base + (i + k) * 1000),
       })));
     }
-    expect(await migrate(db.knex)).toEqual({ applied: ['20261125000000_integrity'] });
+    expect(await migrate(db.knex)).toEqual({ applied: ['20261125000000_integrity', '20261126000000_domain_events'] });
     const chain = await db.knex('user_activity').orderBy('chain_position').select('id', 'chain_position');
     expect(chain.map((r: { id: string }) => r.id)).toEqual(ids);
     expect(chain.map((r: { chain_position: unknown }) => Number(r.chain_position))).toEqual(ids.map((_, i) => i + 1));
     expect(await verifyChain(db.knex)).toMatchObject({ ok: true, rowsChecked: 1203, verifiedFrom: 1, verifiedTo: 1203 });
+  });
+});
+
+describe('the SQL the package runs', () => {
+  it('is what the newest migration installs: a change to the encoding or the append function needs a migration of its own', () => {
+    // When this fails, freeze the new SQL into migrations/sql/ with a new migration that installs it, and point this test at it.
+    expect(HASH_FUNCTIONS).toEqual(HASH_FUNCTIONS_V2);
+    expect(APPEND_FUNCTION).toEqual(APPEND_FUNCTION_V2);
+    expect(LATEST_MIGRATION).toBe('20261126000000_domain_events');
   });
 });

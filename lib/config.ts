@@ -38,6 +38,7 @@ export interface ResolvedConfig {
   suspicious: SuspiciousThresholds;
   exportRateLimit: { windowMs: number; max: number };
   getUserId: Options['getUserId'];
+  getTenantId: Options['getTenantId'];
   classify: Options['classify'];
   routeActivityTypes: ReadonlyMap<string, ActivityType>;
   loginPaths: ReadonlySet<string>;
@@ -65,7 +66,7 @@ type OptionKey = keyof Options;
 const OPTION_KEYS: readonly OptionKey[] = [
   'database', 'dataDir', 'autoMigrate', 'sessionTimeoutMinutes', 'retentionDays', 'detailedTracking',
   'jwtSecret', 'jwtPublicKey', 'jwtAlgorithm', 'jwtIssuer', 'jwtAudience', 'jwtClockToleranceSeconds',
-  'authorize', 'jobs', 'sessionSweepMinutes', 'suspicious', 'exportRateLimit', 'getUserId', 'classify', 'routeActivityTypes', 'loginPaths', 'logoutPaths',
+  'authorize', 'jobs', 'sessionSweepMinutes', 'suspicious', 'exportRateLimit', 'getUserId', 'getTenantId', 'classify', 'routeActivityTypes', 'loginPaths', 'logoutPaths',
   'tokenRefreshPaths', 'skip', 'sensitiveKeys', 'limits', 'headers', 'geo', 'sessionCookie',
   'sessionSecret', 'batchSize', 'flushIntervalMs', 'maxQueueSize', 'journal', 'retry', 'writeTimeoutMs', 'closeTimeoutMs',
   'handleSignals', 'logger',
@@ -104,7 +105,7 @@ export function resolveConfig(options: Options | undefined, env: NodeJS.ProcessE
 
   const reportAuth = resolveReportAuth(opts);
 
-  for (const fn of ['getUserId', 'classify', 'skip', 'authorize'] as const) {
+  for (const fn of ['getUserId', 'getTenantId', 'classify', 'skip', 'authorize'] as const) {
     if (opts[fn] !== undefined && typeof opts[fn] !== 'function') throw invalid(fn, opts[fn], 'pass a function or leave it out');
   }
 
@@ -173,6 +174,7 @@ export function resolveConfig(options: Options | undefined, env: NodeJS.ProcessE
     }),
     exportRateLimit: resolveNumberGroup('exportRateLimit', opts.exportRateLimit, { windowMs: 60_000, max: 10 }, { windowMs: [1000, 86_400_000], max: [1, 100_000] }),
     getUserId: opts.getUserId,
+    getTenantId: opts.getTenantId,
     classify: opts.classify,
     routeActivityTypes,
     loginPaths: pathSet('loginPaths', opts.loginPaths, DEFAULT_LOGIN_PATHS),

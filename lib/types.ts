@@ -71,17 +71,82 @@ export interface ActivityEvent {
   success: boolean;
   requestSize: number | null;
   responseSize: number | null;
+  /** Who acted, for domain events: user, admin, agent, system or service. */
+  actorType?: ActorType | null;
+  actorRole?: string | null;
+  actorName?: string | null;
+  category?: string | null;
+  severity?: Severity | null;
+  entityName?: string | null;
+  /** The tenant the row belongs to (getTenantId, or the event's tenantId). */
+  tenantId?: string | null;
+  /** The tenant (or party) that owns the entity the row is about. */
+  ownerId?: string | null;
+  status?: EventStatus | null;
+  reason?: string | null;
+  /** `{ before, after, diff }` of a domain event, sanitized. */
+  changes?: Changes | null;
+  personalData?: boolean | null;
+  riskScore?: number | null;
+  riskFactors?: string[] | null;
+  anomaly?: boolean | null;
+}
+
+export const ACTOR_TYPES = ['user', 'admin', 'agent', 'system', 'service'] as const;
+export type ActorType = (typeof ACTOR_TYPES)[number];
+export const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+export const EVENT_STATUSES = ['success', 'failure', 'partial', 'pending'] as const;
+export type EventStatus = (typeof EVENT_STATUSES)[number];
+
+/** One changed field of a domain event: its dotted path and the values before and after. */
+export interface FieldChange {
+  path: string;
+  before: unknown;
+  after: unknown;
+}
+
+export interface Changes {
+  before: unknown;
+  after: unknown;
+  diff: FieldChange[];
 }
 
 /** What `tracker.record()` and `req.activity.record()` accept: an action plus whatever is known. */
 export interface RecordInput {
+  /** What happened, e.g. `certification.approved`. */
   action: string;
+  /** Default `system_action`. */
   activityType?: ActivityType;
+  /** Who acted. `type` defaults to `user` when an id is known (here, in `userId`, or from the request), else `system`. */
+  actor?: { id?: string | number | null; type?: ActorType; role?: string | null; name?: string | null };
+  /** The actor's id; `actor.id` wins when both are given. */
   userId?: string | number | null;
   sessionId?: string | null;
+  /** The app's grouping of actions, e.g. `approval`. */
+  category?: string | null;
+  /** Default: none given (the row's risk decides). */
+  severity?: Severity;
+  /** What was acted on; `entityType` / `entityId` are the same, flat. */
+  entity?: { type: string; id?: string | number | null; name?: string | null };
   entityType?: string | null;
   entityId?: string | number | null;
+  /** The tenant the event belongs to. Default: the request's (`getTenantId`), when linked to one. */
+  tenantId?: string | number | null;
+  /** The tenant or party that owns the entity. */
+  ownerId?: string | number | null;
+  /** Default `success` (or `failure` when `success: false`). */
+  status?: EventStatus;
+  /** The entity before and after; stored sanitized with a field-level diff. */
+  before?: unknown;
+  after?: unknown;
+  reason?: string | null;
+  /** Anything else about the event, sanitized. `details` is the same. */
+  metadata?: Record<string, unknown> | null;
   details?: Record<string, unknown> | null;
+  /** The event reads or changes personal data. */
+  personalData?: boolean;
+  /** Default: true unless `status` is `failure`. */
   success?: boolean;
   ipAddress?: string | null;
   userAgent?: string | null;
@@ -198,6 +263,8 @@ export interface Options {
   exportRateLimit?: { windowMs?: number; max?: number };
   /** Returns the signed-in user's id. Default: `req.user.id`, then `req.user.sub`, then a verified bearer token's `sub`. */
   getUserId?: (req: TrackedRequest) => string | number | null | undefined;
+  /** Returns the tenant (organisation) a request belongs to; stored on its row and on events it records. Default: none. */
+  getTenantId?: (req: TrackedRequest) => string | number | null | undefined;
   /** Last word on the activity type; receives the type the rules chose. Default: none. */
   classify?: (req: TrackedRequest, res: TrackedResponse, suggested: ActivityType) => ActivityType | undefined;
   /** Activity type per route, keyed `'METHOD /pattern'` or `'/pattern'` (pattern as written in the app). Default `{}`. */

@@ -2,7 +2,7 @@ import type { NextFunction } from 'express';
 import type { CaptureContext, RequestStart } from '../lib/capture/buildEvent';
 import { buildRequestEvent, statusAtEnd } from '../lib/capture/buildEvent';
 import { uuidv7 } from '../lib/capture/ids';
-import { resolveUserId } from '../lib/capture/identity';
+import { resolveTenantId, resolveUserId } from '../lib/capture/identity';
 import type { ActivityEvent, RecordInput, RequestActivity, TrackedRequest, TrackedResponse } from '../lib/types';
 
 export interface MiddlewareDeps {
@@ -83,10 +83,16 @@ class LinkedActivity implements RequestActivity {
     const { capture } = this.deps;
     const agent = capture.userAgents.parse(this.start.userAgent);
     let userId: string | null = null;
+    let tenantId: string | null = null;
     try {
       userId = resolveUserId(this.req, capture.config, capture.tokens);
     } catch (error) {
       capture.report('getUserId option', error);
+    }
+    try {
+      tenantId = resolveTenantId(this.req, capture.config);
+    } catch (error) {
+      capture.report('getTenantId option', error);
     }
     return this.deps.record(input, {
       userId,
@@ -97,6 +103,7 @@ class LinkedActivity implements RequestActivity {
       operatingSystem: agent.operatingSystem,
       deviceInfo: agent.deviceInfo,
       location: capture.geo.locate(this.start.ip),
+      tenantId,
     });
   }
 }

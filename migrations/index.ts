@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import * as createActivityTables from './20261123000000_create_activity_tables';
 import * as reportIndexes from './20261124000000_report_indexes';
 import * as integrity from './20261125000000_integrity';
+import * as domainEvents from './20261126000000_domain_events';
 
 /** The package's migrations keep their own table, so they never meet the host app's. */
 export const MIGRATIONS_TABLE = 'activity_tracking_migrations';
@@ -16,6 +17,7 @@ const MIGRATIONS: readonly Migration[] = [
   { name: '20261123000000_create_activity_tables', migration: createActivityTables },
   { name: '20261124000000_report_indexes', migration: reportIndexes },
   { name: '20261125000000_integrity', migration: integrity },
+  { name: '20261126000000_domain_events', migration: domainEvents },
 ];
 
 export const LATEST_MIGRATION = MIGRATIONS[MIGRATIONS.length - 1]?.name ?? '';

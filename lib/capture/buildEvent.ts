@@ -3,7 +3,7 @@ import type { ActivityEvent, ActivityType, TrackedRequest, TrackedResponse } fro
 import { actionFor, classifyActivity } from './classify';
 import { entityFromRoute } from './entity';
 import type { GeoLocator } from './geo';
-import { resolveUserId } from './identity';
+import { resolveTenantId, resolveUserId } from './identity';
 import type { Sanitizer } from './sanitize';
 import type { SessionResolver } from './session';
 import { MAX_USER_AGENT_LENGTH, type UserAgentParser } from './userAgent';
@@ -81,6 +81,13 @@ export function buildRequestEvent(ctx: CaptureContext, req: TrackedRequest, res:
     ctx.report('getUserId option', error);
   }
 
+  let tenantId: string | null = null;
+  try {
+    tenantId = resolveTenantId(req, config);
+  } catch (error) {
+    ctx.report('getTenantId option', error);
+  }
+
   const agent = ctx.userAgents.parse(start.userAgent);
   const details = requestDetails(ctx, req, url, queryAt, aborted);
   const requestLength = Number(req.headers['content-length']);
@@ -110,6 +117,7 @@ export function buildRequestEvent(ctx: CaptureContext, req: TrackedRequest, res:
     success: !aborted && statusCode < 400 && activityType !== 'login_failed' && activityType !== 'error',
     requestSize: Number.isSafeInteger(requestLength) && requestLength >= 0 ? Math.min(requestLength, 2 ** 31 - 1) : null,
     responseSize: responseBodySize(req, res, start, statusCode),
+    ...(tenantId === null ? {} : { tenantId: sanitizer.text(tenantId) }),
   };
 }
 

@@ -36,3 +36,12 @@ function isIdLike(value: unknown): value is string | number {
 function toUserId(id: string | number): string {
   return String(id).slice(0, MAX_USER_ID_LENGTH);
 }
+
+/** The tenant a request belongs to, from the getTenantId option (none without it). */
+export function resolveTenantId(req: TrackedRequest, config: Pick<ResolvedConfig, 'getTenantId'>): string | null {
+  if (!config.getTenantId) return null;
+  const id = config.getTenantId(req);
+  if (id === undefined || id === null || id === '') return null;
+  if (typeof id !== 'string' && typeof id !== 'number') return null;
+  return String(id).slice(0, MAX_USER_ID_LENGTH);
+}

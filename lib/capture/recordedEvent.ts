@@ -1,10 +1,12 @@
 import { ActivityTrackingError } from '../errors';
-import { ACTIVITY_TYPES, type ActivityEvent, type ActivityType, type RecordInput } from '../types';
+import { ACTIVITY_TYPES, ACTOR_TYPES, EVENT_STATUSES, SEVERITIES, type ActivityEvent, type ActivityType, type Changes, type RecordInput } from '../types';
+import { fieldDiff } from './diff';
 import { uuidv7 } from './ids';
 import type { Sanitizer } from './sanitize';
 import { MAX_USER_AGENT_LENGTH } from './userAgent';
 
 const MAX_FIELD_LENGTH = 255;
+const MAX_REASON_LENGTH = 2000;
 const LATEST_TIME = Date.UTC(10000, 0, 1);
 
 /** Turns what an app passes to `record()` into a row, sanitized exactly like a request's. */
@@ -28,20 +30,32 @@ export function buildRecordedEvent(input: RecordInput, defaults: Partial<Activit
   if (input.success !== undefined && typeof input.success !== 'boolean') {
     throw new ActivityTrackingError('ERR_AT_INVALID_EVENT', `Invalid event success ${JSON.stringify(input.success)}. Fix: pass true or false`);
   }
+  checkOneOf('actor.type', input.actor?.type, ACTOR_TYPES);
+  checkOneOf('severity', input.severity, SEVERITIES);
+  checkOneOf('status', input.status, EVENT_STATUSES);
+  if (input.personalData !== undefined && typeof input.personalData !== 'boolean') {
+    throw new ActivityTrackingError('ERR_AT_INVALID_EVENT', `Invalid event personalData ${JSON.stringify(input.personalData)}. Fix: pass true or false`);
+  }
+  if (input.entity !== undefined && (typeof input.entity !== 'object' || input.entity === null || typeof input.entity.type !== 'string' || input.entity.type === '')) {
+    throw new ActivityTrackingError('ERR_AT_INVALID_EVENT', 'Invalid event entity. Fix: pass { type, id?, name? } with a non-empty type, or leave it out');
+  }
   const startTime = input.startTime ?? new Date();
   // The request's user agent, when the event is linked to one, is sanitized here like any other text.
   const userAgent = input.userAgent ?? defaults.userAgent ?? null;
   const duration = typeof input.duration === 'number' && Number.isFinite(input.duration) && input.duration >= 0 ? input.duration : null;
-  const details = input.details === undefined || input.details === null ? null : sanitizer.value(input.details);
+  const given = input.metadata ?? input.details;
+  const details = given === undefined || given === null ? null : sanitizer.value(given);
   const detailsValue = details === null ? null : (details.value as Record<string, unknown>);
   if (details?.truncated && detailsValue) detailsValue['truncated'] = true;
+  const userId = optionalText(input.actor?.id ?? input.userId, sanitizer) ?? defaults.userId ?? null;
+  const status = input.status ?? (input.success === false ? 'failure' : 'success');
   return {
     id: uuidv7(startTime.getTime()),
-    userId: optionalText(input.userId, sanitizer) ?? defaults.userId ?? null,
+    userId,
     sessionId: optionalText(input.sessionId, sanitizer) ?? defaults.sessionId ?? null,
     activityType,
-    entityType: optionalText(input.entityType, sanitizer),
-    entityId: optionalText(input.entityId, sanitizer),
+    entityType: optionalText(input.entity?.type ?? input.entityType, sanitizer),
+    entityId: optionalText(input.entity?.id ?? input.entityId, sanitizer),
     action: sanitizer.text(input.action),
     details: detailsValue,
     ipAddress: optionalText(input.ipAddress, sanitizer) ?? defaults.ipAddress ?? null,
@@ -57,10 +71,36 @@ export function buildRecordedEvent(input: RecordInput, defaults: Partial<Activit
     path: null,
     route: null,
     statusCode: null,
-    success: input.success ?? true,
+    success: input.success ?? status !== 'failure',
     requestSize: null,
     responseSize: null,
+    actorType: input.actor?.type ?? (userId === null ? 'system' : 'user'),
+    actorRole: optionalText(input.actor?.role, sanitizer),
+    actorName: optionalText(input.actor?.name, sanitizer),
+    category: optionalText(input.category, sanitizer),
+    severity: input.severity ?? null,
+    entityName: optionalText(input.entity?.name, sanitizer),
+    tenantId: optionalText(input.tenantId, sanitizer) ?? defaults.tenantId ?? null,
+    ownerId: optionalText(input.ownerId, sanitizer),
+    status,
+    reason: input.reason === undefined || input.reason === null || input.reason === '' ? null : sanitizer.text(String(input.reason).slice(0, MAX_REASON_LENGTH)),
+    changes: changesOf(input, sanitizer),
+    personalData: input.personalData ?? null,
   };
+}
+
+/** Before and after, sanitized like everything else, with the fields that changed between them. */
+function changesOf(input: RecordInput, sanitizer: Sanitizer): Changes | null {
+  if (input.before === undefined && input.after === undefined) return null;
+  const before = input.before === undefined ? null : sanitizer.value(input.before).value;
+  const after = input.after === undefined ? null : sanitizer.value(input.after).value;
+  return { before, after, diff: fieldDiff(before, after) };
+}
+
+function checkOneOf(name: string, value: unknown, allowed: readonly string[]): void {
+  if (value !== undefined && !allowed.includes(value as string)) {
+    throw new ActivityTrackingError('ERR_AT_INVALID_EVENT', `Invalid event ${name} ${JSON.stringify(value)}. Fix: use one of ${allowed.join(', ')}`);
+  }
 }
 
 function optionalText(value: string | number | null | undefined, sanitizer: Sanitizer): string | null {

@@ -11,6 +11,11 @@ const COLUMNS: ReadonlyArray<readonly [column: string, field: keyof ActivityEven
   ['start_time', 'startTime', 'epoch_ms'], ['end_time', 'endTime', 'epoch_ms'], ['method', 'method', 'text'],
   ['path', 'path', 'text'], ['route', 'route', 'text'], ['status_code', 'statusCode', 'integer'],
   ['success', 'success', 'boolean'], ['request_size', 'requestSize', 'integer'], ['response_size', 'responseSize', 'integer'],
+  ['actor_type', 'actorType', 'text'], ['actor_role', 'actorRole', 'text'], ['actor_name', 'actorName', 'text'],
+  ['category', 'category', 'text'], ['severity', 'severity', 'text'], ['entity_name', 'entityName', 'text'],
+  ['tenant_id', 'tenantId', 'text'], ['owner_id', 'ownerId', 'text'], ['status', 'status', 'text'], ['reason', 'reason', 'text'],
+  ['changes', 'changes', 'jsonb'], ['personal_data', 'personalData', 'boolean'], ['risk_score', 'riskScore', 'double precision'],
+  ['risk_factors', 'riskFactors', 'jsonb'], ['anomaly', 'anomaly', 'boolean'],
 ];
 const COLUMN_LIST = COLUMNS.map(([column]) => column).join(', ');
 /** The events are serialized as they are (no per-row copy); their camelCase fields are renamed here. */
@@ -54,7 +59,7 @@ with incoming as (
   insert into user_activity (${COLUMN_LIST}, chain_position, prev_hash, row_hash)
   select ${COLUMNS.map(([column]) => `c.${column}`).join(', ')}, c.position, c.prev_hash, c.row_hash
     from chain c
-  returning session_id, user_id, activity_type, start_time, end_time, ip_address, user_agent, device_info, method, success, duration
+  returning session_id, user_id, activity_type, start_time, end_time, ip_address, user_agent, device_info, method, success, duration, tenant_id
 ), deltas as (
   select session_id,
          (array_agg(user_id order by start_time desc) filter (where user_id is not null))[1] as user_id,
@@ -64,7 +69,8 @@ with incoming as (
          count(*) filter (where activity_type <> 'page_view') as actions_count,
          (array_agg(ip_address order by start_time))[1] as ip_address,
          (array_agg(user_agent order by start_time))[1] as user_agent,
-         (array_agg(device_info order by start_time))[1] as device_info
+         (array_agg(device_info order by start_time))[1] as device_info,
+         (array_agg(tenant_id order by start_time desc) filter (where tenant_id is not null))[1] as tenant_id
     from inserted
    where session_id is not null and activity_type not in ('session_start', 'session_end')
    group by session_id
@@ -72,13 +78,14 @@ with incoming as (
   -- Sessions that had ended (logout or timeout) and see activity again: they start over.
   select session_id from activity_sessions where session_id in (select session_id from deltas) and not is_active
 ), sessions as (
-  insert into activity_sessions (session_id, user_id, start_time, last_activity, duration, page_views, actions_count, ip_address, user_agent, device_info)
+  insert into activity_sessions (session_id, user_id, start_time, last_activity, duration, page_views, actions_count, ip_address, user_agent, device_info, tenant_id)
   select session_id, user_id, start_time, last_activity, extract(epoch from (last_activity - start_time)) * 1000,
-         page_views, actions_count, ip_address, user_agent, device_info
+         page_views, actions_count, ip_address, user_agent, device_info, tenant_id
     from deltas
    order by session_id
   on conflict (session_id) do update set
     user_id = coalesce(excluded.user_id, activity_sessions.user_id),
+    tenant_id = coalesce(excluded.tenant_id, activity_sessions.tenant_id),
     start_time = least(activity_sessions.start_time, excluded.start_time),
     last_activity = greatest(activity_sessions.last_activity, excluded.last_activity),
     duration = extract(epoch from (greatest(activity_sessions.last_activity, excluded.last_activity) - least(activity_sessions.start_time, excluded.start_time))) * 1000,
@@ -87,7 +94,7 @@ with incoming as (
     is_active = true,
     end_time = null,
     updated_at = now()
-  returning session_id, user_id, start_time, ip_address, user_agent, device_info, (xmax = 0) as created
+  returning session_id, user_id, start_time, ip_address, user_agent, device_info, tenant_id, (xmax = 0) as created
 ), day_deltas as (
   select user_id, day,
          sum(requests) as requests, sum(page_views) as page_views, sum(data_changes) as data_changes, sum(errors) as errors,
@@ -133,7 +140,7 @@ select
              'id', gen_random_uuid(), 'userId', s.user_id, 'sessionId', s.session_id, 'activityType', 'session_start',
              'action', case when s.created then 'session.start' else 'session.resume' end,
              'startTime', round(extract(epoch from d.start_time) * 1000), 'success', true,
-             'ipAddress', d.ip_address, 'userAgent', d.user_agent, 'deviceInfo', d.device_info)
+             'ipAddress', d.ip_address, 'userAgent', d.user_agent, 'deviceInfo', d.device_info, 'tenantId', s.tenant_id)
            order by s.session_id)
       from sessions s join deltas d on d.session_id = s.session_id
      where s.created or s.session_id in (select session_id from ended_before)), '[]'::jsonb),
@@ -157,11 +164,11 @@ with ended as (
          updated_at = now()
     from jsonb_to_recordset(p_ends) as e("sessionId" text, "endedAt" double precision)
    where s.session_id = e."sessionId" and s.is_active
-  returning s.session_id, s.user_id, s.start_time, s.end_time, s.duration, s.page_views, s.actions_count
+  returning s.session_id, s.user_id, s.start_time, s.end_time, s.duration, s.page_views, s.actions_count, s.tenant_id
 )
 select coalesce(jsonb_agg(jsonb_build_object(
          'id', gen_random_uuid(), 'userId', user_id, 'sessionId', session_id, 'activityType', 'session_end', 'action', p_action,
-         'startTime', round(extract(epoch from end_time) * 1000), 'success', true,
+         'startTime', round(extract(epoch from end_time) * 1000), 'success', true, 'tenantId', tenant_id,
          'details', jsonb_build_object('startedAt', start_time, 'durationMs', duration, 'pageViews', page_views, 'actions', actions_count))
        order by session_id), '[]'::jsonb)
   into v_events

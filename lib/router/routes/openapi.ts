@@ -1,4 +1,4 @@
-import { ACTIVITY_TYPES } from '../../types';
+import { ACTIVITY_TYPES, ACTOR_TYPES, EVENT_STATUSES, SEVERITIES } from '../../types';
 import { MAX_LIMIT, DEFAULT_LIMIT, ORDER_BY_COLUMNS } from '../params';
 import { SUSPICIOUS_RULES } from '../../store/reports/suspicious';
 import { INTEGRITY_PROBLEMS } from '../../integrity/verify';
@@ -76,7 +76,13 @@ const DOCUMENT: Record<string, unknown> = {
         entityType: nullableStr, entityId: nullableStr, method: nullableStr, path: nullableStr, route: nullableStr, statusCode: { type: ['integer', 'null'] },
         success: { type: 'boolean' }, duration: nullableNum, ipAddress: nullableStr, userAgent: nullableStr, browser: nullableStr, operatingSystem: nullableStr,
         deviceInfo: { type: ['object', 'null'] }, location: { type: ['object', 'null'] }, requestSize: { type: ['integer', 'null'] },
-        responseSize: { type: ['integer', 'null'] }, details: { type: ['object', 'null'] }, createdAt: time,
+        responseSize: { type: ['integer', 'null'] }, details: { type: ['object', 'null'] },
+        actorType: { type: ['string', 'null'], enum: [...ACTOR_TYPES, null] }, actorRole: nullableStr, actorName: nullableStr, category: nullableStr,
+        severity: { type: ['string', 'null'], enum: [...SEVERITIES, null] }, entityName: nullableStr, tenantId: nullableStr, ownerId: nullableStr,
+        status: { type: ['string', 'null'], enum: [...EVENT_STATUSES, null] }, reason: nullableStr,
+        changes: { type: ['object', 'null'], description: 'A domain event\'s sanitized { before, after, diff: [{ path, before, after }] }' },
+        personalData: { type: ['boolean', 'null'] }, riskScore: { type: ['number', 'null'], minimum: 0, maximum: 1 },
+        riskFactors: { type: ['array', 'null'], items: str }, anomaly: { type: ['boolean', 'null'] }, createdAt: time,
       }),
       Session: object({
         sessionId: str, userId: nullableStr, deviceInfo: { type: ['object', 'null'] }, ipAddress: nullableStr, userAgent: nullableStr,
@@ -123,8 +129,9 @@ const DOCUMENT: Record<string, unknown> = {
       data: {
         type: 'array',
         items: object({
-          id: str, time, actor: nullableStr, action: nullableStr, activityType, method: nullableStr, path: nullableStr, statusCode: { type: ['integer', 'null'] },
-          success: { type: 'boolean' }, ipAddress: nullableStr, before: anyJson, after: anyJson, reason: anyJson,
+          id: str, time, actor: nullableStr, actorType: nullableStr, actorName: nullableStr, status: nullableStr, action: nullableStr, activityType,
+          method: nullableStr, path: nullableStr, statusCode: { type: ['integer', 'null'] },
+          success: { type: 'boolean' }, ipAddress: nullableStr, before: anyJson, after: anyJson, diff: anyJson, reason: anyJson,
         }),
       },
       entity: object({ entityType: str, entityId: str }),

@@ -27,6 +27,21 @@ export const ACTIVITY_COLUMNS = {
   requestSize: 'request_size',
   responseSize: 'response_size',
   details: 'details',
+  actorType: 'actor_type',
+  actorRole: 'actor_role',
+  actorName: 'actor_name',
+  category: 'category',
+  severity: 'severity',
+  entityName: 'entity_name',
+  tenantId: 'tenant_id',
+  ownerId: 'owner_id',
+  status: 'status',
+  reason: 'reason',
+  changes: 'changes',
+  personalData: 'personal_data',
+  riskScore: 'risk_score',
+  riskFactors: 'risk_factors',
+  anomaly: 'anomaly',
   createdAt: 'created_at',
 } as const;
 export type ActivityField = keyof typeof ACTIVITY_COLUMNS;
@@ -55,5 +70,6 @@ export function toActivityJson(row: Record<string, unknown>): ActivityJson {
     out[field] = value instanceof Date ? value.toISOString() : typeof value === 'bigint' ? Number(value) : value ?? null;
   }
   if (out.duration !== null) out.duration = Number(out.duration);
+  if (out.riskScore !== null) out.riskScore = Number(out.riskScore);
   return out;
 }

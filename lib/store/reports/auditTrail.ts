@@ -7,6 +7,10 @@ export interface AuditTrailItem {
   time: string;
   /** Who acted (user_id). */
   actor: string | null;
+  /** user, admin, agent, system or service, for domain events. */
+  actorType: string | null;
+  actorName: string | null;
+  status: string | null;
   action: string | null;
   activityType: string;
   method: string | null;
@@ -16,6 +20,8 @@ export interface AuditTrailItem {
   ipAddress: string | null;
   before: unknown;
   after: unknown;
+  /** The fields that changed, for domain events recorded with before and after. */
+  diff: unknown;
   reason: unknown;
 }
 
@@ -40,7 +46,8 @@ export async function findAuditTrail(knex: Knex, query: AuditTrailQuery): Promis
     return builder;
   };
   const [rows, counted] = await Promise.all([
-    scoped(knex('user_activity').select('id', 'start_time', 'user_id', 'action', 'activity_type', 'method', 'path', 'status_code', 'success', 'ip_address', 'details'))
+    scoped(knex('user_activity').select('id', 'start_time', 'user_id', 'action', 'activity_type', 'method', 'path', 'status_code', 'success', 'ip_address', 'details',
+      'actor_type', 'actor_name', 'status', 'reason', 'changes'))
       .orderBy([{ column: 'start_time', order: 'asc' }, { column: 'id', order: 'asc' }])
       .limit(query.limit)
       .offset(query.offset),
@@ -70,6 +77,8 @@ export function toAuditTrailItem(row: Record<string, unknown>): AuditTrailItem {
     return { found: false, value: null };
   };
   const activityType = row['activity_type'] as string;
+  // A domain event recorded with before/after carries them, and their diff, in its own columns.
+  const changes = asRecord(row['changes']);
   const after = told('after');
   const body = details && CHANGING_TYPES.has(activityType) ? details['body'] ?? null : null;
   const start = row['start_time'];
@@ -84,9 +93,13 @@ export function toAuditTrailItem(row: Record<string, unknown>): AuditTrailItem {
     statusCode: row['status_code'] === null || row['status_code'] === undefined ? null : Number(row['status_code']),
     success: Boolean(row['success']),
     ipAddress: (row['ip_address'] as string | null) ?? null,
-    before: told('before').value,
-    after: after.found ? after.value : body,
-    reason: told('reason').value,
+    actorType: (row['actor_type'] as string | null) ?? null,
+    actorName: (row['actor_name'] as string | null) ?? null,
+    status: (row['status'] as string | null) ?? null,
+    before: changes ? changes['before'] ?? null : told('before').value,
+    after: changes ? changes['after'] ?? null : after.found ? after.value : body,
+    diff: changes ? changes['diff'] ?? null : null,
+    reason: (row['reason'] as string | null) ?? told('reason').value,
   };
 }
 
