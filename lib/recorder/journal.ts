@@ -70,6 +70,8 @@ export class Journal {
   private nextSeq = 0;
   private pending: PendingWrite[] = [];
   private pendingEventCount = 0;
+  /** Bytes handed to append() that are not yet counted in a segment's size. */
+  private unwrittenBytes = 0;
   private chain: Promise<void> = Promise.resolve();
   private writeScheduled = false;
   private heartbeat: NodeJS.Timeout | undefined;
@@ -147,13 +149,15 @@ export class Journal {
     const json = JSON.stringify(events);
     const record = encodeRecord(json);
     const maxBytes = this.options.maxBytes ?? Number.POSITIVE_INFINITY;
-    if (this.bytes + this.pending.reduce((n, p) => n + p.record.length, 0) + record.length > maxBytes) {
+    // Bytes on their way to disk count too: a batch being written is in neither the segments nor pending.
+    if (this.bytes + this.unwrittenBytes + record.length > maxBytes) {
       return Promise.reject(new ActivityTrackingError('ERR_AT_JOURNAL_FULL',
         `The activity journal in ${this.dir} holds ${this.bytes} bytes, and this batch would take it past journal.maxBytes (${maxBytes}). Fix: bring the database back so the journal drains, or raise journal.maxBytes`));
     }
     return new Promise((resolve, reject) => {
       this.pending.push({ json, record, events, front: options.front ?? false, resolve, reject });
       this.pendingEventCount += events.length;
+      this.unwrittenBytes += record.length;
       if (!this.writeScheduled) {
         this.writeScheduled = true;
         this.enqueue(() => this.writePending());
@@ -292,6 +296,7 @@ export class Journal {
     const batch = this.pending;
     this.pending = [];
     const count = batch.reduce((n, p) => n + p.events.length, 0);
+    const bytes = batch.reduce((n, p) => n + p.record.length, 0);
     try {
       const { segment, handle } = await this.activeSegment();
       const start = segment.size;
@@ -324,6 +329,7 @@ export class Journal {
       for (const write of batch) write.reject(error);
     } finally {
       this.pendingEventCount -= count;
+      this.unwrittenBytes -= bytes;
     }
   }
 
