@@ -58,9 +58,9 @@ describe.each(EXPRESS_VERSIONS)('activity types on %s', (_name, express) => {
     expected: { activity_type: string; action: string; method: string; path: string; route: string | null; status_code: number; success: boolean; entity_type: string | null; entity_id: string | null };
   }> = [
     { name: 'login', send: (a) => request(a).post('/login').send({ user: 'ada', password: 'right' }),
-      expected: { activity_type: 'login', action: 'login', method: 'POST', path: '/login', route: '/login', status_code: 200, success: true, entity_type: null, entity_id: null } },
+      expected: { activity_type: 'login', action: 'authn_login_success', method: 'POST', path: '/login', route: '/login', status_code: 200, success: true, entity_type: null, entity_id: null } },
     { name: 'login_failed', send: (a) => request(a).post('/login').send({ user: 'ada', password: 'wrong' }),
-      expected: { activity_type: 'login_failed', action: 'login', method: 'POST', path: '/login', route: '/login', status_code: 401, success: false, entity_type: null, entity_id: null } },
+      expected: { activity_type: 'login_failed', action: 'authn_login_fail', method: 'POST', path: '/login', route: '/login', status_code: 401, success: false, entity_type: null, entity_id: null } },
     { name: 'logout', send: (a) => request(a).post('/logout'),
       expected: { activity_type: 'logout', action: 'logout', method: 'POST', path: '/logout', route: '/logout', status_code: 204, success: true, entity_type: null, entity_id: null } },
     { name: 'token_refresh', send: (a) => request(a).post('/api/auth/refresh'),

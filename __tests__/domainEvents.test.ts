@@ -7,6 +7,7 @@ import { dumpAllRows, openTestDatabase, resetTables, type TestDatabase } from '.
 import { bearer, MOUNT, REPORT_SECRET } from './support/reports';
 import { fieldDiff, MAX_DIFF_ENTRIES } from '../lib/capture/diff';
 import { verifyChain } from '../lib/integrity/verify';
+import { SECURITY_EVENTS } from '../lib/index';
 import type { ActivityTracker } from '../lib/tracker';
 
 let db: TestDatabase;
@@ -179,6 +180,60 @@ describe.each(EXPRESS_VERSIONS)('inside a request (%s)', (_name, express) => {
   });
 });
 
+describe.each(EXPRESS_VERSIONS)('the OWASP logging vocabulary (%s)', (_name, express) => {
+  it('is exported for apps, and the middleware names what it detects with it', async () => {
+    expect(SECURITY_EVENTS).toMatchObject({ AUTHN_LOGIN_FAIL: 'authn_login_fail', AUTHN_TOKEN_REUSE: 'authn_token_reuse', AUTHZ_FAIL: 'authz_fail', SENSITIVE_READ: 'sensitive_read' });
+    const tracker = testTracker(db.knex);
+    const app = express();
+    app.use(tracker.middleware());
+    app.post('/login', (req, res) => { res.sendStatus(req.query['ok'] === '1' ? 200 : 401); });
+    app.get('/search', (_req, res) => { res.sendStatus(429); });
+    app.get('/report', async (req, res) => {
+      await req.activity!.record({ action: SECURITY_EVENTS.SENSITIVE_READ, entity: { type: 'salary', id: 'e-1' }, personalData: true });
+      res.sendStatus(200);
+    });
+    await request(app).post('/login?ok=1').expect(200);
+    await request(app).post('/login').expect(401);
+    await request(app).get('/search').expect(429);
+    await request(app).get('/report').expect(200);
+    await tracker.close();
+    expect((await rows()).map((r) => [r['activity_type'], r['action']])).toEqual([
+      ['login', 'authn_login_success'], ['login_failed', 'authn_login_fail'], ['data_view', 'excess_rate_limit_exceeded'],
+      ['system_action', 'sensitive_read'], ['data_view', 'read'],
+    ]);
+  });
+});
+
+describe.each(EXPRESS_VERSIONS)('/stats over domain events (%s)', (_name, express) => {
+  it('groups by action and by actor type, and narrows by action, actor type and category, without SQL', async () => {
+    const tracker = testTracker(db.knex, { jwtSecret: REPORT_SECRET });
+    const decisions = [
+      ...Array.from({ length: 3 }, () => ({ action: 'certification.approved', category: 'approval', actor: { id: 'rita', type: 'admin' as const } })),
+      { action: 'certification.rejected', category: 'approval', actor: { id: 'rita', type: 'admin' as const }, reason: 'evidence missing' },
+      ...Array.from({ length: 2 }, () => ({ action: SECURITY_EVENTS.AUTHN_TOKEN_INVALID, category: 'approval', status: 'failure' as const })),
+      ...Array.from({ length: 4 }, () => ({ action: 'assistant.message', category: 'conversation', actor: { id: 'helper-bot', type: 'agent' as const } })),
+      { action: 'assistant.message', category: 'conversation', actor: { id: 'writer-bot', type: 'agent' as const } },
+      { action: 'assistant.message', category: 'conversation', actor: { id: 'ada' } },
+    ];
+    for (const event of decisions) await tracker.record(event);
+    const app = express();
+    app.use(MOUNT, tracker.router());
+    const get = async (query: string) => (await request(app).get(`${MOUNT}/stats?${query}`).set(bearer('aud-1', 'auditor')).expect(200)).body.data;
+
+    const approvals = await get('category=approval');
+    expect(approvals).toMatchObject({
+      totalActivities: 6,
+      byAction: [{ action: 'certification.approved', count: 3 }, { action: 'authn_token_invalid', count: 2 }, { action: 'certification.rejected', count: 1 }],
+      byActorType: [{ actorType: 'admin', count: 4 }, { actorType: 'system', count: 2 }],
+    });
+    const perAgent = await get('actorType=agent&action=assistant.message');
+    expect(perAgent).toMatchObject({ totalActivities: 5, topUsers: [{ userId: 'helper-bot', count: 4 }, { userId: 'writer-bot', count: 1 }] });
+    const bad = await request(app).get(`${MOUNT}/stats?actorType=robot`).set(bearer('aud-1', 'auditor')).expect(400);
+    expect(bad.body.error).toMatchObject({ param: 'actorType' });
+    await tracker.close();
+  });
+});
+
 describe('fieldDiff', () => {
   it('compares objects key by key along dotted paths, anything else whole', () => {
     expect(fieldDiff({ a: 1, b: { c: 2, d: [1] }, gone: true }, { a: 1, b: { c: 3, d: [1, 2] }, added: 'x' })).toEqual([
@@ -187,7 +242,9 @@ describe('fieldDiff', () => {
       { path: 'b.d', before: [1], after: [1, 2] },
       { path: 'gone', before: true, after: null },
     ]);
-    expect(fieldDiff(null, { a: 1 })).toEqual([{ path: '.', before: null, after: { a: 1 } }]);
+    expect(fieldDiff(null, { a: 1, b: null })).toEqual([{ path: 'a', before: null, after: 1 }]);
+    expect(fieldDiff({ a: 1 }, undefined)).toEqual([{ path: 'a', before: 1, after: null }]);
+    expect(fieldDiff('draft', 'final')).toEqual([{ path: '.', before: 'draft', after: 'final' }]);
     expect(fieldDiff({ a: 1 }, { a: 1 })).toEqual([]);
   });
 

@@ -1,14 +1,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import type { Knex } from 'knex';
-import { main } from '../lib/cli/main';
 import { verifyChain } from '../lib/index';
 import { GENESIS_HASH } from '../lib/integrity/encoding';
 import { openTestDatabase, resetTables, usingPostgres, type TestDatabase } from './support/database';
 import { activity, seed } from './support/reports';
-import { withEnv } from './support/env';
+import { runCli } from './support/cli';
 
 const HMAC_SECRET = 'cli-test-checkpoint-secret-0123456789';
 const NO_KEYS = { ACTIVITY_CHECKPOINT_KEY: undefined, ACTIVITY_CHECKPOINT_PRIVATE_KEY: undefined, ACTIVITY_CHECKPOINT_PUBLIC_KEY: undefined };
@@ -25,17 +23,7 @@ afterAll(async () => {
 });
 beforeEach(async () => { await resetTables(db.knex); });
 
-/** Runs the command in-process; what it printed on stdout and stderr. */
-async function cli(argv: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let printed = '';
-  let complained = '';
-  out.on('data', (chunk: Buffer) => { printed += chunk.toString(); });
-  err.on('data', (chunk: Buffer) => { complained += chunk.toString(); });
-  const code = await withEnv(env, () => main(argv, out, err));
-  return { code, out: printed, err: complained };
-}
+const cli = runCli;
 
 /** Twelve activities in three batches of the write path: chain positions 1 to 12. */
 async function seedTwelve(): Promise<void> {

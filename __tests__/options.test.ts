@@ -11,6 +11,8 @@ describe('options are checked at start-up', () => {
     );
     expect(() => resolveConfig({ limits: { maxDepht: 3 } } as never)).toThrow(/Unknown option "limits.maxDepht". Did you mean "limits.maxDepth"\?/);
     expect(() => resolveConfig({ suspicious: { slowRequest: 3 } } as never)).toThrow(/Unknown option "suspicious.slowRequest". Did you mean "suspicious.slowRequestMs"\?/);
+    expect(() => resolveConfig({ alerts: { rules: { scaning_404: {} } } } as never)).toThrow(/Unknown option "alerts.rules.scaning_404". Did you mean "alerts.rules.scanning_404"\?/);
+    expect(() => resolveConfig({ alerts: { rules: { mass_export: { speedKmh: 10 } } } } as never)).toThrow(/Unknown option "alerts.rules.mass_export.speedKmh"\..*Known options: alerts.rules.mass_export.enabled, alerts.rules.mass_export.windowMinutes, alerts.rules.mass_export.severity, alerts.rules.mass_export.threshold\./);
   });
 
   it.each([
@@ -41,6 +43,16 @@ describe('options are checked at start-up', () => {
     [{ writeTimeoutMs: 10 }, 'Invalid writeTimeoutMs: 10. Fix: use a whole number from 100 to 3600000.'],
     [{ handleSignals: 'yes' }, 'Invalid handleSignals: "yes". Fix: use true or false.'],
     [{ journal: { maxBytes: 1000 } }, 'Invalid journal.maxBytes: 1000. Fix: use a whole number from 1048576 to'],
+    [{ alerts: true }, 'Invalid alerts: true. Fix: pass false, or an object such as { rules: { failed_logins_per_ip: { threshold: 10 } } }.'],
+    [{ alerts: { intervalSeconds: 0 } }, 'Invalid alerts.intervalSeconds: 0. Fix: use a whole number from 1 to 86400.'],
+    [{ alerts: { rules: { error_rate: { threshold: 20 } } } }, 'Invalid alerts.rules.error_rate.threshold: 20. Fix: use the share of 5xx responses above which it fires, a number from 0 up to (not including) 1, such as 0.2.'],
+    [{ alerts: { rules: { scanning_404: { threshold: 0 } } } }, 'Invalid alerts.rules.scanning_404.threshold: 0. Fix: use a whole number from 1 to 1000000.'],
+    [{ alerts: { rules: { mass_export: { severity: 'urgent' } } } }, 'Invalid alerts.rules.mass_export.severity: "urgent". Fix: use one of info, low, medium, high, critical.'],
+    [{ alerts: { rules: { critical_events: { groupBy: 'user' } } } }, "Invalid alerts.rules.critical_events.groupBy: \"user\". Fix: use 'global' (one key for all rows) or 'tenant' (one key per tenant)."],
+    [{ alerts: { webhook: { url: 'ftp://hooks.example.com/x', secret: 'a-secret-of-enough-length' } } }, 'Invalid alerts.webhook.url: "ftp://hooks.example.com/x". Fix: use an http:// or https:// URL.'],
+    [{ alerts: { webhook: { url: 'https://bob:pw@hooks.example.com/x', secret: 'a-secret-of-enough-length' } } }, 'Invalid alerts.webhook.url: "https://bob:[hidden]@hooks.example.com/x". Fix: leave credentials out of the URL'],
+    [{ alerts: { webhook: { url: 'https://hooks.example.com/x', secret: 'short' } } }, 'Invalid alerts.webhook.secret: [hidden]. Fix: use a random secret of at least 16 characters'],
+    [{ alerts: { webhook: { url: 'https://hooks.example.com/x', secret: 'a-secret-of-enough-length', maxAttempts: 0 } } }, 'Invalid alerts.webhook.maxAttempts: 0. Fix: use a whole number from 1 to 20.'],
   ])('rejects %j', (options, message) => {
     expect(() => resolveConfig(options as never, {})).toThrow(expect.objectContaining({ code: 'ERR_AT_INVALID_OPTION', message: expect.stringContaining(message) }));
   });
@@ -68,9 +80,31 @@ describe('options are checked at start-up', () => {
       exportRateLimit: { windowMs: 60_000, max: 10 },
       journal: { dir: path.resolve('.activity-data/journal'), mode: 'spill', maxBytes: null }, retry: { initialDelayMs: 100, maxDelayMs: 10_000 },
       writeTimeoutMs: 30_000, closeTimeoutMs: 10_000, handleSignals: false,
+      risk: {
+        weights: {
+          failed_authentication: 0.4, authorization_failure: 0.3, privileged_action: 0.2, export_or_bulk_read: 0.2,
+          new_device: 0.2, new_country: 0.3, outside_working_hours: 0.1, burst_rate: 0.3,
+        },
+        severityThresholds: { low: 0.2, medium: 0.4, high: 0.6, critical: 0.8 }, anomalyThreshold: 0.7,
+        workingHours: { start: 8, end: 18, days: [1, 2, 3, 4, 5], timeZone: 'UTC' },
+        burstWindowSeconds: 60, burstThreshold: 100, bulkReadBytes: 10_485_760, privilegedRoles: ['admin', 'system_admin'],
+      },
     });
     expect(resolveConfig({}, { ACTIVITY_DATA_DIR: '/srv/activity' }).journal).toEqual({ dir: '/srv/activity/journal', mode: 'spill', maxBytes: null });
     expect(resolveConfig({ journal: false }, {}).journal).toBe(false);
+    const rule = (threshold: number, windowMinutes: number, severity: string, more: object = {}): object => ({ threshold, windowMinutes, severity, minRequests: 50, speedKmh: 900, groupBy: 'global', ...more });
+    expect(resolveConfig({}, {}).alerts).toEqual({
+      intervalMs: 30_000, lookbackMinutes: 60, webhook: null,
+      rules: {
+        failed_logins_per_ip: rule(5, 15, 'high'), failed_logins_per_account: rule(5, 15, 'high'), ip_many_accounts: rule(3, 15, 'high'),
+        auth_failure_burst: rule(20, 5, 'medium'), scanning_404: rule(30, 5, 'medium'), impossible_travel: rule(1, 60, 'high'),
+        mass_export: rule(10, 10, 'high'), error_rate: rule(0.2, 5, 'high'), critical_events: rule(5, 15, 'critical'), token_abuse: rule(3, 15, 'high'),
+      },
+    });
+    expect(resolveConfig({ alerts: { webhook: { url: 'https://hooks.example.com/activity', secret: 'a-secret-of-enough-length' } } }, {}).alerts).toMatchObject({
+      webhook: { url: 'https://hooks.example.com/activity', secret: 'a-secret-of-enough-length', maxAttempts: 5, retryDelayMs: 1000, timeoutMs: 10_000 },
+    });
+    expect(resolveConfig({ alerts: false }, {}).alerts).toBe(false);
     expect(() => resolveConfig({ journal: { dri: '/x' } } as never, {})).toThrow(/Unknown option "journal.dri". Did you mean "journal.dir"\?/);
   });
 

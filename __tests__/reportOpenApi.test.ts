@@ -62,7 +62,7 @@ describe.each(EXPRESS_VERSIONS)('the OpenAPI document describes real responses (
     expect(csv.headers['content-type']).toMatch(/^text\/csv/);
     const doc = (await request(app).get(`${MOUNT}/openapi.json`)).body as { paths: Record<string, unknown> };
     expect(Object.keys(doc.paths).sort()).toEqual([
-      '/activities', '/compliance-report', '/entities/{entityType}/{entityId}/audit-trail', '/export', '/health', '/integrity', '/me/sessions', '/me/summary',
+      '/activities', '/alerts', '/alerts/{id}/acknowledge', '/compliance-report', '/entities/{entityType}/{entityId}/audit-trail', '/export', '/health', '/integrity', '/me/sessions', '/me/summary',
       '/openapi.json', '/sessions/active', '/stats', '/suspicious',
     ]);
   });

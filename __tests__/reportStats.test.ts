@@ -96,6 +96,8 @@ describe.each(EXPRESS_VERSIONS)('GET /stats with %s', (_name, express) => {
         { country: null, count: 2 }, // bob's failed login and the tablet have no location
         { country: 'GB', count: 1 },
       ],
+      byAction: [{ action: 'read', count: 10 }],
+      byActorType: [{ actorType: null, count: 10 }],
     });
   });
 
@@ -129,6 +131,7 @@ describe.each(EXPRESS_VERSIONS)('GET /stats with %s', (_name, express) => {
     expect(data).toEqual({
       totalActivities: 0, uniqueUsers: 0, uniqueSessions: 0, totalDuration: 0, averageDuration: 0, errorRate: 0,
       byType: [], byHour: [], topPages: [], topUsers: [], byDevice: [], byBrowser: [], byOperatingSystem: [], byLocation: [],
+      byAction: [], byActorType: [],
     });
   });
 

@@ -26,6 +26,8 @@ export interface ServerConfig {
   trackerOverrides?: {
     detailedTracking?: boolean;
     geo?: boolean;
+    /** false: rows are not scored for risk (the database's share of the cost of scoring). */
+    risk?: false;
     batchSize?: number;
     flushIntervalMs?: number;
   };

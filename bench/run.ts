@@ -7,7 +7,7 @@
  *                                      bare (Express alone), postgres, embedded (journal in 'spill' mode,
  *                                      the default), postgres-wal, embedded-wal (journal in 'write-ahead'
  *                                      mode), e.g. BENCH_VARIANTS=bare,postgres,bare,postgres-wal
- *   BENCH_DETAILED=0 BENCH_GEO=0 BENCH_BATCH_SIZE=2000 BENCH_FLUSH_MS=10
+ *   BENCH_DETAILED=0 BENCH_GEO=0 BENCH_RISK=0 BENCH_BATCH_SIZE=2000 BENCH_FLUSH_MS=10
  *                                      tracker options, for investigation
  *   BENCH_CPU_PROF=1                   write a .cpuprofile of each server child to $TMPDIR/activity-bench-prof
  *   BENCH_REPORTS=0                    skip the report-route bench that follows on PostgreSQL (bench/reports.ts)
@@ -475,6 +475,7 @@ function trackerOverrides(): NonNullable<ServerConfig['trackerOverrides']> {
   if (detailed !== undefined) o.detailedTracking = detailed;
   const geo = bool('BENCH_GEO');
   if (geo !== undefined) o.geo = geo;
+  if (bool('BENCH_RISK') === false) o.risk = false;
   if (process.env['BENCH_BATCH_SIZE']) o.batchSize = positiveNumber('BENCH_BATCH_SIZE', 500);
   if (process.env['BENCH_FLUSH_MS']) o.flushIntervalMs = positiveNumber('BENCH_FLUSH_MS', 50);
   return o;

@@ -1,8 +1,9 @@
 import path from 'node:path';
 import type { Knex } from 'knex';
 import { ActivityTrackingError } from './errors';
-import { ACTIVITY_TYPES, type ActivityType, type Logger, type Options, type SuspiciousThresholds } from './types';
+import { ACTIVITY_TYPES, SEVERITIES, type ActivityType, type Logger, type Options, type RiskFactor, type RiskOptions, type SuspiciousThresholds } from './types';
 import { DEFAULT_SANITIZE_LIMITS, type SanitizeLimits } from './capture/sanitize';
+import { DEFAULT_ALERT_INTERVAL_SECONDS, DEFAULT_ALERT_LOOKBACK_MINUTES, DEFAULT_ALERT_RULES, DEFAULT_WEBHOOK, RULE_SETTING_KEYS, type ResolvedAlertRule, type ResolvedAlerts, type ResolvedWebhook } from './alerts/settings';
 
 export const DEFAULT_LOGIN_PATHS = [
   '/login', '/signin', '/auth/login', '/auth/signin', '/api/login', '/api/auth/login',
@@ -39,6 +40,8 @@ export interface ResolvedConfig {
   exportRateLimit: { windowMs: number; max: number };
   getUserId: Options['getUserId'];
   getTenantId: Options['getTenantId'];
+  tenants: 'required' | 'optional';
+  rowLevelSecurity: boolean;
   classify: Options['classify'];
   routeActivityTypes: ReadonlyMap<string, ActivityType>;
   loginPaths: ReadonlySet<string>;
@@ -59,17 +62,31 @@ export interface ResolvedConfig {
   writeTimeoutMs: number;
   closeTimeoutMs: number;
   handleSignals: boolean;
+  risk: ResolvedRisk | false;
+  alerts: ResolvedAlerts | false;
   logger: Logger;
+}
+
+/** The risk options with every default filled in; sent as they are (JSON) to the append function. */
+export interface ResolvedRisk {
+  weights: Record<RiskFactor, number>;
+  severityThresholds: { low: number; medium: number; high: number; critical: number };
+  anomalyThreshold: number;
+  workingHours: { start: number; end: number; days: number[]; timeZone: string } | false;
+  burstWindowSeconds: number;
+  burstThreshold: number;
+  bulkReadBytes: number;
+  privilegedRoles: string[];
 }
 
 type OptionKey = keyof Options;
 const OPTION_KEYS: readonly OptionKey[] = [
   'database', 'dataDir', 'autoMigrate', 'sessionTimeoutMinutes', 'retentionDays', 'detailedTracking',
   'jwtSecret', 'jwtPublicKey', 'jwtAlgorithm', 'jwtIssuer', 'jwtAudience', 'jwtClockToleranceSeconds',
-  'authorize', 'jobs', 'sessionSweepMinutes', 'suspicious', 'exportRateLimit', 'getUserId', 'getTenantId', 'classify', 'routeActivityTypes', 'loginPaths', 'logoutPaths',
+  'authorize', 'jobs', 'sessionSweepMinutes', 'suspicious', 'exportRateLimit', 'getUserId', 'getTenantId', 'tenants', 'rowLevelSecurity', 'classify', 'routeActivityTypes', 'loginPaths', 'logoutPaths',
   'tokenRefreshPaths', 'skip', 'sensitiveKeys', 'limits', 'headers', 'geo', 'sessionCookie',
   'sessionSecret', 'batchSize', 'flushIntervalMs', 'maxQueueSize', 'journal', 'retry', 'writeTimeoutMs', 'closeTimeoutMs',
-  'handleSignals', 'logger',
+  'handleSignals', 'risk', 'alerts', 'logger',
 ];
 /** Postgres caps a statement at 65535 bind parameters; a row of user_activity binds 24. */
 const MAX_BATCH_SIZE = 2000;
@@ -157,6 +174,12 @@ export function resolveConfig(options: Options | undefined, env: NodeJS.ProcessE
   checkInteger('closeTimeoutMs', closeTimeoutMs, 0, 3_600_000);
   const handleSignals = opts.handleSignals ?? false;
   checkBoolean('handleSignals', handleSignals);
+  const tenants = opts.tenants ?? (opts.getTenantId !== undefined ? 'required' : 'optional');
+  if (tenants !== 'required' && tenants !== 'optional') {
+    throw invalid('tenants', tenants, "use 'required' (report readers other than system_admin need a tenant claim) or 'optional'");
+  }
+  const rowLevelSecurity = opts.rowLevelSecurity ?? false;
+  checkBoolean('rowLevelSecurity', rowLevelSecurity);
 
   return {
     database: resolveDatabase(opts, env),
@@ -175,6 +198,8 @@ export function resolveConfig(options: Options | undefined, env: NodeJS.ProcessE
     exportRateLimit: resolveNumberGroup('exportRateLimit', opts.exportRateLimit, { windowMs: 60_000, max: 10 }, { windowMs: [1000, 86_400_000], max: [1, 100_000] }),
     getUserId: opts.getUserId,
     getTenantId: opts.getTenantId,
+    tenants,
+    rowLevelSecurity,
     classify: opts.classify,
     routeActivityTypes,
     loginPaths: pathSet('loginPaths', opts.loginPaths, DEFAULT_LOGIN_PATHS),
@@ -195,8 +220,181 @@ export function resolveConfig(options: Options | undefined, env: NodeJS.ProcessE
     writeTimeoutMs,
     closeTimeoutMs,
     handleSignals,
+    risk: resolveRisk(opts.risk),
+    alerts: resolveAlerts(opts.alerts),
     logger,
   };
+}
+
+export const DEFAULT_RISK_WEIGHTS: Readonly<Record<RiskFactor, number>> = {
+  failed_authentication: 0.4,
+  authorization_failure: 0.3,
+  privileged_action: 0.2,
+  export_or_bulk_read: 0.2,
+  new_device: 0.2,
+  new_country: 0.3,
+  outside_working_hours: 0.1,
+  burst_rate: 0.3,
+};
+export const DEFAULT_SEVERITY_THRESHOLDS = { low: 0.2, medium: 0.4, high: 0.6, critical: 0.8 } as const;
+export const DEFAULT_WORKING_HOURS = { start: 8, end: 18, days: [1, 2, 3, 4, 5], timeZone: 'UTC' } as const;
+
+function resolveRisk(value: Options['risk']): ResolvedRisk | false {
+  if (value === false) return false;
+  if (value !== undefined && !isPlainObject(value)) throw invalid('risk', value, 'pass false, or an object such as { weights: { new_country: 0.5 } }');
+  const given: RiskOptions = value ?? {};
+  const keys = ['weights', 'severityThresholds', 'anomalyThreshold', 'workingHours', 'burstWindowSeconds', 'burstThreshold', 'bulkReadBytes', 'privilegedRoles'];
+  for (const key of Object.keys(given)) if (!keys.includes(key)) throw unknownOption(`risk.${key}`, keys.map((k) => `risk.${k}`));
+  const weights = fractionGroup('risk.weights', given.weights, DEFAULT_RISK_WEIGHTS);
+  const severityThresholds = fractionGroup('risk.severityThresholds', given.severityThresholds, DEFAULT_SEVERITY_THRESHOLDS);
+  const order = ['low', 'medium', 'high', 'critical'] as const;
+  for (let i = 1; i < order.length; i++) {
+    const [lower, higher] = [order[i - 1]!, order[i]!];
+    if (severityThresholds[higher] < severityThresholds[lower]) {
+      throw invalid(`risk.severityThresholds.${higher}`, severityThresholds[higher], `use at least risk.severityThresholds.${lower} (${severityThresholds[lower]}): thresholds rise from low to critical`);
+    }
+  }
+  const anomalyThreshold = given.anomalyThreshold ?? 0.7;
+  checkFraction('risk.anomalyThreshold', anomalyThreshold);
+  const burstWindowSeconds = given.burstWindowSeconds ?? 60;
+  checkInteger('risk.burstWindowSeconds', burstWindowSeconds, 1, 86_400);
+  const burstThreshold = given.burstThreshold ?? 100;
+  checkInteger('risk.burstThreshold', burstThreshold, 1, 10_000);
+  const bulkReadBytes = given.bulkReadBytes ?? 10 * 1024 * 1024;
+  checkInteger('risk.bulkReadBytes', bulkReadBytes, 1, 2 ** 31 - 1);
+  return {
+    weights,
+    severityThresholds,
+    anomalyThreshold,
+    workingHours: resolveWorkingHours(given.workingHours),
+    burstWindowSeconds,
+    burstThreshold,
+    bulkReadBytes,
+    privilegedRoles: stringList('risk.privilegedRoles', given.privilegedRoles, ['admin', 'system_admin']),
+  };
+}
+
+function resolveWorkingHours(value: unknown): ResolvedRisk['workingHours'] {
+  if (value === false) return false;
+  if (value !== undefined && !isPlainObject(value)) throw invalid('risk.workingHours', value, "pass false, or an object such as { start: 8, end: 18, days: [1, 2, 3, 4, 5], timeZone: 'Europe/Berlin' }");
+  const given = (value ?? {}) as Record<string, unknown>;
+  const keys = ['start', 'end', 'days', 'timeZone'];
+  for (const key of Object.keys(given)) if (!keys.includes(key)) throw unknownOption(`risk.workingHours.${key}`, keys.map((k) => `risk.workingHours.${k}`));
+  const start = given['start'] ?? DEFAULT_WORKING_HOURS.start;
+  checkInteger('risk.workingHours.start', start, 0, 23);
+  const end = given['end'] ?? DEFAULT_WORKING_HOURS.end;
+  checkInteger('risk.workingHours.end', end, 1, 24);
+  if ((end as number) <= (start as number)) throw invalid('risk.workingHours.end', end, `use an hour after risk.workingHours.start (${String(start)}), up to 24`);
+  const days = given['days'] ?? [...DEFAULT_WORKING_HOURS.days];
+  if (!Array.isArray(days) || days.some((d) => typeof d !== 'number' || !Number.isInteger(d) || d < 1 || d > 7)) {
+    throw invalid('risk.workingHours.days', days, 'pass ISO weekdays, 1 (Monday) to 7 (Sunday), such as [1, 2, 3, 4, 5]');
+  }
+  if (days.length === 0) throw invalid('risk.workingHours.days', days, 'name at least one working day, or pass workingHours: false to turn the factor off');
+  const timeZone = given['timeZone'] ?? DEFAULT_WORKING_HOURS.timeZone;
+  if (typeof timeZone !== 'string' || !isTimeZone(timeZone)) throw invalid('risk.workingHours.timeZone', timeZone, "use an IANA time zone name such as 'UTC' or 'Europe/Berlin'");
+  return { start: start as number, end: end as number, days: [...new Set(days as number[])].sort((a, b) => a - b), timeZone };
+}
+
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return name.trim() !== '';
+  } catch {
+    return false;
+  }
+}
+
+function fractionGroup<T extends Record<string, number>>(name: string, value: unknown, defaults: Readonly<T>): T {
+  const result = { ...defaults } as T;
+  if (value === undefined) return result;
+  if (!isPlainObject(value)) throw invalid(name, value, `pass an object such as ${JSON.stringify(defaults).slice(0, 60)}…`);
+  for (const [key, v] of Object.entries(value)) {
+    if (!(key in defaults)) throw unknownOption(`${name}.${key}`, Object.keys(defaults).map((k) => `${name}.${k}`));
+    checkFraction(`${name}.${key}`, v);
+    (result as Record<string, number>)[key] = v as number;
+  }
+  return result;
+}
+
+function checkFraction(name: string, value: unknown): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1) throw invalid(name, value, 'use a number from 0 to 1');
+}
+
+function resolveAlerts(value: Options['alerts']): ResolvedAlerts | false {
+  if (value === false) return false;
+  if (value !== undefined && !isPlainObject(value)) throw invalid('alerts', value, 'pass false, or an object such as { rules: { failed_logins_per_ip: { threshold: 10 } } }');
+  const given = value ?? {};
+  const keys = ['intervalSeconds', 'lookbackMinutes', 'webhook', 'rules'];
+  for (const key of Object.keys(given)) if (!keys.includes(key)) throw unknownOption(`alerts.${key}`, keys.map((k) => `alerts.${k}`));
+  const intervalSeconds = given.intervalSeconds ?? DEFAULT_ALERT_INTERVAL_SECONDS;
+  checkInteger('alerts.intervalSeconds', intervalSeconds, 1, 86_400);
+  const lookbackMinutes = given.lookbackMinutes ?? DEFAULT_ALERT_LOOKBACK_MINUTES;
+  checkInteger('alerts.lookbackMinutes', lookbackMinutes, 1, 10_080);
+  const rulesGiven = given.rules ?? {};
+  if (!isPlainObject(rulesGiven)) throw invalid('alerts.rules', rulesGiven, 'pass an object keyed by rule name, such as { scanning_404: { threshold: 50 } }');
+  const ruleNames = Object.keys(DEFAULT_ALERT_RULES) as Array<keyof typeof DEFAULT_ALERT_RULES>;
+  for (const key of Object.keys(rulesGiven)) if (!(ruleNames as string[]).includes(key)) throw unknownOption(`alerts.rules.${key}`, ruleNames.map((k) => `alerts.rules.${k}`));
+  const rules: ResolvedAlerts['rules'] = {};
+  for (const name of ruleNames) {
+    const settings = rulesGiven[name];
+    if (settings === false) continue;
+    const prefix = `alerts.rules.${name}`;
+    if (settings !== undefined && !isPlainObject(settings)) throw invalid(prefix, settings, `pass false, or an object such as { windowMinutes: ${DEFAULT_ALERT_RULES[name].windowMinutes} }`);
+    const s = (settings ?? {}) as Record<string, unknown>;
+    const allowed = ['enabled', 'windowMinutes', 'severity', ...RULE_SETTING_KEYS[name]];
+    for (const key of Object.keys(s)) if (!allowed.includes(key)) throw unknownOption(`${prefix}.${key}`, allowed.map((k) => `${prefix}.${k}`));
+    const enabled = s['enabled'] ?? true;
+    checkBoolean(`${prefix}.enabled`, enabled);
+    if (!enabled) continue;
+    const defaults = DEFAULT_ALERT_RULES[name];
+    const rule: ResolvedAlertRule = { minRequests: 50, speedKmh: 900, groupBy: 'global', ...defaults };
+    if (s['threshold'] !== undefined) {
+      if (name === 'error_rate') {
+        if (typeof s['threshold'] !== 'number' || !Number.isFinite(s['threshold']) || s['threshold'] < 0 || s['threshold'] >= 1) throw invalid(`${prefix}.threshold`, s['threshold'], 'use the share of 5xx responses above which it fires, a number from 0 up to (not including) 1, such as 0.2');
+      } else {
+        checkInteger(`${prefix}.threshold`, s['threshold'], 1, 1_000_000);
+      }
+      rule.threshold = s['threshold'] as number;
+    }
+    if (s['windowMinutes'] !== undefined) { checkInteger(`${prefix}.windowMinutes`, s['windowMinutes'], 1, 1440); rule.windowMinutes = s['windowMinutes'] as number; }
+    if (s['severity'] !== undefined) {
+      if (!(SEVERITIES as readonly unknown[]).includes(s['severity'])) throw invalid(`${prefix}.severity`, s['severity'], `use one of ${SEVERITIES.join(', ')}`);
+      rule.severity = s['severity'] as ResolvedAlertRule['severity'];
+    }
+    if (s['minRequests'] !== undefined) { checkInteger(`${prefix}.minRequests`, s['minRequests'], 1, 1_000_000); rule.minRequests = s['minRequests'] as number; }
+    if (s['speedKmh'] !== undefined) { checkInteger(`${prefix}.speedKmh`, s['speedKmh'], 1, 100_000); rule.speedKmh = s['speedKmh'] as number; }
+    if (s['groupBy'] !== undefined) {
+      if (s['groupBy'] !== 'global' && s['groupBy'] !== 'tenant') throw invalid(`${prefix}.groupBy`, s['groupBy'], "use 'global' (one key for all rows) or 'tenant' (one key per tenant)");
+      rule.groupBy = s['groupBy'];
+    }
+    rules[name] = rule;
+  }
+  return { intervalMs: (intervalSeconds as number) * 1000, lookbackMinutes: lookbackMinutes as number, webhook: resolveWebhook(given.webhook), rules };
+}
+
+function resolveWebhook(value: unknown): ResolvedWebhook | null {
+  if (value === undefined) return null;
+  if (!isPlainObject(value)) throw invalid('alerts.webhook', value, "pass an object such as { url: 'https://hooks.example.com/activity', secret: '<random, 32+ characters>' }");
+  const keys = ['url', 'secret', 'maxAttempts', 'retryDelayMs', 'timeoutMs'];
+  for (const key of Object.keys(value)) if (!keys.includes(key)) throw unknownOption(`alerts.webhook.${key}`, keys.map((k) => `alerts.webhook.${k}`));
+  const { url, secret } = value;
+  let parsed: URL | null = null;
+  try { parsed = typeof url === 'string' ? new URL(url) : null; } catch { parsed = null; }
+  if (parsed === null || (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')) {
+    throw invalid('alerts.webhook.url', typeof url === 'string' ? redactUrl(url) : url, 'use an http:// or https:// URL');
+  }
+  if (parsed.username !== '' || parsed.password !== '') {
+    throw invalid('alerts.webhook.url', redactUrl(url as string), 'leave credentials out of the URL: the receiver authenticates deliveries by their X-Activity-Signature, made with alerts.webhook.secret');
+  }
+  if (typeof secret !== 'string' || secret.length < 16) throw invalid('alerts.webhook.secret', HIDDEN, 'use a random secret of at least 16 characters (32 or more recommended); the receiver checks X-Activity-Signature with it');
+  const webhook: ResolvedWebhook = { url: parsed.toString(), secret, ...DEFAULT_WEBHOOK };
+  const ranges = { maxAttempts: [1, 20], retryDelayMs: [1, 3_600_000], timeoutMs: [100, 300_000] } as const;
+  for (const key of ['maxAttempts', 'retryDelayMs', 'timeoutMs'] as const) {
+    if (value[key] === undefined) continue;
+    checkInteger(`alerts.webhook.${key}`, value[key], ranges[key][0], ranges[key][1]);
+    webhook[key] = value[key] as number;
+  }
+  return webhook;
 }
 
 export const DEFAULT_SUSPICIOUS_THRESHOLDS: SuspiciousThresholds = {

@@ -19,8 +19,11 @@ import { createReportRouter } from './router/router';
 import { Scheduler, type Job } from './jobs/scheduler';
 import { removeExpiredActivity } from './jobs/retention';
 import { closeIdleSessions } from './jobs/sessionSweeper';
+import { evaluateAlerts } from './jobs/alerts';
+import { AlertListeners } from './alerts/emitter';
+import { WebhookSender } from './alerts/webhook';
 import { createActivityMiddleware, type ActivityMiddleware } from '../middleware/activityMiddleware';
-import type { ActivityEvent, Options, RecordInput } from './types';
+import type { ActivityEvent, Alert, Options, RecordInput } from './types';
 
 export interface ActivityTracker {
   /** The capture middleware; mount it before the app's routes. */
@@ -42,16 +45,24 @@ export interface ActivityTracker {
   /** Counters of the write path. */
   stats(): RecorderStats;
   /**
-   * Runs a periodic job now, unless another process is running it; resolves with whether it ran.
-   * Failures are logged, as for scheduled runs.
+   * Runs a periodic job now, unless another process is running it; resolves with whether it ran
+   * (false for `alerts` when the alerts option is false). Failures are logged, as for scheduled runs.
    */
   runJob(name: JobName): Promise<boolean>;
   /** The knex instance the tracker writes through. */
   readonly knex: Knex;
+  /**
+   * Calls `listener` with each alert this process's alerts job creates, once (with several
+   * processes, each alert is created, and so emitted, by exactly one of them). A listener that
+   * throws is logged; it never stops the job.
+   */
+  on(event: 'alert', listener: (alert: Alert) => void): void;
+  /** Removes a listener given to `on`. */
+  off(event: 'alert', listener: (alert: Alert) => void): void;
 }
 
 /** The periodic jobs a tracker runs. */
-export type JobName = 'retention' | 'session-sweeper';
+export type JobName = 'retention' | 'session-sweeper' | 'alerts';
 
 /** The usual minimum retention of audit logs; a shorter setting is allowed, with a warning. */
 export const COMMON_MINIMUM_RETENTION_DAYS = 90;
@@ -89,6 +100,8 @@ export function createActivityTracker(options?: Options): ActivityTracker {
     logger.warn(`Activity is kept for ${config.retentionDays} days; audit rules commonly ask for at least ${COMMON_MINIMUM_RETENTION_DAYS} (ACTIVITY_LOG_RETENTION_DAYS)`, { retentionDays: config.retentionDays });
   }
   const scheduler = new Scheduler(database.knex, logger, () => readiness.get().then(() => undefined));
+  const alertListeners = new AlertListeners(logger);
+  const webhook = config.alerts && config.alerts.webhook ? new WebhookSender(config.alerts.webhook, logger) : null;
   const jobs: Record<JobName, Job> = {
     retention: {
       name: 'retention',
@@ -98,10 +111,21 @@ export function createActivityTracker(options?: Options): ActivityTracker {
     'session-sweeper': {
       name: 'session-sweeper',
       intervalMs: config.sessionSweepMinutes * 60_000,
-      run: (knex) => closeIdleSessions(knex, { timeoutMinutes: config.sessionTimeoutMinutes }),
+      run: (knex) => closeIdleSessions(knex, { timeoutMinutes: config.sessionTimeoutMinutes, risk: config.risk }),
+    },
+    alerts: {
+      name: 'alerts',
+      intervalMs: config.alerts ? config.alerts.intervalMs : 0,
+      run: async (knex) => {
+        if (!config.alerts) return;
+        for (const alert of await evaluateAlerts(knex, config.alerts, logger)) {
+          alertListeners.emit(alert);
+          webhook?.send(alert);
+        }
+      },
     },
   };
-  if (config.jobs) for (const job of Object.values(jobs)) scheduler.schedule(job);
+  if (config.jobs) for (const job of Object.values(jobs)) if (job.intervalMs > 0) scheduler.schedule(job);
 
   const recordWith = (input: RecordInput, defaults: Partial<ActivityEvent>): Promise<void> => {
     try {
@@ -124,6 +148,7 @@ export function createActivityTracker(options?: Options): ActivityTracker {
     closing ??= (async () => {
       removeSignalHandlers?.();
       await scheduler.stop();
+      webhook?.stop();
       await recorder.close();
       // A server that stopped answering must not hold shutdown: what it had is journaled already.
       if (database.owned) await Promise.race([database.knex.destroy(), delay(config.closeTimeoutMs)]);
@@ -152,9 +177,17 @@ export function createActivityTracker(options?: Options): ActivityTracker {
     stats: () => recorder.stats(),
     runJob: (name) => {
       const job = jobs[name];
+      if (name === 'alerts' && !config.alerts) return Promise.resolve(false);
       return job ? scheduler.runOnce(job) : Promise.reject(new ActivityTrackingError('ERR_AT_INVALID_OPTION', `Unknown job "${String(name)}". Fix: use one of ${Object.keys(jobs).join(', ')}`));
     },
     knex: database.knex,
+    on: (event, listener) => {
+      if (event !== 'alert' || typeof listener !== 'function') throw new ActivityTrackingError('ERR_AT_INVALID_OPTION', `Cannot listen to "${String(event)}". Fix: call tracker.on('alert', (alert) => { ... })`);
+      alertListeners.add(listener);
+    },
+    off: (event, listener) => {
+      if (event === 'alert') alertListeners.remove(listener);
+    },
   };
 }
 
@@ -185,7 +218,7 @@ async function prepare(database: Database, config: ResolvedConfig): Promise<Acti
   }
   if (database.kind === 'embedded' || config.autoMigrate) await migrate(database.knex);
   else await assertSchemaCurrent(database.knex);
-  return new KnexActivityStore(database.knex);
+  return new KnexActivityStore(database.knex, { risk: config.risk });
 }
 
 /** Memoizes a successful start-up; a failed one is tried again on the next call, so a late migration or a returning server is picked up. */

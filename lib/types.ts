@@ -96,6 +96,52 @@ export const ACTOR_TYPES = ['user', 'admin', 'agent', 'system', 'service'] as co
 export type ActorType = (typeof ACTOR_TYPES)[number];
 export const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];
+/** The factors a row's risk score is made of, in the order `risk_factors` lists them. */
+export const RISK_FACTORS = [
+  'failed_authentication',
+  'authorization_failure',
+  'privileged_action',
+  'export_or_bulk_read',
+  'new_device',
+  'new_country',
+  'outside_working_hours',
+  'burst_rate',
+] as const;
+export type RiskFactor = (typeof RISK_FACTORS)[number];
+
+/**
+ * How rows are scored for risk, in the database as each batch is written (never on the request path).
+ * A row's score is the sum of the weights of its factors, at most 1.
+ */
+export interface RiskOptions {
+  /**
+   * Weight of each factor, from 0 to 1. Defaults: `failed_authentication` 0.4, `authorization_failure` 0.3,
+   * `privileged_action` 0.2, `export_or_bulk_read` 0.2, `new_device` 0.2, `new_country` 0.3,
+   * `outside_working_hours` 0.1, `burst_rate` 0.3.
+   */
+  weights?: Partial<Record<RiskFactor, number>>;
+  /**
+   * Lowest score of each severity (below `low`: `info`). Defaults: `low` 0.2, `medium` 0.4, `high` 0.6, `critical` 0.8.
+   * A domain event that names its own severity keeps the higher of the two.
+   */
+  severityThresholds?: { low?: number; medium?: number; high?: number; critical?: number };
+  /** A row scoring at least this is flagged `anomaly`. Default `0.7`. */
+  anomalyThreshold?: number;
+  /**
+   * Activity outside these hours is `outside_working_hours`: from hour `start` (default `8`) up to hour `end`
+   * (default `18`, exclusive) on `days` (ISO weekdays, 1 = Monday … 7 = Sunday; default Monday to Friday),
+   * in `timeZone` (an IANA name; default `'UTC'`). `false` turns the factor off.
+   */
+  workingHours?: { start?: number; end?: number; days?: number[]; timeZone?: string } | false;
+  /** The window of `burst_rate`, in seconds. Default `60`. */
+  burstWindowSeconds?: number;
+  /** More than this many rows of one user within `burstWindowSeconds` (the row included) is `burst_rate`. Default `100`. */
+  burstThreshold?: number;
+  /** A response larger than this many bytes is an `export_or_bulk_read`. Default `10485760` (10 MB). */
+  bulkReadBytes?: number;
+  /** Actor roles (a domain event's `actor.role`) whose actions are `privileged_action`. Default `['admin', 'system_admin']`. */
+  privilegedRoles?: string[];
+}
 export const EVENT_STATUSES = ['success', 'failure', 'partial', 'pending'] as const;
 export type EventStatus = (typeof EVENT_STATUSES)[number];
 
@@ -158,6 +204,8 @@ export interface RecordInput {
 export interface RequestActivity {
   /** Who acted, when the route knows better than `getUserId` (the report routes set the verified caller). */
   userId?: string;
+  /** The tenant the request acted in, when the route knows better than `getTenantId` (a failed login naming a known account). */
+  tenantId?: string;
   /** Overrides the activity type the rules would choose. */
   type?: ActivityType;
   entityType?: string;
@@ -172,9 +220,108 @@ export interface RequestActivity {
 /** Who is calling the report routes. */
 export interface ReportPrincipal {
   userId: string;
-  /** `system_admin` and `admin` may do everything, `auditor` and `manager` read everything, any other role only `/me/*`. */
+  /**
+   * `system_admin` and `admin` may do everything, `auditor` and `manager` read everything, any other role only `/me/*`;
+   * with a `tenantId`, "everything" is that tenant's rows and rows about entities it owns, and `/integrity` and `/health` are refused.
+   */
   role: string;
   tenantId?: string | null;
+}
+
+/** The built-in alert rules, as `activity_alerts.rule` names them. */
+export const ALERT_RULES = [
+  'failed_logins_per_ip',
+  'failed_logins_per_account',
+  'ip_many_accounts',
+  'auth_failure_burst',
+  'scanning_404',
+  'impossible_travel',
+  'mass_export',
+  'error_rate',
+  'critical_events',
+  'token_abuse',
+] as const;
+export type AlertRuleName = (typeof ALERT_RULES)[number];
+
+/**
+ * The settings of one alert rule. A rule fires at most once per key (an IP, an account, a user,
+ * `global` or a tenant) and fixed window: windows are aligned on the Unix epoch (a 15-minute window
+ * runs :00–:15, :15–:30, …): each row counts in one window, so a burst that straddles an edge is split between two.
+ */
+export interface AlertRuleSettings {
+  /** `false` turns the rule off. Default `true`. */
+  enabled?: boolean;
+  /**
+   * What fires the rule within a window: rows (most rules), distinct accounts (`ip_many_accounts`),
+   * or the share of 5xx responses from 0 to 1 (`error_rate`). Unused by `impossible_travel`.
+   */
+  threshold?: number;
+  /** The window, in minutes (for `impossible_travel`, the window one alert per user covers). */
+  windowMinutes?: number;
+  /** The severity of the alerts the rule creates. */
+  severity?: Severity;
+  /** `error_rate` only: requests a window needs before its rate counts. Default `50`. */
+  minRequests?: number;
+  /** `impossible_travel` only: the fastest believable travel, in km/h (an airliner). Default `900`. */
+  speedKmh?: number;
+  /** `error_rate` and `critical_events`: one key for all rows (`'global'`, the default) or one per tenant (`'tenant'`; rows without one are not counted). */
+  groupBy?: 'global' | 'tenant';
+}
+
+/**
+ * Alerts: built-in rules evaluated by a periodic job (never on the request path) over recent
+ * activity. Defaults, per rule (threshold in windowMinutes, severity):
+ * - `failed_logins_per_ip`: 5 failed logins (`login_failed`) from one IP in 15, high
+ * - `failed_logins_per_account`: 5 failed logins against one account (user id) in 15, high
+ * - `ip_many_accounts`: one IP failing logins against 3 distinct accounts in 15, high
+ * - `auth_failure_burst`: 20 responses 401 or 403 to one IP in 5, medium
+ * - `scanning_404`: 30 responses 404 to one IP in 5, medium
+ * - `impossible_travel`: one user seen in two countries sooner than an airliner (`speedKmh` 900)
+ *   could fly between them (country centroids), one alert per user per 60, high
+ * - `mass_export`: 10 `audit_export` or `file_download` rows of one user in 10, high
+ * - `error_rate`: over 0.2 of the responses are 5xx, with at least 50 responses, in 5, key `global`, high
+ * - `critical_events`: 5 rows of severity `critical` in 15, key `global`, critical
+ * - `token_abuse`: 3 rows with action `authn_token_invalid`, `authn_token_expired` or
+ *   `authn_token_reuse` from one IP (key `ip:<ip>`) or for one account (key `account:<id>`) in 15, high
+ */
+export interface AlertOptions {
+  /** Seconds between evaluations. Default `30`. */
+  intervalSeconds?: number;
+  /**
+   * How far back each evaluation reads, in minutes (from the start of the window that holds that
+   * moment); rows stored later than this after they happened are not evaluated. Default `60`.
+   */
+  lookbackMinutes?: number;
+  /**
+   * POST each new alert as JSON to `url`, signed: `X-Activity-Signature: sha256=<hex HMAC-SHA256 of
+   * the raw body with secret>`, with `X-Activity-Timestamp` (Unix seconds, also in the body as
+   * `sentAt`). A non-2xx answer, a network error or no answer in `timeoutMs` (default `10000`) is
+   * retried up to `maxAttempts` (default `5`) attempts in all, waiting `retryDelayMs` (default `1000`)
+   * doubled after each. Default: none.
+   */
+  webhook?: { url: string; secret: string; maxAttempts?: number; retryDelayMs?: number; timeoutMs?: number };
+  /** Per-rule settings, by rule name; `false` turns a rule off. */
+  rules?: Partial<Record<AlertRuleName, AlertRuleSettings | false>>;
+}
+
+/** One alert, as `tracker.on('alert')`, the webhook and `GET /alerts` give it. */
+export interface Alert {
+  id: string;
+  rule: AlertRuleName;
+  /** What the rule counted by: an IP, an account, `global`, a tenant, `ip:<ip>` / `account:<id>`. */
+  key: string;
+  severity: Severity;
+  /** The tenant every counted row shares; null when they name none or several. */
+  tenantId: string | null;
+  windowStart: string;
+  windowEnd: string;
+  /** Rows counted when the alert was created (for `error_rate`, the 5xx responses; `impossible_travel`, the impossible moves). */
+  count: number;
+  firstSeen: string;
+  lastSeen: string;
+  summary: string;
+  details: Record<string, unknown>;
+  createdAt: string;
 }
 
 export interface SuspiciousThresholds {
@@ -253,7 +400,7 @@ export interface Options {
   /** Minutes between runs of the job that ends sessions idle for `sessionTimeoutMinutes`. Default: `5`. */
   sessionSweepMinutes?: number;
   /**
-   * Run the periodic jobs (retention, every hour; the session sweeper) in this process. Several processes may all run
+   * Run the periodic jobs (retention, every hour; the session sweeper; the alert rules, every `alerts.intervalSeconds`) in this process. Several processes may all run
    * them: a PostgreSQL advisory lock lets one at a time do each job. Default: `true`.
    */
   jobs?: boolean;
@@ -265,6 +412,22 @@ export interface Options {
   getUserId?: (req: TrackedRequest) => string | number | null | undefined;
   /** Returns the tenant (organisation) a request belongs to; stored on its row and on events it records. Default: none. */
   getTenantId?: (req: TrackedRequest) => string | number | null | undefined;
+  /**
+   * Whether report readers must belong to a tenant. `'required'`: a caller whose role is not
+   * `system_admin` and whose token (or `authorize(req)` principal) carries no tenant is refused
+   * (403) on every report route but `/me/*`. `'optional'`: such a caller reads every tenant, as in
+   * an app without tenants. A caller with a tenant always reads only that tenant's rows (and
+   * activities about entities it owns); `system_admin` always reads every tenant.
+   * Default: `'required'` when `getTenantId` is set, else `'optional'`.
+   */
+  tenants?: 'required' | 'optional';
+  /**
+   * Run each tenant-scoped report's queries in a transaction that sets the PostgreSQL setting
+   * `activity_tracking.tenant_id`, for the row-level security policies of `enableRowLevelSecurity`
+   * (or `activity-tracking rls enable`) to filter as a second wall. Ignored on the embedded
+   * database. Default `false`.
+   */
+  rowLevelSecurity?: boolean;
   /** Last word on the activity type; receives the type the rules chose. Default: none. */
   classify?: (req: TrackedRequest, res: TrackedResponse, suggested: ActivityType) => ActivityType | undefined;
   /** Activity type per route, keyed `'METHOD /pattern'` or `'/pattern'` (pattern as written in the app). Default `{}`. */
@@ -316,6 +479,19 @@ export interface Options {
   closeTimeoutMs?: number;
   /** On SIGTERM or SIGINT, close the tracker (within `closeTimeoutMs`), then let the signal take its usual course. Default `false`. */
   handleSignals?: boolean;
+  /**
+   * Risk scoring of every row: a score from 0 to 1 with the factors that produced it, a severity and an
+   * anomaly flag, computed as each batch is written. Defaults: see {@link RiskOptions}. `false` leaves
+   * the risk columns empty (and a domain event's severity as given).
+   */
+  risk?: false | RiskOptions;
+  /**
+   * Built-in alert rules, evaluated every `intervalSeconds` by a job (with `jobs`) or on
+   * `tracker.runJob('alerts')`; alerts are stored in `activity_alerts`, served at `GET /alerts`,
+   * emitted as `tracker.on('alert')` and optionally POSTed to a webhook. Defaults: see
+   * {@link AlertOptions}. `false` turns alerting off.
+   */
+  alerts?: false | AlertOptions;
   /** Where the package reports what it does and what fails. Default: `console`, `warn` and above. */
   logger?: Logger;
 }

@@ -3,6 +3,8 @@ import * as createActivityTables from './20261123000000_create_activity_tables';
 import * as reportIndexes from './20261124000000_report_indexes';
 import * as integrity from './20261125000000_integrity';
 import * as domainEvents from './20261126000000_domain_events';
+import * as riskScores from './20261127000000_risk_scores';
+import * as alerts from './20261128000000_alerts';
 
 /** The package's migrations keep their own table, so they never meet the host app's. */
 export const MIGRATIONS_TABLE = 'activity_tracking_migrations';
@@ -18,6 +20,8 @@ const MIGRATIONS: readonly Migration[] = [
   { name: '20261124000000_report_indexes', migration: reportIndexes },
   { name: '20261125000000_integrity', migration: integrity },
   { name: '20261126000000_domain_events', migration: domainEvents },
+  { name: '20261127000000_risk_scores', migration: riskScores },
+  { name: '20261128000000_alerts', migration: alerts },
 ];
 
 export const LATEST_MIGRATION = MIGRATIONS[MIGRATIONS.length - 1]?.name ?? '';

@@ -59,14 +59,14 @@ export async function resetTables(knex: Knex): Promise<void> {
   // The trail refuses TRUNCATE through its triggers; a test (as superuser) sets them aside.
   await knex.transaction(async (trx) => {
     await trx.raw('set local session_replication_role = replica');
-    await trx.raw('truncate user_activity, activity_sessions, activity_summaries, activity_retention');
+    await trx.raw('truncate user_activity, activity_sessions, activity_summaries, activity_retention, activity_risk_baseline, activity_alert_acknowledgements, activity_alerts');
   });
 }
 
 /** Every row of every table of the package, as text: what a canary search looks through. */
 export async function dumpAllRows(knex: Knex): Promise<string> {
   const parts: string[] = [];
-  for (const table of ['user_activity', 'activity_sessions', 'activity_summaries']) {
+  for (const table of ['user_activity', 'activity_sessions', 'activity_summaries', 'activity_alerts']) {
     const result = (await knex.raw(`select t::text as row from ${table} t`)) as { rows: Array<{ row: string }> };
     for (const { row } of result.rows) parts.push(row);
   }

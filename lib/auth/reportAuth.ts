@@ -2,6 +2,7 @@ import jwt from 'jsonwebtoken';
 import type { ResolvedConfig } from '../config';
 import { ActivityTrackingError } from '../errors';
 import type { ReportPrincipal, TrackedRequest } from '../types';
+import { EVERY_TENANT, tenantOnly, type TenantScope } from '../store/reports/tenantScope';
 import { bearerToken } from './jwt';
 
 /** Why a caller was turned away with 401; stored in the `authz_fail` row. */
@@ -15,6 +16,22 @@ export type ReportAuthenticator = (req: TrackedRequest) => Promise<AuthResult>;
 /** Roles that may read every report route; the first two may also do everything else. */
 export const ADMIN_ROLES: ReadonlySet<string> = new Set(['system_admin', 'admin']);
 export const READER_ROLES: ReadonlySet<string> = new Set(['system_admin', 'admin', 'auditor', 'manager']);
+/** Roles of the platform operator: they read every tenant, whatever tenant their token names. */
+export const PLATFORM_ROLES: ReadonlySet<string> = new Set(['system_admin']);
+/** Token claims that name the caller's tenant, in the order they are looked for. */
+export const TENANT_CLAIMS = ['tenantId', 'tenant_id', 'tid'] as const;
+
+/**
+ * Whose rows a report reader may read: a platform role every tenant; a caller with a tenant only
+ * that tenant's; a caller without one every tenant when tenants are optional, and nothing (null:
+ * refuse with 403) when they are required.
+ */
+export function tenantScopeOf(principal: ReportPrincipal, tenants: 'required' | 'optional'): TenantScope | null {
+  if (PLATFORM_ROLES.has(principal.role)) return EVERY_TENANT;
+  const tenantId = principal.tenantId ?? null;
+  if (tenantId !== null && tenantId !== '') return tenantOnly(tenantId);
+  return tenants === 'required' ? null : EVERY_TENANT;
+}
 
 /**
  * Who is calling the report routes: the app's `authorize(req)` when given, else a bearer JWT whose
@@ -30,7 +47,7 @@ export function createReportAuthenticator(config: ResolvedConfig): ReportAuthent
       if (typeof principal !== 'object' || typeof principal.userId !== 'string' || principal.userId === '' || typeof principal.role !== 'string') {
         throw new ActivityTrackingError('ERR_AT_INVALID_OPTION', 'authorize(req) must return { userId: string, role: string, tenantId? } or null');
       }
-      return { ok: true, principal: { userId: principal.userId, role: principal.role, tenantId: principal.tenantId ?? null } };
+      return { ok: true, principal: { userId: principal.userId, role: principal.role, tenantId: tenantText(principal.tenantId) } };
     };
   }
   const key = config.jwtPublicKey ?? config.jwtSecret;
@@ -64,8 +81,14 @@ function verifyBearer(authorization: string | undefined, key: string, options: j
   const subject = claims.sub ?? claims['userId'];
   if ((typeof subject !== 'string' && typeof subject !== 'number') || String(subject) === '') return { ok: false, reason: 'missing_subject' };
   const role = typeof claims['role'] === 'string' ? claims['role'] : '';
-  const tenant = claims['tenantId'];
-  return { ok: true, principal: { userId: String(subject), role, tenantId: typeof tenant === 'string' || typeof tenant === 'number' ? String(tenant) : null } };
+  const tenant = TENANT_CLAIMS.map((claim) => tenantText(claims[claim])).find((value) => value !== null) ?? null;
+  return { ok: true, principal: { userId: String(subject), role, tenantId: tenant } };
+}
+
+/** A tenant claim as text; anything but a non-empty string or a number is no tenant. */
+function tenantText(value: unknown): string | null {
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return typeof value === 'string' && value !== '' ? value : null;
 }
 
 function failureOf(error: unknown, token: string): AuthFailure {

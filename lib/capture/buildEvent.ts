@@ -81,9 +81,9 @@ export function buildRequestEvent(ctx: CaptureContext, req: TrackedRequest, res:
     ctx.report('getUserId option', error);
   }
 
-  let tenantId: string | null = null;
+  let tenantId: string | null = overrides?.tenantId !== undefined ? String(overrides.tenantId) : null;
   try {
-    tenantId = resolveTenantId(req, config);
+    if (tenantId === null) tenantId = resolveTenantId(req, config);
   } catch (error) {
     ctx.report('getTenantId option', error);
   }
@@ -99,7 +99,7 @@ export function buildRequestEvent(ctx: CaptureContext, req: TrackedRequest, res:
     activityType,
     entityType: entityType === null ? null : sanitizer.text(entityType),
     entityId: entityId === null ? null : sanitizer.text(entityId),
-    action: overrides?.action ?? actionFor(activityType, method),
+    action: overrides?.action ?? actionFor(activityType, method, statusCode),
     details,
     ipAddress: start.ip,
     userAgent: start.userAgent === null ? null : sanitizer.text(start.userAgent.slice(0, MAX_USER_AGENT_LENGTH)),

@@ -1,3 +1,4 @@
+import { SECURITY_EVENTS } from '../securityEvents';
 import type { ResolvedConfig } from '../config';
 import type { ActivityType } from '../types';
 
@@ -59,11 +60,14 @@ export function classifyActivity(input: ClassifyInput, config: Pick<ResolvedConf
 }
 
 /** What was attempted, whatever the outcome: a failed login's action is still `login`. */
-export function actionFor(type: ActivityType, method: string): string {
+export function actionFor(type: ActivityType, method: string, statusCode?: number): string {
+  // What the middleware can tell is a security event gets its name from the OWASP vocabulary.
+  if (statusCode === 429) return SECURITY_EVENTS.EXCESS_RATE_LIMIT_EXCEEDED;
   switch (type) {
     case 'login':
+      return SECURITY_EVENTS.AUTHN_LOGIN_SUCCESS;
     case 'login_failed':
-      return 'login';
+      return SECURITY_EVENTS.AUTHN_LOGIN_FAIL;
     case 'logout':
       return 'logout';
     case 'token_refresh':

@@ -6,7 +6,7 @@ export const MAX_DIFF_ENTRIES = 200;
 /**
  * The fields that differ between two (sanitized, JSON-like) values, as dotted paths: objects are
  * compared key by key, anything else (arrays included) as a whole. A field only before has
- * `after: null`, one only after `before: null`.
+ * `after: null`, one only after `before: null`; a missing value is an empty object.
  */
 export function fieldDiff(before: unknown, after: unknown): FieldChange[] {
   const changes: FieldChange[] = [];
@@ -20,6 +20,9 @@ export function fieldDiff(before: unknown, after: unknown): FieldChange[] {
 }
 
 function walk(before: unknown, after: unknown, path: string, out: FieldChange[]): void {
+  // A record created (nothing before) or deleted (nothing after) lists its fields one by one.
+  if (before == null && isPlainObject(after)) before = {};
+  if (after == null && isPlainObject(before)) after = {};
   if (isPlainObject(before) && isPlainObject(after)) {
     const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
     for (const key of keys) walk(before[key], after[key], path === '' ? key : `${path}.${key}`, out);

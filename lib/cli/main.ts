@@ -6,6 +6,7 @@ import { createCheckpoint, resolveCheckpointKey } from '../integrity/checkpoint'
 import { verifyChain, type ChainVerification } from '../integrity/verify';
 import { openDatabase, type Database } from '../store/database';
 import { assertSchemaCurrent, migrate } from '../store/schema';
+import { disableRowLevelSecurity, enableRowLevelSecurity, rowLevelSecurityStatus, TENANT_SETTING } from '../store/rowLevelSecurity';
 
 const USAGE = `Usage: activity-tracking <command>
 
@@ -24,6 +25,12 @@ Commands:
             Remove activity older than ACTIVITY_LOG_RETENTION_DAYS (default 90) from the beginning of
             the chain, in batches, recording each batch in the chain so that verify still passes.
             With --dry-run, only say what would be removed.
+  rls enable|disable|status
+            PostgreSQL only. enable: add row-level security policies to user_activity and
+            activity_sessions, so a connection that sets ${TENANT_SETTING} sees only that
+            tenant's rows (and activities about entities it owns); connections that do not set it
+            (the writer, the jobs) see every row. Owners and superusers are exempt: read as another
+            role. disable: remove them. status: say whether they are in place.
   help      Show this text.
 `;
 
@@ -43,6 +50,8 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
       return runCheckpoint(args, out, err);
     case 'cleanup':
       return runCleanup(args, out, err);
+    case 'rls':
+      return runRowLevelSecurity(args, out, err);
     case undefined:
     case 'help':
     case '--help':
@@ -118,6 +127,20 @@ async function runCleanup(args: string[], out: NodeJS.WritableStream, err: NodeJ
     out.write(dryRun
       ? `Would remove ${result.removed} activity row(s) older than ${result.cutoff}${range}. Nothing was changed.\n`
       : `Removed ${result.removed} activity row(s) older than ${result.cutoff}${range} in ${result.batches} batch(es).\n`);
+    return OK;
+  });
+}
+
+async function runRowLevelSecurity(args: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  const [action, ...rest] = args;
+  if ((action !== 'enable' && action !== 'disable' && action !== 'status') || rest.length > 0) {
+    return usageError(err, `rls takes enable, disable or status, not "${args.join(' ').slice(0, 100)}"`);
+  }
+  return withDatabase(err, async (database) => {
+    if (action === 'enable') await enableRowLevelSecurity(database.knex);
+    if (action === 'disable') await disableRowLevelSecurity(database.knex);
+    const status = await rowLevelSecurityStatus(database.knex);
+    out.write(Object.entries(status).map(([table, on]) => `${table}: row-level security ${on ? 'on' : 'off'}\n`).join(''));
     return OK;
   });
 }

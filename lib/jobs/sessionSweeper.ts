@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { ResolvedRisk } from '../config';
 
 /** Sessions closed per statement. */
 export const SWEEP_BATCH_SIZE = 500;
@@ -9,9 +10,11 @@ export const SWEEP_BATCH_SIZE = 500;
  * statement, so a failure leaves every session either closed with its row or untouched; a session
  * another process closed meanwhile is skipped. Returns how many it ended.
  */
-export async function closeIdleSessions(knex: Knex, options: { timeoutMinutes: number; now?: Date; batchSize?: number }): Promise<number> {
+export async function closeIdleSessions(knex: Knex, options: { timeoutMinutes: number; now?: Date; batchSize?: number; risk?: ResolvedRisk | false | null }): Promise<number> {
   const cutoff = new Date((options.now ?? new Date()).getTime() - options.timeoutMinutes * 60_000);
   const batchSize = options.batchSize ?? SWEEP_BATCH_SIZE;
+  // The session_end rows are scored for risk like every other row.
+  const risk = options.risk ? JSON.stringify(options.risk) : null;
   let ended = 0;
   for (;;) {
     const idle = (await knex('activity_sessions')
@@ -22,7 +25,7 @@ export async function closeIdleSessions(knex: Knex, options: { timeoutMinutes: n
       .select('session_id', 'last_activity')) as Array<{ session_id: string; last_activity: Date }>;
     if (idle.length === 0) return ended;
     const ends = idle.map((s) => ({ sessionId: s.session_id, endedAt: new Date(s.last_activity).getTime() }));
-    await knex.raw("select activity_tracking_end_sessions(?::jsonb, 'session.timeout')", [JSON.stringify(ends)]);
+    await knex.raw("select activity_tracking_end_sessions(?::jsonb, 'session.timeout', ?::jsonb)", [JSON.stringify(ends), risk]);
     ended += idle.length;
     if (idle.length < batchSize) return ended;
   }

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { ACTIVITY_TYPES, type ActivityType } from '../types';
+import { ACTIVITY_TYPES, ACTOR_TYPES, type ActivityType, type ActorType } from '../types';
 import { invalidParam, ApiError } from './apiError';
 
 /** A query string as Express hands it over: strings, arrays of them, or nested objects from the qs parser. */
@@ -128,9 +128,13 @@ export interface ActivityFilters {
   endDate?: Date;
   ipAddress?: string;
   success?: boolean;
+  /** Domain events: the action, the kind of actor, the app's category. */
+  action?: string;
+  actorType?: ActorType;
+  category?: string;
 }
 
-export const ACTIVITY_FILTER_PARAMS = ['userId', 'sessionId', 'activityType', 'entityType', 'entityId', 'startDate', 'endDate', 'ipAddress', 'success'] as const;
+export const ACTIVITY_FILTER_PARAMS = ['userId', 'sessionId', 'activityType', 'entityType', 'entityId', 'startDate', 'endDate', 'ipAddress', 'success', 'action', 'actorType', 'category'] as const;
 
 export function activityFilters(query: RawQuery): ActivityFilters {
   const filters: ActivityFilters = {};
@@ -149,6 +153,18 @@ export function activityFilters(query: RawQuery): ActivityFilters {
   if (ip !== undefined) filters.ipAddress = ip;
   const success = boolean(query, 'success');
   if (success !== undefined) filters.success = success;
+  return Object.assign(filters, domainFilters(query));
+}
+
+/** The filters on domain-event columns that `/activities` and `/stats` share. */
+export function domainFilters(query: RawQuery): { action?: string; actorType?: ActorType; category?: string } {
+  const filters: { action?: string; actorType?: ActorType; category?: string } = {};
+  const action = identifier(query, 'action', 255);
+  if (action !== undefined) filters.action = action;
+  const actorType = oneOf(query, 'actorType', ACTOR_TYPES);
+  if (actorType !== undefined) filters.actorType = actorType;
+  const category = identifier(query, 'category', 255);
+  if (category !== undefined) filters.category = category;
   return filters;
 }
 

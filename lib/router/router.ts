@@ -1,6 +1,7 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { rateLimit } from 'express-rate-limit';
-import { ADMIN_ROLES, createReportAuthenticator, READER_ROLES } from '../auth/reportAuth';
+import { ADMIN_ROLES, createReportAuthenticator, READER_ROLES, tenantScopeOf } from '../auth/reportAuth';
+import { describeTenantScope, EVERY_TENANT, type TenantScope } from '../store/reports/tenantScope';
 import type { ReportPrincipal } from '../types';
 import { ApiError, errorHandler } from './apiError';
 import type { ReadDescription, ReportContext, ReportHandler } from './context';
@@ -15,9 +16,13 @@ import { complianceReportRoute } from './routes/compliance';
 import { openApiDocument } from './routes/openapi';
 import { integrityRoute } from './routes/integrity';
 import { healthRoute } from './routes/health';
+import { acknowledgeAlertRoute, acknowledgeBody, alertsRoute } from './routes/alerts';
 
-/** Who may use a route: admins, readers (admins, auditors, managers), or every signed-in user about themself. */
-type Access = 'admin' | 'reader' | 'self';
+/**
+ * Who may use a route: admins, readers (admins, auditors, managers), admins who read every tenant
+ * (`platform`: whole-database routes such as the chain check), or every signed-in user about themself.
+ */
+type Access = 'platform' | 'admin' | 'reader' | 'self';
 
 /**
  * The report routes. Every route but `/openapi.json` needs a caller (401 otherwise) with a role
@@ -37,15 +42,26 @@ export function createReportRouter(ctx: ReportContext): Router {
         throw new ApiError(401, 'ERR_AT_UNAUTHENTICATED', messageFor(result.reason));
       }
       const { principal } = result;
-      const roles = access === 'admin' ? ADMIN_ROLES : access === 'reader' ? READER_ROLES : null;
+      const roles = access === 'admin' || access === 'platform' ? ADMIN_ROLES : access === 'reader' ? READER_ROLES : null;
       if (roles !== null && !roles.has(principal.role)) {
         noteOnTrail(ctx, req, res, { type: 'authz_fail', action: 'report.forbidden', userId: principal.userId, details: { reason: 'role_not_allowed', role: principal.role, route: routeOf(req) } });
         throw new ApiError(403, 'ERR_AT_FORBIDDEN', `Role "${principal.role.slice(0, 64)}" may not use this route; it needs one of ${[...roles].join(', ')}. Every signed-in user may use /me/sessions and /me/summary`);
       }
+      // Whose rows: decided here, once, for every route but /me/* (which reads by user id).
+      const scope = access === 'self' ? EVERY_TENANT : tenantScopeOf(principal, ctx.config.tenants);
+      if (scope === null) {
+        noteOnTrail(ctx, req, res, { type: 'authz_fail', action: 'report.forbidden', userId: principal.userId, details: { reason: 'tenant_claim_missing', role: principal.role, route: routeOf(req) } });
+        throw new ApiError(403, 'ERR_AT_FORBIDDEN', `This app keeps the trail per tenant: a "${principal.role.slice(0, 64)}" token needs a tenant claim (tenantId, tenant_id or tid) naming the tenant whose rows it may read; only system_admin reads every tenant`);
+      }
+      if (access === 'platform' && scope.tenantId !== null) {
+        noteOnTrail(ctx, req, res, { type: 'authz_fail', action: 'report.forbidden', userId: principal.userId, details: { reason: 'tenant_scoped', role: principal.role, tenantScope: scope.tenantId, route: routeOf(req) } });
+        throw new ApiError(403, 'ERR_AT_FORBIDDEN', 'This route covers the whole database, every tenant\'s rows, so an admin of one tenant may not use it; it needs system_admin, or an admin without a tenant in an app without tenants');
+      }
       res.locals['activityPrincipal'] = principal;
+      res.locals['activityTenantScope'] = scope;
       // On the trail as a read from here on, even when it then fails validation or is rate limited;
       // the route's describe() adds what was read.
-      noteOnTrail(ctx, req, res, { type: 'audit_read', action: 'report.read', userId: principal.userId, details: { route: routeOf(req), role: principal.role } });
+      noteOnTrail(ctx, req, res, { type: 'audit_read', action: 'report.read', userId: principal.userId, details: { route: routeOf(req), role: principal.role, ...describeTenantScope(scope) } });
       next();
     } catch (error) {
       next(error);
@@ -54,20 +70,21 @@ export function createReportRouter(ctx: ReportContext): Router {
 
   const run = (handler: ReportHandler) => async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const principal = res.locals['activityPrincipal'] as ReportPrincipal;
+    const scope = res.locals['activityTenantScope'] as TenantScope;
     const describe = (read: ReadDescription): void => {
       const type = read.type ?? 'audit_read';
       noteOnTrail(ctx, req, res, {
         type,
         action: type === 'audit_export' ? 'report.export' : 'report.read',
         userId: principal.userId,
-        details: { route: routeOf(req), role: principal.role, ...(read.filters ? { filters: read.filters } : {}), ...(read.rows !== undefined ? { rows: read.rows } : {}) },
+        details: { route: routeOf(req), role: principal.role, ...describeTenantScope(scope), ...(read.filters ? { filters: read.filters } : {}), ...(read.rows !== undefined ? { rows: read.rows } : {}) },
         ...(read.entityType !== undefined ? { entityType: read.entityType } : {}),
         ...(read.entityId !== undefined ? { entityId: read.entityId } : {}),
       });
     };
     try {
       await ctx.ready();
-      await handler(req, res, principal, describe);
+      await handler(req, res, principal, describe, scope);
     } catch (error) {
       next(error);
     }
@@ -94,8 +111,11 @@ export function createReportRouter(ctx: ReportContext): Router {
   router.get('/entities/:entityType/:entityId/audit-trail', guard('reader'), run(auditTrailRoute(ctx)));
   router.get('/export', guard('reader'), exportLimiter, run(exportRoute(ctx)));
   router.get('/compliance-report', guard('reader'), run(complianceReportRoute(ctx)));
-  router.get('/integrity', guard('admin'), run(integrityRoute(ctx)));
-  router.get('/health', guard('admin'), healthRoute(ctx));
+  router.get('/integrity', guard('platform'), run(integrityRoute(ctx)));
+  router.get('/health', guard('platform'), healthRoute(ctx));
+  // Alerts: readers list them; acknowledging is an admin's act.
+  router.get('/alerts', guard('reader'), run(alertsRoute(ctx)));
+  router.post('/alerts/:id/acknowledge', guard('admin'), acknowledgeBody(), run(acknowledgeAlertRoute(ctx)));
   router.get('/me/sessions', guard('self'), run(mySessionsRoute(ctx)));
   router.get('/me/summary', guard('self'), run(mySummaryRoute(ctx)));
   router.use((req, _res, next) => {

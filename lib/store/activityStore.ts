@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { ActivityEvent } from '../types';
+import type { ResolvedRisk } from '../config';
 import { CHAIN_LOCK_KEY } from './appendSql';
 
 export { CHAIN_LOCK_KEY };
@@ -16,18 +17,23 @@ export interface StoreOptions {
    * of activity that already happened, whose session events are in it or are not wanted. Default: true.
    */
   sessionEvents?: boolean;
+  /** How rows are scored for risk as they are written (the resolved `risk` option). Default: not scored. */
+  risk?: ResolvedRisk | false | null;
 }
 
 export class KnexActivityStore implements ActivityStore {
   private readonly sessionEvents: boolean;
+  /** The risk options as the append function takes them, serialized once. */
+  private readonly risk: string | null;
 
   constructor(private readonly knex: Knex, options: StoreOptions = {}) {
     this.sessionEvents = options.sessionEvents ?? true;
+    this.risk = options.risk ? JSON.stringify(options.risk) : null;
   }
 
   async writeBatch(events: readonly ActivityEvent[], serialized?: string): Promise<void> {
     if (events.length === 0) return;
-    await this.knex.raw('select activity_tracking_append(?::jsonb, ?)', [serialized ?? JSON.stringify(events), this.sessionEvents]);
+    await this.knex.raw('select activity_tracking_append(?::jsonb, ?, ?::jsonb)', [serialized ?? JSON.stringify(events), this.sessionEvents, this.risk]);
   }
 }
 

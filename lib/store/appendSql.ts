@@ -1,5 +1,6 @@
 import type { ActivityEvent } from '../types';
 import { chainRowsSql, GENESIS_HASH } from '../integrity/encoding';
+import { RISK_COLUMNS, RISK_DECLARATIONS, riskCtes } from './riskSql';
 
 /** Each column of user_activity a batch carries, the ActivityEvent field it comes from, and its type. */
 const COLUMNS: ReadonlyArray<readonly [column: string, field: keyof ActivityEvent, type: string]> = [
@@ -32,7 +33,8 @@ export const CHAIN_LOCK_KEY = 7_318_245_501;
  * not already stored (a replayed event keeps its id) take the next chain positions in batch order,
  * each hashed over its content and the previous row's hash; only the rows actually inserted update
  * their sessions and their users' daily summaries (a session counts on the day it started, for the
- * user known when its row was created). Sessions are upserted in session_id order, one lock order for every writer, so
+ * user known when its row was created). With p_risk, each new row is scored for risk (lib/store/riskSql.ts)
+ * before it is chained. Sessions are upserted in session_id order, one lock order for every writer, so
  * concurrent batches cannot deadlock.
  */
 const WRITE_BATCH_SQL = `
@@ -43,7 +45,7 @@ with incoming as (
   select i.*, row_number() over (order by i.n) as k
     from incoming i
    where not exists (select 1 from user_activity u where u.id = i.id)
-), head as (
+), ${riskCtes(COLUMNS.map(([column]) => column), RISK_COLUMNS)}, head as (
   -- The newest row; or, should retention ever have removed every row, the end of the last run.
   select chain_position, row_hash from (
     (select chain_position, row_hash, 1 as preference from user_activity order by chain_position desc limit 1)
@@ -54,7 +56,7 @@ with incoming as (
   select coalesce((select chain_position from head), 0) as position,
          coalesce((select row_hash from head), '${GENESIS_HASH}') as hash
 ), chain as (
-  ${chainRowsSql('fresh', '(select position from start)', '(select hash from start)')}
+  ${chainRowsSql('scored', '(select position from start)', '(select hash from start)')}
 ), inserted as (
   insert into user_activity (${COLUMN_LIST}, chain_position, prev_hash, row_hash)
   select ${COLUMNS.map(([column]) => `c.${column}`).join(', ')}, c.position, c.prev_hash, c.row_hash
@@ -181,22 +183,25 @@ select coalesce(jsonb_agg(jsonb_build_object(
  * first activity (or its first after it ended) adds a session_start row, a logout a session_end row:
  * rows of their own, with no method or path, chained after the batch. An import of activity that
  * already happened passes p_session_events = false: its sessions are updated, no events invented.
+ * p_risk is the resolved `risk` option (null: rows are not scored); the rows the function adds
+ * are scored with it too.
  */
 export const APPEND_FUNCTION = [`
-create or replace function activity_tracking_end_sessions(p_ends jsonb, p_action text) returns void language plpgsql volatile as $end$
+create or replace function activity_tracking_end_sessions(p_ends jsonb, p_action text, p_risk jsonb default null) returns void language plpgsql volatile as $end$
 declare
   v_events jsonb;
 begin
   ${END_SESSIONS_SQL.trim()};
   if jsonb_array_length(v_events) > 0 then
-    perform activity_tracking_append(v_events);
+    perform activity_tracking_append(v_events, true, p_risk);
   end if;
 end
 $end$`, `
-create or replace function activity_tracking_append(p_rows jsonb, p_session_events boolean default true) returns void language plpgsql volatile as $append$
+create or replace function activity_tracking_append(p_rows jsonb, p_session_events boolean default true, p_risk jsonb default null) returns void language plpgsql volatile as $append$
 declare
   v_started jsonb;
   v_logged_out jsonb;
+  ${RISK_DECLARATIONS}
 begin
   perform pg_advisory_xact_lock(${CHAIN_LOCK_KEY});
   ${WRITE_BATCH_SQL.trim()};
@@ -204,10 +209,10 @@ begin
     return;
   end if;
   if jsonb_array_length(v_started) > 0 then
-    perform activity_tracking_append(v_started);
+    perform activity_tracking_append(v_started, true, p_risk);
   end if;
   if jsonb_array_length(v_logged_out) > 0 then
-    perform activity_tracking_end_sessions(v_logged_out, 'session.logout');
+    perform activity_tracking_end_sessions(v_logged_out, 'session.logout', p_risk);
   end if;
 end
 $append$`];

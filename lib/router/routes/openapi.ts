@@ -2,6 +2,7 @@ import { ACTIVITY_TYPES, ACTOR_TYPES, EVENT_STATUSES, SEVERITIES } from '../../t
 import { MAX_LIMIT, DEFAULT_LIMIT, ORDER_BY_COLUMNS } from '../params';
 import { SUSPICIOUS_RULES } from '../../store/reports/suspicious';
 import { INTEGRITY_PROBLEMS } from '../../integrity/verify';
+import { ALERT_RULES } from '../../types';
 
 const SUSPICIOUS_RULE_NAMES: string[] = [...SUSPICIOUS_RULES];
 
@@ -46,7 +47,11 @@ const filterParams = [
   ...dateParams,
   query('ipAddress', 'Only this client IP', { type: 'string', maxLength: 45 }),
   query('success', 'true or false', { type: 'string', enum: ['true', 'false'] }),
+  query('action', 'Only this action, e.g. certification.approved or authn_login_fail', { type: 'string', maxLength: 255 }),
+  query('actorType', 'Only this kind of actor', { type: 'string', enum: [...ACTOR_TYPES] }),
+  query('category', 'Only this category of domain event', { type: 'string', maxLength: 255 }),
 ];
+const domainFilterParams = filterParams.slice(-3);
 const pageParams = [
   query('limit', `Rows per page, 1 to ${MAX_LIMIT}`, { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT }),
   query('offset', 'Rows to skip', { type: 'integer', minimum: 0, maximum: 10_000_000, default: 0 }),
@@ -55,7 +60,7 @@ const pageParams = [
 const errorResponses = {
   400: { description: 'A parameter is invalid; `param` names it', content: { 'application/json': { schema: ref('Error') } } },
   401: { description: 'No valid bearer token', content: { 'application/json': { schema: ref('Error') } } },
-  403: { description: 'The caller role may not use this route', content: { 'application/json': { schema: ref('Error') } } },
+  403: { description: 'The caller role may not use this route; or, in an app with tenants, the token names no tenant (claim tenantId, tenant_id or tid); or a tenant-scoped admin asked for /integrity or /health', content: { 'application/json': { schema: ref('Error') } } },
 };
 const json = (schema: object, description = 'OK') => ({ 200: { description, content: { 'application/json': { schema } } }, ...errorResponses });
 const get = (summary: string, parameters: object[], responses: object) => ({ get: { summary, security: [{ bearer: [] }], parameters, responses } });
@@ -65,7 +70,7 @@ const DOCUMENT: Record<string, unknown> = {
   info: {
     title: 'express-activity-tracking report routes',
     version: '0.2.0',
-    description: 'Read the activity trail. Roles: system_admin and admin everything; auditor and manager read everything; any other signed-in user only /me/*. Every read is itself recorded.',
+    description: 'Read the activity trail. Roles: system_admin and admin everything; auditor and manager read everything; any other signed-in user only /me/*. A token with a tenant claim (tenantId, tenant_id or tid) reads only rows of its tenant and rows about entities its tenant owns; system_admin reads every tenant. Every read is itself recorded.',
   },
   components: {
     securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
@@ -84,6 +89,13 @@ const DOCUMENT: Record<string, unknown> = {
         personalData: { type: ['boolean', 'null'] }, riskScore: { type: ['number', 'null'], minimum: 0, maximum: 1 },
         riskFactors: { type: ['array', 'null'], items: str }, anomaly: { type: ['boolean', 'null'] }, createdAt: time,
       }),
+      Alert: object({
+        id: str, rule: { type: 'string', enum: [...ALERT_RULES] }, key: { ...str, description: 'What the rule counted by: an IP, an account, a user, global, a tenant, ip:<ip> or account:<id>' },
+        severity: { type: 'string', enum: [...SEVERITIES] }, tenantId: nullableStr, windowStart: time, windowEnd: time,
+        count: int, firstSeen: time, lastSeen: time, summary: str, details: { type: 'object' }, createdAt: time,
+        status: { type: 'string', enum: ['open', 'acknowledged'] },
+        acknowledgements: { type: 'array', items: object({ id: str, alertId: str, acknowledgedBy: str, note: nullableStr, createdAt: time }) },
+      }),
       Session: object({
         sessionId: str, userId: nullableStr, deviceInfo: { type: ['object', 'null'] }, ipAddress: nullableStr, userAgent: nullableStr,
         startTime: time, lastActivity: time, pageViews: int, actionsCount: int,
@@ -96,11 +108,12 @@ const DOCUMENT: Record<string, unknown> = {
       query('orderBy', 'Sort column', { type: 'string', enum: Object.keys(ORDER_BY_COLUMNS), default: 'startTime' }),
       query('order', 'Sort direction', { type: 'string', enum: ['asc', 'desc'], default: 'desc' }),
     ], json(object({ data: { type: 'array', items: ref('Activity') }, pagination }))),
-    '/stats': get('Statistics of a period (default: the last 7 days)', [...dateParams, filterParams[0] as object, filterParams[2] as object], json(object({
+    '/stats': get('Statistics of a period (default: the last 7 days)', [...dateParams, filterParams[0] as object, filterParams[2] as object, ...domainFilterParams], json(object({
       data: object({
         totalActivities: int, uniqueUsers: int, uniqueSessions: int, totalDuration: num, averageDuration: nullableNum, errorRate: num,
         byType: counted('activityType', activityType), byHour: counted('hour', int), topPages: counted('path'), topUsers: counted('userId', str),
         byDevice: counted('deviceType'), byBrowser: counted('browser'), byOperatingSystem: counted('operatingSystem'), byLocation: counted('country'),
+        byAction: counted('action', str), byActorType: counted('actorType'),
       }),
       period,
     }))),
@@ -193,6 +206,28 @@ const DOCUMENT: Record<string, unknown> = {
       const route = get('The write path\'s health: a live probe of the database and the recorder\'s counters (system_admin and admin only)', [], json(body));
       return { get: { ...route.get, responses: { ...route.get.responses, 503: { description: 'failing', content: { 'application/json': { schema: body } } } } } };
     })(),
+    '/alerts': get('Alerts the alert rules created, newest window first, with their status and acknowledgements (a tenant\'s callers see their tenant\'s)', [
+      query('rule', 'Only this rule', { type: 'string', enum: [...ALERT_RULES] }),
+      query('severity', 'Only this severity', { type: 'string', enum: [...SEVERITIES] }),
+      query('status', 'open (no acknowledgement yet) or acknowledged', { type: 'string', enum: ['open', 'acknowledged'] }),
+      query('key', 'Only this key (an IP, an account, ip:<ip>, account:<id>, global, a tenant)', { type: 'string', maxLength: 300, pattern: '^[A-Za-z0-9_.@:+\\-|/=~#]+$' }),
+      query('startDate', 'Windows starting at or after this ISO 8601 date or date-time', { type: 'string', maxLength: 40 }),
+      query('endDate', 'Windows starting at or before this ISO 8601 date or date-time', { type: 'string', maxLength: 40 }),
+      ...pageParams,
+    ], json(object({ data: { type: 'array', items: ref('Alert') }, pagination }))),
+    '/alerts/{id}/acknowledge': {
+      post: {
+        summary: 'Acknowledge an alert (system_admin and admin only): adds an acknowledgement; acknowledging again adds another',
+        security: [{ bearer: [] }],
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
+        requestBody: { required: false, content: { 'application/json': { schema: { type: 'object', additionalProperties: false, properties: { note: { type: 'string', maxLength: 1000 } } } } } },
+        responses: {
+          201: { description: 'Acknowledged; the alert with every acknowledgement', content: { 'application/json': { schema: object({ data: ref('Alert') }) } } },
+          ...errorResponses,
+          404: { description: 'No alert with this id in the caller\'s scope', content: { 'application/json': { schema: ref('Error') } } },
+        },
+      },
+    },
     '/me/sessions': get('The caller\'s own sessions, newest first', pageParams, json(object({ data: { type: 'array', items: ref('Session') }, pagination }))),
     '/me/summary': get('The caller\'s own activity summary (default: the last 30 days)', dateParams, json(object({
       data: object({ userId: str, period, totalActivities: int, sessions: int, byType: counted('activityType', activityType), lastActivity: nullableTime, errorCount: int, averageDuration: nullableNum }),

@@ -1,6 +1,7 @@
 import type { ReportContext, ReportHandler } from '../context';
 import { allowOnly, describeFilters, identifier, limitOffset, type RawQuery } from '../params';
 import { activeSessions, userSessions } from '../../store/reports/sessions';
+import { readInTenant } from '../../store/rowLevelSecurity';
 import { userSummary } from '../../store/reports/stats';
 import { reportPeriod } from './stats';
 
@@ -10,14 +11,14 @@ export const MY_SUMMARY_PARAMS = ['startDate', 'endDate'] as const;
 
 /** `GET /sessions/active`: sessions flagged active that saw activity within the session timeout, latest first. */
 export function activeSessionsRoute(ctx: ReportContext): ReportHandler {
-  return async (req, res, _principal, describe) => {
+  return async (req, res, _principal, describe, scope) => {
     const query = req.query as RawQuery;
     allowOnly(query, ACTIVE_SESSIONS_PARAMS);
     const paging = limitOffset(query);
     const userId = identifier(query, 'userId', 256);
     const since = new Date(Date.now() - ctx.config.sessionTimeoutMinutes * 60_000);
 
-    const found = await activeSessions(ctx.knex, { since, ...(userId !== undefined ? { userId } : {}) }, paging);
+    const found = await readInTenant(ctx.knex, scope, ctx.config.rowLevelSecurity, (db) => activeSessions(db, { since, ...(userId !== undefined ? { userId } : {}) }, paging, scope));
     describe({ filters: describeFilters({ ...(userId !== undefined ? { userId } : {}), since, ...paging }), rows: found.rows.length });
     res.json({ data: found.rows, pagination: { total: found.total, ...paging } });
   };

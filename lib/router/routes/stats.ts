@@ -1,9 +1,10 @@
 import type { ReportContext, ReportHandler } from '../context';
 import { invalidParam } from '../apiError';
-import { activityTypes, allowOnly, dateRange, describeFilters, identifier, type RawQuery } from '../params';
+import { activityTypes, allowOnly, dateRange, describeFilters, domainFilters, identifier, type RawQuery } from '../params';
 import { activityStats, type StatsFilters } from '../../store/reports/stats';
+import { readInTenant } from '../../store/rowLevelSecurity';
 
-export const STATS_PARAMS = ['startDate', 'endDate', 'userId', 'activityType'] as const;
+export const STATS_PARAMS = ['startDate', 'endDate', 'userId', 'activityType', 'action', 'actorType', 'category'] as const;
 
 /** How far back a report looks when the caller gives no startDate. */
 export const DEFAULT_PERIOD_DAYS = 30;
@@ -27,7 +28,7 @@ export function reportPeriod(query: RawQuery, now: Date = new Date(), days = DEF
 
 /** `GET /stats`: totals and breakdowns of the activities in a period, optionally for one user or some activity types. */
 export function statsRoute(ctx: ReportContext): ReportHandler {
-  return async (req, res, _principal, describe) => {
+  return async (req, res, _principal, describe, scope) => {
     const query = req.query as RawQuery;
     allowOnly(query, STATS_PARAMS);
     const filters: StatsFilters = reportPeriod(query, new Date(), STATS_DEFAULT_PERIOD_DAYS);
@@ -35,8 +36,9 @@ export function statsRoute(ctx: ReportContext): ReportHandler {
     if (userId !== undefined) filters.userId = userId;
     const types = activityTypes(query);
     if (types !== undefined) filters.activityTypes = types;
+    Object.assign(filters, domainFilters(query));
 
-    const data = await activityStats(ctx.knex, filters);
+    const data = await readInTenant(ctx.knex, scope, ctx.config.rowLevelSecurity, (db) => activityStats(db, { ...filters, scope }));
     describe({ filters: describeFilters(filters) });
     res.json({ data, period: { startDate: filters.startDate.toISOString(), endDate: filters.endDate.toISOString() } });
   };

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { ActivityFilters } from '../../router/params';
+import { applyTenantScope, type TenantScope } from './tenantScope';
 
 /** user_activity columns as the report routes name them (camelCase), in the order CSV exports use. */
 export const ACTIVITY_COLUMNS = {
@@ -47,9 +48,13 @@ export const ACTIVITY_COLUMNS = {
 export type ActivityField = keyof typeof ACTIVITY_COLUMNS;
 export type ActivityJson = Record<ActivityField, unknown>;
 
-/** Restricts a user_activity query to the filters; every value is bound, never spliced into SQL. */
-export function applyActivityFilters(query: Knex.QueryBuilder, filters: ActivityFilters, table = 'user_activity'): Knex.QueryBuilder {
+/**
+ * Restricts a user_activity query to the caller's tenant scope and the filters; every value is
+ * bound, never spliced into SQL.
+ */
+export function applyActivityFilters(query: Knex.QueryBuilder, filters: ActivityFilters, scope: TenantScope, table = 'user_activity'): Knex.QueryBuilder {
   const column = (name: string): string => `${table}.${name}`;
+  applyTenantScope(query, scope, table);
   if (filters.userId !== undefined) query.where(column('user_id'), filters.userId);
   if (filters.sessionId !== undefined) query.where(column('session_id'), filters.sessionId);
   if (filters.activityTypes !== undefined) query.whereIn(column('activity_type'), filters.activityTypes);
@@ -59,6 +64,9 @@ export function applyActivityFilters(query: Knex.QueryBuilder, filters: Activity
   if (filters.endDate !== undefined) query.where(column('start_time'), '<=', filters.endDate);
   if (filters.ipAddress !== undefined) query.where(column('ip_address'), filters.ipAddress);
   if (filters.success !== undefined) query.where(column('success'), filters.success);
+  if (filters.action !== undefined) query.where(column('action'), filters.action);
+  if (filters.actorType !== undefined) query.where(column('actor_type'), filters.actorType);
+  if (filters.category !== undefined) query.where(column('category'), filters.category);
   return query;
 }
 

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { applyTenantScope, type TenantScope } from './tenantScope';
 
 /** One recorded action on an entity, as the audit trail lists it. */
 export interface AuditTrailItem {
@@ -35,12 +36,14 @@ export interface AuditTrailQuery {
 }
 
 /**
- * Every action on one entity, oldest first, read through the (entity_type, entity_id, start_time)
- * index; `total` counts all of them in the period, not only this page.
+ * Every action on one entity that the tenant scope covers (the caller's tenant's own actions on it,
+ * and every action on it when the caller's tenant owns it), oldest first, read through the
+ * (entity_type, entity_id, start_time) index; `total` counts all of them in the period, not only this page.
  */
-export async function findAuditTrail(knex: Knex, query: AuditTrailQuery): Promise<{ items: AuditTrailItem[]; total: number }> {
+export async function findAuditTrail(knex: Knex, query: AuditTrailQuery, scope: TenantScope): Promise<{ items: AuditTrailItem[]; total: number }> {
   const scoped = (builder: Knex.QueryBuilder): Knex.QueryBuilder => {
     builder.where('entity_type', query.entityType).where('entity_id', query.entityId);
+    applyTenantScope(builder, scope);
     if (query.startDate !== undefined) builder.where('start_time', '>=', query.startDate);
     if (query.endDate !== undefined) builder.where('start_time', '<=', query.endDate);
     return builder;

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { applyTenantScope, type TenantScope } from './tenantScope';
 
 /** Roles whose every recorded action counts as privileged. */
 export const PRIVILEGED_ROLES = ['admin', 'system_admin'] as const;
@@ -41,12 +42,13 @@ export interface ComplianceFigures {
 type Row = Record<string, unknown>;
 
 /**
- * Everything the compliance report states about a period. Every user_activity query is bounded by
- * the period on start_time (or by activity_type and start_time), so it reads one index range.
+ * Everything the compliance report states about a period, over the rows of the tenant scope. Every
+ * user_activity query is bounded by the period on start_time (or by activity_type and start_time),
+ * so it reads one index range.
  */
-export async function complianceFigures(knex: Knex, period: CompliancePeriod): Promise<ComplianceFigures> {
+export async function complianceFigures(knex: Knex, period: CompliancePeriod, scope: TenantScope): Promise<ComplianceFigures> {
   const { startDate, endDate } = period;
-  const inPeriod = (query: Knex.QueryBuilder): Knex.QueryBuilder => query.whereBetween('start_time', [startDate, endDate]);
+  const inPeriod = (query: Knex.QueryBuilder): Knex.QueryBuilder => applyTenantScope(query.whereBetween('start_time', [startDate, endDate]), scope);
   const roleIsPrivileged = `coalesce(details->'custom'->>'role', details->>'role') in (${PRIVILEGED_ROLES.map(() => '?').join(', ')})`;
 
   const [byType, failingIps, failingAccounts, privileged, trail, sessions, oldest] = await Promise.all([
@@ -64,10 +66,10 @@ export async function complianceFigures(knex: Knex, period: CompliancePeriod): P
     inPeriod(knex('user_activity').select('user_id', 'activity_type', 'start_time').select(knex.raw(`coalesce(details->'custom'->>'route', details->>'route') as route`)))
       .whereIn('activity_type', ['audit_read', 'audit_export'])
       .orderBy([{ column: 'start_time', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(TRAIL_ACCESS_LIMIT) as Promise<Row[]>,
-    (knex('activity_sessions').count({ started: '*' }).select(knex.raw('count(distinct user_id) as distinct_users'))
-      .whereBetween('start_time', [startDate, endDate]).first()) as Promise<Row | undefined>,
-    // Over the whole table, not the period: how far back the trail reaches now.
-    knex('user_activity').select('start_time').orderBy('start_time', 'asc').limit(1).first() as Promise<Row | undefined>,
+    (applyTenantScope(knex('activity_sessions').count({ started: '*' }).select(knex.raw('count(distinct user_id) as distinct_users'))
+      .whereBetween('start_time', [startDate, endDate]), scope, 'activity_sessions').first()) as Promise<Row | undefined>,
+    // Over the whole table, not the period: how far back the trail (of the scope) reaches now.
+    applyTenantScope(knex('user_activity').select('start_time'), scope).orderBy('start_time', 'asc').limit(1).first() as Promise<Row | undefined>,
   ]);
 
   const countOf = (type: string): number => Number(byType.find((r) => r['activity_type'] === type)?.['count'] ?? 0);

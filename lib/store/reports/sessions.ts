@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { applyTenantScope, type TenantScope } from './tenantScope';
 
 /** A session as `GET /sessions/active` returns it. */
 export interface SessionJson {
@@ -58,11 +59,12 @@ async function pageOf(rows: Knex.QueryBuilder, counted: Knex.QueryBuilder): Prom
  * user simply walked away is never closed by a logout, so the flag alone would keep it "active"
  * forever. Both conditions are on the (is_active, last_activity) index.
  */
-export async function activeSessions(knex: Knex, filter: { since: Date; userId?: string }, page: Page): Promise<SessionPage<SessionJson>> {
+export async function activeSessions(knex: Knex, filter: { since: Date; userId?: string }, page: Page, tenants: TenantScope): Promise<SessionPage<SessionJson>> {
   const scope = (query: Knex.QueryBuilder): Knex.QueryBuilder => {
     query.where('is_active', true).where('last_activity', '>=', filter.since);
     if (filter.userId !== undefined) query.where('user_id', filter.userId);
-    return query;
+    // A session belongs to the tenant of the requests that made it (activity_sessions.tenant_id).
+    return applyTenantScope(query, tenants, 'activity_sessions');
   };
   const found = await pageOf(
     scope(knex('activity_sessions').select('*')).orderBy([{ column: 'last_activity', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(page.limit).offset(page.offset),

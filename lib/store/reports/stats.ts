@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
-import type { ActivityType } from '../../types';
+import type { ActivityType, ActorType } from '../../types';
 import { applyActivityFilters } from './activityRows';
+import { EVERY_TENANT, type TenantScope } from './tenantScope';
 
 /** What `GET /stats` and `GET /me/summary` aggregate over: always a bounded time range, so start_time (or user_id,start_time) can be used. */
 export interface StatsFilters {
@@ -8,7 +9,13 @@ export interface StatsFilters {
   endDate: Date;
   userId?: string;
   activityTypes?: ActivityType[];
+  action?: string;
+  actorType?: ActorType;
+  category?: string;
 }
+
+/** The filters with whose rows they may cover: every aggregate of this file is tenant-scoped. */
+export type ScopedStatsFilters = StatsFilters & { scope: TenantScope };
 
 export interface ActivityStats {
   totalActivities: number;
@@ -25,6 +32,10 @@ export interface ActivityStats {
   byBrowser: Array<{ browser: string | null; count: number }>;
   byOperatingSystem: Array<{ operatingSystem: string | null; count: number }>;
   byLocation: Array<{ country: string | null; count: number }>;
+  /** Actions, largest first (at most TOP_ACTIONS): approvals, rejections, invalid token attempts… */
+  byAction: Array<{ action: string; count: number }>;
+  /** user, admin, agent, system, service; null for requests. */
+  byActorType: Array<{ actorType: string | null; count: number }>;
 }
 
 export interface ActivityTotals {
@@ -40,16 +51,18 @@ export interface ActivityTotals {
 
 /** Breakdowns other than by type and by hour name their ten largest groups; the rest is a long tail nobody reads on a dashboard. */
 export const TOP_N = 10;
+/** Actions are what apps name themselves; a dashboard of them needs more than ten. */
+export const TOP_ACTIONS = 50;
 
 /**
  * Counts, sums and the failure count of the range. Distinct users and sessions are counted over a
  * `select distinct` each: PostgreSQL hashes those, where count(distinct) sorts every row of the
  * range (half the time on a million-row table, measured).
  */
-export async function activityTotals(knex: Knex, filters: StatsFilters): Promise<ActivityTotals> {
+export async function activityTotals(knex: Knex, filters: ScopedStatsFilters): Promise<ActivityTotals> {
   const distinct = (column: string): Knex.QueryBuilder =>
-    applyActivityFilters(knex('user_activity').distinct(column).whereNotNull(column), filters);
-  const row = (await applyActivityFilters(knex('user_activity'), filters)
+    applyActivityFilters(knex('user_activity').distinct(column).whereNotNull(column), filters, filters.scope);
+  const row = (await applyActivityFilters(knex('user_activity'), filters, filters.scope)
     .select(knex.raw(`count(*) as total,
       (select count(*) from (?) as distinct_users) as users,
       (select count(*) from (?) as distinct_sessions) as sessions,
@@ -77,8 +90,8 @@ interface Group { key: unknown; count: number }
  * largest first. Text keys tie-break in byte order (collate "C") so PostgreSQL and PGlite agree
  * whatever their locale; null keys come last.
  */
-async function groupCounts(knex: Knex, filters: StatsFilters, expression: string, options: { limit?: number; skipNull?: boolean; byKey?: boolean; text?: boolean } = {}): Promise<Group[]> {
-  const query = applyActivityFilters(knex('user_activity'), filters)
+async function groupCounts(knex: Knex, filters: ScopedStatsFilters, expression: string, options: { limit?: number; skipNull?: boolean; byKey?: boolean; text?: boolean } = {}): Promise<Group[]> {
+  const query = applyActivityFilters(knex('user_activity'), filters, filters.scope)
     .select(knex.raw(`${expression} as "key"`), knex.raw('count(*) as "count"'))
     .groupByRaw('1');
   if (options.skipNull) query.whereRaw(`(${expression}) is not null`);
@@ -94,9 +107,9 @@ async function groupCounts(knex: Knex, filters: StatsFilters, expression: string
 const text = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
 
 /** Everything `GET /stats` reports about the activities in the range; each breakdown is its own query with its own limit. */
-export async function activityStats(knex: Knex, filters: StatsFilters): Promise<ActivityStats> {
+export async function activityStats(knex: Knex, filters: ScopedStatsFilters): Promise<ActivityStats> {
   const top = { limit: TOP_N, text: true };
-  const [totals, byType, byHour, pages, users, devices, browsers, systems, countries] = await Promise.all([
+  const [totals, byType, byHour, pages, users, devices, browsers, systems, countries, actions, actorTypes] = await Promise.all([
     activityTotals(knex, filters),
     groupCounts(knex, filters, 'activity_type', { text: true }),
     groupCounts(knex, filters, `extract(hour from start_time at time zone 'UTC')`, { byKey: true }),
@@ -106,6 +119,8 @@ export async function activityStats(knex: Knex, filters: StatsFilters): Promise<
     groupCounts(knex, filters, 'browser', top),
     groupCounts(knex, filters, 'operating_system', top),
     groupCounts(knex, filters, `location->>'country'`, top),
+    groupCounts(knex, filters, 'action', { limit: TOP_ACTIONS, text: true, skipNull: true }),
+    groupCounts(knex, filters, 'actor_type', { text: true }),
   ]);
   return {
     totalActivities: totals.totalActivities,
@@ -122,6 +137,8 @@ export async function activityStats(knex: Knex, filters: StatsFilters): Promise<
     byBrowser: browsers.map((g) => ({ browser: text(g.key), count: g.count })),
     byOperatingSystem: systems.map((g) => ({ operatingSystem: text(g.key), count: g.count })),
     byLocation: countries.map((g) => ({ country: text(g.key), count: g.count })),
+    byAction: actions.map((g) => ({ action: String(g.key), count: g.count })),
+    byActorType: actorTypes.map((g) => ({ actorType: text(g.key), count: g.count })),
   };
 }
 
@@ -137,7 +154,8 @@ export interface UserSummary {
 
 /** One user's activities in the range; the user filter is mandatory here, so (user_id, start_time) serves both queries. */
 export async function userSummary(knex: Knex, userId: string, range: { startDate: Date; endDate: Date }): Promise<UserSummary> {
-  const filters: StatsFilters = { ...range, userId };
+  // Mandatory user filter, and no tenant filter: /me/summary is about the caller's own rows.
+  const filters: ScopedStatsFilters = { ...range, userId, scope: EVERY_TENANT };
   const [totals, byType] = await Promise.all([
     activityTotals(knex, filters),
     groupCounts(knex, filters, 'activity_type', { text: true }),

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { SuspiciousThresholds } from '../../types';
+import { applyTenantScope, tenantCondition, type TenantScope } from './tenantScope';
 
 /** The rules of `GET /suspicious`, in the order items of the same time are listed. */
 export const SUSPICIOUS_RULES = [
@@ -72,11 +73,11 @@ const REPEATED_RULES = {
  * runs on the start_time index (or (activity_type, start_time) for failed logins), and each rule
  * returns at most `limit` items, of which the newest `limit` overall are kept.
  */
-export async function findSuspicious(knex: Knex, query: SuspiciousQuery): Promise<SuspiciousResult> {
+export async function findSuspicious(knex: Knex, query: SuspiciousQuery, scope: TenantScope): Promise<SuspiciousResult> {
   const rules = query.rule ? [query.rule] : SUSPICIOUS_RULES;
   const results = await Promise.all(rules.map((rule) => (rule in REPEATED_RULES
-    ? repeatedFailures(knex, rule as keyof typeof REPEATED_RULES, query)
-    : singleRowMatches(knex, rule as SingleRowRule, query))));
+    ? repeatedFailures(knex, rule as keyof typeof REPEATED_RULES, query, scope)
+    : singleRowMatches(knex, rule as SingleRowRule, query, scope))));
 
   const byRule: Partial<Record<SuspiciousRule, number>> = {};
   rules.forEach((rule, i) => { byRule[rule] = results[i]?.total ?? 0; });
@@ -89,8 +90,8 @@ interface RuleResult {
   total: number;
 }
 
-async function singleRowMatches(knex: Knex, rule: SingleRowRule, query: SuspiciousQuery): Promise<RuleResult> {
-  const builder = knex('user_activity')
+async function singleRowMatches(knex: Knex, rule: SingleRowRule, query: SuspiciousQuery, scope: TenantScope): Promise<RuleResult> {
+  const builder = applyTenantScope(knex('user_activity'), scope)
     .select('id', 'user_id', 'ip_address', 'start_time', 'activity_type', 'path', 'status_code', 'duration', 'response_size')
     // The total rides along on every row, so one statement gives both the page and the count.
     .select(knex.raw('count(*) over () as total'))
@@ -135,7 +136,7 @@ with failures as (
     min(start_time) over recent as window_start,
     count(*) over (partition by ?? order by start_time range between unbounded preceding and current row) - count(*) over recent as before_window
   from user_activity
-  where activity_type = 'login_failed' and ?? is not null and start_time >= ? and start_time <= ?
+  where activity_type = 'login_failed' and ?? is not null and start_time >= ? and start_time <= ? and %TENANT%
   window recent as (partition by ?? order by start_time range between make_interval(mins => ?::int) preceding and current row)
 ),
 triggers as (
@@ -157,12 +158,14 @@ group by key, burst
 order by window_end desc, key
 limit ?`;
 
-async function repeatedFailures(knex: Knex, rule: keyof typeof REPEATED_RULES, query: SuspiciousQuery): Promise<RuleResult> {
+async function repeatedFailures(knex: Knex, rule: keyof typeof REPEATED_RULES, query: SuspiciousQuery, scope: TenantScope): Promise<RuleResult> {
   const column = REPEATED_RULES[rule];
   const { failedLoginThreshold, failedLoginWindowMinutes } = query.thresholds;
   const lookBack = new Date(query.startDate.getTime() - failedLoginWindowMinutes * 60_000);
-  const result = (await knex.raw(REPEATED_SQL, [
-    column, column, column, lookBack, query.endDate, column, failedLoginWindowMinutes,
+  // Bursts are counted over the scope's rows only: another tenant's failures neither show nor add up.
+  const tenant = tenantCondition(scope) ?? { sql: 'true', bindings: [] };
+  const result = (await knex.raw(REPEATED_SQL.replace('%TENANT%', tenant.sql), [
+    column, column, column, lookBack, query.endDate, ...tenant.bindings, column, failedLoginWindowMinutes,
     failedLoginThreshold, query.startDate, query.limit,
   ])) as { rows: Array<Record<string, unknown>> };
   return {

@@ -1,0 +1,87 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { ReportContext, ReportHandler } from '../context';
+import { ApiError, invalidParam } from '../apiError';
+import { allowOnly, dateRange, describeFilters, identifier, limitOffset, oneOf } from '../params';
+import { ALERT_RULES, SEVERITIES, type RecordInput } from '../../types';
+import { acknowledgeAlert, ALERT_STATUSES, findAlert, listAlerts, type AlertFilters } from '../../store/alerts/alertRows';
+
+export const ALERTS_PARAMS = ['rule', 'severity', 'status', 'key', 'startDate', 'endDate', 'limit', 'offset'] as const;
+export const MAX_NOTE_LENGTH = 1000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * `GET /alerts`: the alerts of the caller's tenant scope (a tenant's admin or reader sees the
+ * alerts whose counted rows all belong to that tenant), newest window first, each with its status
+ * (`open`, or `acknowledged` once it has an acknowledgement) and its acknowledgements.
+ * `startDate` / `endDate` bound the start of the alert's window.
+ */
+export function alertsRoute(ctx: ReportContext): ReportHandler {
+  return async (req, res, _principal, describe, scope) => {
+    const query = req.query as Record<string, unknown>;
+    allowOnly(query, ALERTS_PARAMS);
+    const filters: AlertFilters = {};
+    const rule = oneOf(query, 'rule', ALERT_RULES);
+    if (rule) filters.rule = rule;
+    const severity = oneOf(query, 'severity', SEVERITIES);
+    if (severity) filters.severity = severity;
+    const status = oneOf(query, 'status', ALERT_STATUSES);
+    if (status) filters.status = status;
+    const key = identifier(query, 'key', 300);
+    if (key) filters.key = key;
+    Object.assign(filters, dateRange(query));
+    const page = limitOffset(query);
+
+    const { data, total } = await listAlerts(ctx.knex, scope, filters, page);
+    describe({ filters: { ...describeFilters(filters), ...page }, rows: data.length });
+    res.json({ data, pagination: { total, limit: page.limit, offset: page.offset } });
+  };
+}
+
+/**
+ * `POST /alerts/:id/acknowledge` (admins): adds an acknowledgement by the caller, with an optional
+ * `note`; acknowledging again adds another. 404 when no alert with that id is in the caller's scope.
+ * Answers 201 with the alert as `GET /alerts` lists it; the acknowledgement is also put on the trail
+ * as an `alert.acknowledged` event.
+ */
+export function acknowledgeAlertRoute(ctx: ReportContext): ReportHandler {
+  return async (req, res, principal, describe, scope) => {
+    allowOnly(req.query as Record<string, unknown>, []);
+    const id = String(req.params['id'] ?? '');
+    if (!UUID.test(id)) throw invalidParam('id', '"id" must be the id of an alert, a UUID as GET /alerts lists it');
+    const body: unknown = req.body ?? {};
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalidParam('body', 'Send a JSON object such as { "note": "checked with the account owner" }, or no body');
+    allowOnly(body as Record<string, unknown>, ['note']);
+    const note = (body as { note?: unknown }).note ?? null;
+    if (note !== null && (typeof note !== 'string' || note.length > MAX_NOTE_LENGTH)) {
+      throw invalidParam('note', `"note" must be a string of at most ${MAX_NOTE_LENGTH} characters`);
+    }
+
+    const alert = await findAlert(ctx.knex, scope, id);
+    if (alert === null) throw new ApiError(404, 'ERR_AT_NOT_FOUND', `No alert ${id} here; GET /alerts lists the alerts you may see`, 'id');
+    const acknowledgement = await acknowledgeAlert(ctx.knex, id, principal.userId, note);
+    describe({ entityType: 'activity_alert', entityId: id });
+    const event: RecordInput = {
+      action: 'alert.acknowledged', activityType: 'system_action', category: 'alerts', userId: principal.userId,
+      actor: { id: principal.userId, role: principal.role }, entity: { type: 'activity_alert', id, name: alert.summary.slice(0, 200) },
+      tenantId: alert.tenantId, details: { rule: alert.rule, key: alert.key, windowStart: alert.windowStart, acknowledgementId: acknowledgement.id, ...(note !== null ? { note } : {}) },
+    };
+    // Linked to this request (its IP, session and device) when the capture middleware saw it.
+    if (req.activity && typeof req.activity.record === 'function') {
+      req.activity.record(event).catch((error: unknown) => ctx.config.logger.error('An alert acknowledgement could not be put on the trail', { alertId: id, error: error instanceof Error ? error.message : String(error) }));
+    } else {
+      ctx.record(event);
+    }
+    res.status(201).json({ data: { ...alert, status: 'acknowledged', acknowledgements: [...alert.acknowledgements, acknowledgement] } });
+  };
+}
+
+/** Parses the acknowledge route's JSON body (unless the app did already); a malformed or oversized one is a 400 naming `body`. */
+export function acknowledgeBody(): (req: Request, res: Response, next: NextFunction) => void {
+  const parse = express.json({ limit: '8kb' });
+  return (req, res, next) => {
+    parse(req, res, (error?: unknown) => {
+      if (error) next(invalidParam('body', 'The body must be JSON of at most 8 KB, such as { "note": "checked with the account owner" }'));
+      else next();
+    });
+  };
+}
