@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import type { Express } from 'express';
-import { createExampleApp, DEMO_PASSWORD, DEMO_USERNAME, exampleReportAuthorize, MAX_UPLOAD_BYTES } from '../example-app/app';
+import { createExampleApp, DEMO_PASSWORD, DEMO_USERNAME, EXAMPLE_TRACKER_OPTIONS, MAX_UPLOAD_BYTES } from '../example-app/app';
 import { storedActivities, testTracker, type StoredActivity } from './support/app';
 import { openTestDatabase, resetTables, type TestDatabase } from './support/database';
 import type { ActivityTracker } from '../lib/tracker';
@@ -21,7 +21,7 @@ beforeAll(async () => { db = await openTestDatabase(); });
 afterAll(async () => { await db.destroy(); });
 beforeEach(async () => {
   await resetTables(db.knex);
-  tracker = testTracker(db.knex, { authorize: exampleReportAuthorize });
+  tracker = testTracker(db.knex, EXAMPLE_TRACKER_OPTIONS);
   logged = [];
   app = createExampleApp(tracker, { logError: (error) => { logged.push(error); } });
 });
@@ -152,7 +152,8 @@ describe('example app', () => {
     expect(rows.map(summary)).toEqual<Summary[]>([
       ['GET', '/dashboard', 302, 'page_view', null, null, null],
       ['GET', '/login', 200, 'page_view', null, null, null],
-      ['POST', '/login', 401, 'login_failed', null, null, null],
+      // A failed login names the (known) account it tried, so it counts against that account.
+      ['POST', '/login', 401, 'login_failed', 'demo', null, null],
       ['POST', '/api/items', 401, 'data_create', null, 'items', null],
       ['POST', '/login', 302, 'login', 'demo', null, null],
       ['GET', '/dashboard', 200, 'page_view', 'demo', null, null],
@@ -170,7 +171,7 @@ describe('example app', () => {
       ['GET', '/api/fail', 500, 'error', 'demo', null, null],
       ['POST', '/logout', 302, 'logout', 'demo', null, null],
       ['GET', '/dashboard', 302, 'page_view', null, null, null],
-      ['POST', '/api/auth/login', 401, 'login_failed', null, null, null],
+      ['POST', '/api/auth/login', 401, 'login_failed', 'demo', null, null],
       ['POST', '/api/auth/login', 200, 'login', 'demo', null, null],
       ['GET', '/api/items/1', 200, 'data_view', 'demo', 'items', '1'],
       ['POST', '/api/auth/refresh', 200, 'token_refresh', 'demo', null, null],

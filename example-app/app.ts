@@ -8,6 +8,9 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import session from 'express-session';
 import type { ActivityTracker } from '../lib/index';
 import { html, layout, type SafeHtml } from './html';
+import { DEMO_PASSWORD, DEMO_USERNAME, EXAMPLE_USERS, exampleTenantOf, tenantOfUser, type ExampleUser } from './tenants';
+import { approvalRoutes } from './approvals';
+import { assistantRoutes } from './assistant';
 
 declare module 'express-session' {
   interface SessionData {
@@ -16,8 +19,7 @@ declare module 'express-session' {
   }
 }
 
-export const DEMO_USERNAME = 'demo';
-export const DEMO_PASSWORD = 'demo-password';
+export { DEMO_USERNAME, DEMO_PASSWORD, exampleTenantOf } from './tenants';
 /** Uploads larger than this are refused with 413. */
 export const MAX_UPLOAD_BYTES = 5 * 1024 * 1024;
 const SESSION_COOKIE = 'example.sid';
@@ -26,11 +28,11 @@ const TOKEN_TTL_MS = 60 * 60 * 1000;
 export interface ExampleAppOptions {
   /** Where unexpected errors (the ones answered with 500) are reported. Default: `console.error`. */
   logError?: (error: unknown) => void;
+  /** The clock emailed approval links expire by. Default: `Date.now`. */
+  now?: () => number;
 }
 
-interface DemoUser {
-  id: string;
-}
+type DemoUser = ExampleUser;
 
 interface Item {
   id: string;
@@ -57,9 +59,34 @@ function currentUser(req: Request): DemoUser | undefined {
  * Who may read the report routes in this example: the signed-in demo user, as an auditor. A real
  * app maps its own users and roles here, or signs JWTs and sets ACTIVITY_JWT_SECRET instead.
  */
-export function exampleReportAuthorize(req: { user?: unknown }): { userId: string; role: string } | null {
+/**
+ * The tracker options the example runs with (server.ts) and its tests use: report access for the
+ * signed-in user, the user's organisation on every row, and the assistant's message text
+ * (`text`) redacted like a password, so the trail counts conversations without keeping them.
+ */
+export const EXAMPLE_TRACKER_OPTIONS = {
+  authorize: (req: { user?: unknown }) => exampleReportAuthorize(req),
+  getTenantId: (req: { user?: unknown }) => exampleTenantOf(req),
+  sensitiveKeys: ['text'],
+};
+
+/** An organisation's people audit their organisation; the platform's operator audits all of them. */
+export function exampleReportAuthorize(req: { user?: unknown }): { userId: string; role: string; tenantId?: string } | null {
   const user = req.user as DemoUser | undefined;
-  return user ? { userId: user.id, role: 'auditor' } : null;
+  if (!user) return null;
+  return user.tenantId === null ? { userId: user.id, role: 'system_admin' } : { userId: user.id, role: 'auditor', tenantId: user.tenantId };
+}
+
+/**
+ * A failed login counts against the account it tried (alert rule failed_logins_per_account) and is
+ * seen by that account's organisation; a name that is no account is not kept (it may be a password
+ * typed into the wrong field).
+ */
+function nameTheAccountTried(req: Request, username: unknown): void {
+  if (!req.activity || typeof username !== 'string' || !Object.hasOwn(EXAMPLE_USERS, username)) return;
+  req.activity.userId = username;
+  const tenantId = tenantOfUser(username);
+  if (tenantId !== null) req.activity.tenantId = tenantId;
 }
 
 function setUser(req: Request, user: DemoUser): void {
@@ -71,8 +98,8 @@ class UserStore {
   private readonly salt = randomBytes(16);
   private readonly users: Map<string, Promise<Buffer>>;
 
-  constructor(credentials: Record<string, string>) {
-    this.users = new Map(Object.entries(credentials).map(([username, password]) => [username, this.hash(password)]));
+  constructor(credentials: Readonly<Record<string, { password: string; tenantId: string | null }>>) {
+    this.users = new Map(Object.entries(credentials).map(([username, { password }]) => [username, this.hash(password)]));
   }
 
   /** The user when the password matches, else undefined; unknown names cost as much as wrong passwords. */
@@ -81,7 +108,7 @@ class UserStore {
     const expected = this.users.get(username);
     const given = await this.hash(password);
     if (!expected) return undefined;
-    return timingSafeEqual(await expected, given) ? { id: username } : undefined;
+    return timingSafeEqual(await expected, given) ? { id: username, tenantId: tenantOfUser(username) } : undefined;
   }
 
   has(username: string): boolean {
@@ -149,7 +176,7 @@ function statusOf(error: unknown): number | undefined {
 
 export function createExampleApp(tracker: ActivityTracker, options: ExampleAppOptions = {}): express.Express {
   const logError = options.logError ?? ((error: unknown) => console.error(error));
-  const users = new UserStore({ [DEMO_USERNAME]: DEMO_PASSWORD });
+  const users = new UserStore(EXAMPLE_USERS);
   const tokens = new TokenStore();
   const items = new Map<string, Item>([['1', { id: '1', name: 'Welcome item', createdBy: DEMO_USERNAME }]]);
   let nextItemId = 2;
@@ -175,7 +202,7 @@ export function createExampleApp(tracker: ActivityTracker, options: ExampleAppOp
   app.use((req, _res, next) => {
     const token = bearerToken(req);
     const userId = req.session.userId ?? (token === undefined ? undefined : tokens.userOf(token));
-    if (userId !== undefined && users.has(userId)) setUser(req, { id: userId });
+    if (userId !== undefined && users.has(userId)) setUser(req, { id: userId, tenantId: tenantOfUser(userId) });
     next();
   });
 
@@ -224,6 +251,17 @@ export function createExampleApp(tracker: ActivityTracker, options: ExampleAppOp
         <li><code>POST /api/auth/refresh</code> with a bearer token: a new token (<code>token_refresh</code>)</li>
         <li><a href="/api/fail">GET /api/fail</a>: always fails with 500 (<code>error</code>)</li>
       </ul>
+      <h2>Domain events</h2>
+      <p>Two organisations: <code>${DEMO_USERNAME}</code> works for Acme, <code>grace</code> (password <code>grace-password</code>) for Globex, and <code>ops</code> (password <code>ops-password</code>) runs the platform and audits both.
+        Each row carries its organisation, and each organisation's auditors see only their own.</p>
+      <ul>
+        <li><code>POST /api/approvals</code> with <code>{"title":"…"}</code> submits a request (<code>approval.submitted</code>);
+          <code>POST /api/approvals/:id/approve</code>, or <code>/reject</code> with <code>{"reason":"…"}</code>, decides it from the panel</li>
+        <li><code>POST /api/approvals/:id/links</code> with <code>{"approver":"…"}</code> "emails" a single-use decision link
+          (see <code>GET /api/outbox</code>); opening it decides the request. An unknown, expired or reused link is refused and recorded as
+          <code>authn_token_invalid</code>, <code>authn_token_expired</code> or <code>authn_token_reuse</code></li>
+        <li><code>POST /api/assistant/messages</code> with <code>{"text":"…"}</code>: the message and the agent's reply, the agent as actor</li>
+      </ul>
       <pre>TOKEN=…   # from the login above
 curl -s -X POST ${base}/api/items -H "authorization: Bearer $TOKEN" \\
   -H 'content-type: application/json' -d '{"name":"chair"}'
@@ -267,6 +305,7 @@ curl -s -X POST ${base}/api/files -H "authorization: Bearer $TOKEN" -F file=@pac
     const username = field(req.body, 'username');
     const user = await users.verify(username, field(req.body, 'password'));
     if (!user) {
+      nameTheAccountTried(req, username);
       loginPage(req, res, 401, 'Wrong username or password.', typeof username === 'string' ? username : '');
       return;
     }
@@ -363,6 +402,7 @@ curl -s -X POST ${base}/api/files -H "authorization: Bearer $TOKEN" -F file=@pac
   app.post('/api/auth/login', async (req, res) => {
     const user = await users.verify(field(req.body, 'username'), field(req.body, 'password'));
     if (!user) {
+      nameTheAccountTried(req, field(req.body, 'username'));
       res.status(401).json({ error: 'Wrong username or password' });
       return;
     }
@@ -493,6 +533,10 @@ curl -s -X POST ${base}/api/files -H "authorization: Bearer $TOKEN" -F file=@pac
   });
 
   // ---- Report routes, 404s and errors -----------------------------------------------------------
+
+  const approvals = approvalRoutes({ now: options.now ?? Date.now, requireUser });
+  app.use(approvals.router);
+  app.use(assistantRoutes(requireUser));
 
   app.use('/api/activity-tracking', tracker.router());
 

@@ -4,10 +4,10 @@
  */
 import type { Server } from 'node:http';
 import { createActivityTracker } from '../lib/index';
-import { createExampleApp, DEMO_PASSWORD, DEMO_USERNAME, exampleReportAuthorize } from './app';
+import { createExampleApp, DEMO_PASSWORD, DEMO_USERNAME, EXAMPLE_TRACKER_OPTIONS } from './app';
 
 async function main(): Promise<void> {
-  const tracker = createActivityTracker({ authorize: exampleReportAuthorize });
+  const tracker = createActivityTracker(EXAMPLE_TRACKER_OPTIONS);
   const where = process.env['DATABASE_URL']
     ? 'the PostgreSQL server in DATABASE_URL'
     : `the embedded database in ${process.env['ACTIVITY_DATA_DIR'] || './.activity-data'}`;
