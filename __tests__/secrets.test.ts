@@ -21,6 +21,15 @@ const CANARY = {
   cardSpaced: '4111 1111 1111 1111',
   cardDashed: '5500-0000-0000-0004',
 };
+/**
+ * Whether the dump holds the value as a value of its own: a short canary such as the CVV can turn up
+ * by chance inside a hash, an id or a decimal, which is not a leak.
+ */
+function holds(dump: string, value: string): boolean {
+  const escaped = value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`(?<![0-9A-Za-z.])${escaped}(?![0-9A-Za-z])`).test(dump);
+}
+
 const JWT = jwt.sign({ sub: 'someone', canary: 'x' }, 'a-signing-secret-that-is-long-enough', { expiresIn: '1h' });
 const JWT_SIGNATURE = JWT.split('.')[2]!;
 
@@ -62,7 +71,7 @@ describe.each(EXPRESS_VERSIONS)('secrets never reach storage, on %s', (_name, ex
     const everything = await dumpAllRows(db.knex);
     expect(everything.length).toBeGreaterThan(500);
     for (const [name, value] of Object.entries(CANARY)) {
-      expect({ name, found: everything.includes(value) }).toEqual({ name, found: false });
+      expect({ name, found: holds(everything, value) }).toEqual({ name, found: false });
     }
     expect(everything).not.toContain(JWT_SIGNATURE);
 
