@@ -199,12 +199,12 @@ describe('the example app\'s assistant', () => {
     await request(app).post('/api/assistant/messages').set(grace).send({ text: 'Hi' }).expect(201);
     await tracker.flush();
     expect((await domainEvents()).map((e) => [e['action'], e['user_id'], e['actor_type'], e['tenant_id'], e['details'], e['risk_score'], e['severity']])).toEqual([
-      ['assistant.message', 'demo', 'user', 'acme', { role: 'user', characters: 11 }, 0, 'info'],
-      ['assistant.message', 'helper-bot', 'agent', 'acme', { role: 'assistant', characters: replies[0]!.length, inReplyTo: 'demo' }, 0, 'info'],
-      ['assistant.message', 'demo', 'user', 'acme', { role: 'user', characters: 23 }, 0, 'info'],
-      ['assistant.message', 'helper-bot', 'agent', 'acme', { role: 'assistant', characters: replies[1]!.length, inReplyTo: 'demo' }, 0, 'info'],
-      ['assistant.message', 'grace', 'user', 'globex', { role: 'user', characters: 2 }, 0, 'info'],
-      ['assistant.message', 'helper-bot', 'agent', 'globex', { role: 'assistant', characters: 'I read 2 characters. (This demo assistant only counts.)'.length, inReplyTo: 'grace' }, 0, 'info'],
+      ['assistant.message', 'demo', 'user', 'acme', { role: 'user', characters: 11, tokens: 2 }, 0, 'info'],
+      ['assistant.message', 'helper-bot', 'agent', 'acme', { role: 'assistant', characters: replies[0]!.length, tokens: 9, inReplyTo: 'demo' }, 0, 'info'],
+      ['assistant.message', 'demo', 'user', 'acme', { role: 'user', characters: 23, tokens: 5 }, 0, 'info'],
+      ['assistant.message', 'helper-bot', 'agent', 'acme', { role: 'assistant', characters: replies[1]!.length, tokens: 9, inReplyTo: 'demo' }, 0, 'info'],
+      ['assistant.message', 'grace', 'user', 'globex', { role: 'user', characters: 2, tokens: 1 }, 0, 'info'],
+      ['assistant.message', 'helper-bot', 'agent', 'globex', { role: 'assistant', characters: 'I read 2 characters. (This demo assistant only counts.)'.length, tokens: 9, inReplyTo: 'grace' }, 0, 'info'],
     ]);
     expect(await dumpAllRows(db.knex)).not.toContain('calendar');
     // Usage per user and per agent, without SQL: Acme's auditor counts Acme's conversations only; the operator counts both.

@@ -51,6 +51,19 @@ describe('key-based redaction', () => {
     expect(sanitizer.isSensitiveKey('tokenizer_version')).toBe(true);
   });
 
+  it('keeps language-model token counts when they are numbers, and redacts anything else under those keys', () => {
+    const usage = { input_tokens: 812, outputTokens: 64, total_tokens: 876, max_tokens: 1024, token_count: 3, tokens: 876.5, cachedTokens: 0 };
+    expect(clean({ model: 'm-1', usage })).toEqual({ model: 'm-1', usage });
+    expect(clean({ tokens: ['tok_live_abc'], input_tokens: '812', token: 123456, refresh_tokens: { a: 1 }, tokens_secret: 5, max_tokens: Number.NaN })).toEqual({
+      tokens: REDACTED, input_tokens: REDACTED, token: REDACTED, refresh_tokens: REDACTED, tokens_secret: REDACTED, max_tokens: REDACTED,
+    });
+  });
+
+  it('keeps no token count under a key the app named sensitive', () => {
+    const strict = createSanitizer({ extraSensitiveKeys: ['input_tokens'] });
+    expect(strict.value({ input_tokens: 812, output_tokens: 64 }).value).toEqual({ input_tokens: REDACTED, output_tokens: 64 });
+  });
+
   it('redacts at depth 5 inside arrays', () => {
     const input = {
       users: [{ profile: { credentials: [{ name: 'primary', password: 'p4ss', Set_Cookie: ['a=b'] }] } }],

@@ -1,8 +1,8 @@
 /**
  * An assistant endpoint: each exchange is two domain events, the user's message and the agent's
- * reply, with the agent as the reply's actor. The events carry sizes, not words, and the example's
- * tracker redacts the request's `text` field (EXAMPLE_TRACKER_OPTIONS), so usage per user and per
- * agent can be counted (GET /api/activity-tracking/stats?actorType=agent) without keeping conversations.
+ * reply, with the agent as the reply's actor. The events carry sizes and token counts (words, in this
+ * demo), not the words themselves, and the example's tracker redacts the request's `text` field
+ * (EXAMPLE_TRACKER_OPTIONS), so usage per user and per agent can be counted (GET /api/activity-tracking/stats?actorType=agent) without keeping conversations.
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { ExampleUser } from './tenants';
@@ -17,10 +17,11 @@ export function assistantRoutes(requireUser: (req: Request, res: Response, next:
       res.status(400).json({ error: 'text must be a non-empty string of at most 4000 characters' });
       return;
     }
+    const tokens = (s: string): number => s.trim().split(/\s+/).length;
     const me = (req as Request & { user: ExampleUser }).user;
     const reply = `I read ${text.length} characters. (This demo assistant only counts.)`;
-    await req.activity!.record({ action: 'assistant.message', category: 'conversation', actor: { id: me.id, type: 'user' }, metadata: { role: 'user', characters: text.length } });
-    await req.activity!.record({ action: 'assistant.message', category: 'conversation', actor: ASSISTANT_AGENT, metadata: { role: 'assistant', characters: reply.length, inReplyTo: me.id } });
+    await req.activity!.record({ action: 'assistant.message', category: 'conversation', actor: { id: me.id, type: 'user' }, metadata: { role: 'user', characters: text.length, tokens: tokens(text) } });
+    await req.activity!.record({ action: 'assistant.message', category: 'conversation', actor: ASSISTANT_AGENT, metadata: { role: 'assistant', characters: reply.length, tokens: tokens(reply), inReplyTo: me.id } });
     res.status(201).json({ reply });
   });
   return router;

@@ -48,8 +48,8 @@ const MORE_KEYS = '…';
 const OMIT = Symbol('omit');
 
 // Matched anywhere in the normalized key: none of these occur inside harmless
-// field names. 'token' also hits tokenizer/max_tokens; we accept that, since
-// missing an access_token is far worse than hiding a count.
+// field names. 'token' also hits tokenizer_version; we accept that, since missing an access_token
+// is far worse than hiding a harmless field (numeric token counts are let through, see below).
 // (clientsecret and cvv2 are covered by secret and cvv.)
 const SENSITIVE_FRAGMENTS = [
   'password', 'passwd', 'pwd', 'passphrase', 'secret', 'token', 'apikey', 'authorization',
@@ -63,6 +63,11 @@ const SENSITIVE_EXACT = new Set([
 ]);
 // 'ssn' appears inside businessName/className/address_number once separators
 // are stripped, so it must start or end a word of the original key.
+// Language-model usage is counted in tokens (input_tokens, totalTokens, token_count). Such a key is
+// sensitive only because of 'token'; with the count words taken out it must read as harmless, and
+// its value is kept only when it is a number, which no credential is stored as.
+const TOKEN_COUNT_WORDS = /tokens|tokencount/g;
+const TOKEN_COUNT_WORD = /tokens|tokencount/;
 const SSN_AT_WORD_EDGE = /(?:^|[^a-z])ssn|ssn(?:$|[^a-z])/;
 const CAMEL_BOUNDARY = /([a-z0-9])([A-Z])/g;
 const KEY_SEPARATORS = /[-_.\s]/g;
@@ -136,6 +141,8 @@ interface RecordKey {
   cut: boolean;
   bytes: number;
   sensitive: boolean;
+  /** Sensitive only as a count of tokens (input_tokens, max_tokens): a number is kept, anything else redacted. */
+  tokenCount: boolean;
 }
 
 interface CleanedText {
@@ -148,11 +155,9 @@ interface CleanedText {
 export function createSanitizer(options: SanitizeOptions = {}): Sanitizer {
   const limits = resolveLimits(options.limits);
   const { maxDepth, maxKeys, maxStringLength, maxTotalBytes } = limits;
-  const fragments = [
-    ...SENSITIVE_FRAGMENTS,
-    // An empty extra key would match every key.
-    ...(options.extraSensitiveKeys ?? []).map(normalizeKey).filter((k) => k.length > 0),
-  ];
+  // An empty extra key would match every key.
+  const extraFragments = (options.extraSensitiveKeys ?? []).map(normalizeKey).filter((k) => k.length > 0);
+  const fragments = [...SENSITIVE_FRAGMENTS, ...extraFragments];
   const keyCache = new Map<string, boolean>();
   // Object keys repeat far more than values: their cleaned form and sensitivity in one lookup.
   const recordKeyCache = new Map<string, RecordKey>();
@@ -176,6 +181,16 @@ export function createSanitizer(options: SanitizeOptions = {}): Sanitizer {
       keyCache.set(key, sensitive);
     }
     return sensitive;
+  }
+
+  function isTokenCountKey(key: string): boolean {
+    const normalized = normalizeKey(key);
+    if (!TOKEN_COUNT_WORD.test(normalized)) return false;
+    // A key the app itself named sensitive stays redacted, numbers included.
+    if (extraFragments.some((fragment) => fragment.includes('token') && normalized.includes(fragment))) return false;
+    const rest = normalized.replace(TOKEN_COUNT_WORDS, ' ');
+    return !SENSITIVE_EXACT.has(rest.trim()) && !fragments.some((fragment) => rest.includes(fragment))
+      && !SSN_AT_WORD_EDGE.test(rest);
   }
 
   function isSensitiveParam(rawKey: string): boolean {
@@ -268,7 +283,8 @@ export function createSanitizer(options: SanitizeOptions = {}): Sanitizer {
     const cached = recordKeyCache.get(rawKey);
     if (cached !== undefined) return cached;
     const text = cleanString(rawKey);
-    const key: RecordKey = { text, cut: lastCut, bytes: lastBytes, sensitive: isSensitiveKey(rawKey) };
+    const sensitive = isSensitiveKey(rawKey);
+    const key: RecordKey = { text, cut: lastCut, bytes: lastBytes, sensitive, tokenCount: sensitive && isTokenCountKey(rawKey) };
     // Only keys kept as they are: a key with something redacted in it is not pinned in memory.
     if (text === rawKey && rawKey.length <= MAX_CACHED_KEY_LENGTH) {
       if (recordKeyCache.size >= KEY_CACHE_SIZE) recordKeyCache.clear();
@@ -409,6 +425,16 @@ export function createSanitizer(options: SanitizeOptions = {}): Sanitizer {
     return out;
   }
 
+  /** The value of a token-count key when it is a finite number; undefined for anything else. */
+  function readCount(source: Record<string, unknown> | null, values: readonly unknown[] | null, index: number, rawKey: string): number | undefined {
+    try {
+      const child = source === null ? values?.[index] : source[rawKey];
+      return typeof child === 'number' && Number.isFinite(child) ? child : undefined;
+    } catch {
+      return undefined; // a getter threw: redacted like any sensitive value
+    }
+  }
+
   /** Reads values from `source` by key, or from `values` by index when source is null (Maps). */
   function walkRecord(
     source: Record<string, unknown> | null,
@@ -428,7 +454,10 @@ export function createSanitizer(options: SanitizeOptions = {}): Sanitizer {
       if (key.cut) state.truncated = true;
       if (!charge(state, key.bytes + 2)) break;
       let value: unknown;
-      if (key.sensitive) {
+      const count = key.tokenCount ? readCount(source, values, i, rawKey) : undefined;
+      if (count !== undefined) {
+        value = walk(count, depth + 1, state, true);
+      } else if (key.sensitive) {
         // A sensitive value is never read: no getter side effects, nothing to leak.
         value = fitSized(state, REDACTED, REDACTED_BYTES);
       } else {
