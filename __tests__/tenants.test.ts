@@ -6,10 +6,12 @@ import { enableRowLevelSecurity, verifyChain } from '../lib/index';
 import { resolveConfig } from '../lib/config';
 import { KnexActivityStore } from '../lib/store/activityStore';
 import { tenantOnly, EVERY_TENANT } from '../lib/store/reports/tenantScope';
-import { readInTenant, rowLevelSecurityStatus } from '../lib/store/rowLevelSecurity';
+import { readInTenant, rowLevelSecurityBinding, rowLevelSecurityStatus } from '../lib/store/rowLevelSecurity';
+import { uuidv7 } from '../lib/capture/ids';
 import type { ActivityTracker } from '../lib/tracker';
 import type { ActivityEvent } from '../lib/types';
-import { EXPRESS_VERSIONS, testTracker } from './support/app';
+import { EXPRESS_VERSIONS, memoryLogger, testTracker } from './support/app';
+import { waitFor } from './support/recorder';
 import { openTestDatabase, usingPostgres, type TestDatabase } from './support/database';
 import { activity, MOUNT, REPORT_SECRET, reportApp, seed, tokenFor } from './support/reports';
 
@@ -268,6 +270,21 @@ describe('the tenants and rowLevelSecurity options', () => {
     if (usingPostgres) return;
     await expect(enableRowLevelSecurity(db.knex)).rejects.toMatchObject({ code: 'ERR_AT_DATABASE', message: expect.stringMatching(/needs a PostgreSQL server/) });
   });
+
+  it('warn at start that rowLevelSecurity is ignored on the embedded database', async () => {
+    if (usingPostgres) return;
+    const logger = memoryLogger();
+    const tracker = testTracker(db.knex, { jwtSecret: REPORT_SECRET, rowLevelSecurity: true, jobs: false, logger });
+    try {
+      await tracker.ready();
+      await waitFor(() => logger.lines.some((line) => line.context?.['code'] === 'ERR_AT_RLS_NOT_ENFORCED'), 5000);
+      expect(logger.lines.filter((line) => line.context?.['code'] === 'ERR_AT_RLS_NOT_ENFORCED')).toEqual([
+        { level: 'warn', message: expect.stringMatching(/ignored on the embedded database/), context: { code: 'ERR_AT_RLS_NOT_ENFORCED' } },
+      ]);
+    } finally {
+      await tracker.close();
+    }
+  });
 });
 
 /*
@@ -319,8 +336,12 @@ describe('the tenants and rowLevelSecurity options', () => {
   const cli = (argv: string[]) => runCli(argv, { DATABASE_URL: db.url! });
 
   it('activity-tracking rls enable puts the policies on both tables, and says so', async () => {
-    expect(await rowLevelSecurityStatus(db.knex)).toEqual({ user_activity: true, activity_sessions: true });
-    expect(await cli(['rls', 'status'])).toEqual({ code: 0, out: 'user_activity: row-level security on\nactivity_sessions: row-level security on\n', err: '' });
+    expect(await rowLevelSecurityStatus(db.knex)).toEqual({ user_activity: true, activity_sessions: true, activity_alerts: true, activity_alert_acknowledgements: true });
+    expect(await cli(['rls', 'status'])).toEqual({
+      code: 0,
+      out: ['user_activity', 'activity_sessions', 'activity_alerts', 'activity_alert_acknowledgements'].map((table) => `${table}: row-level security on\n`).join(''),
+      err: '',
+    });
     expect((await cli(['rls', 'sideways'])).code).toBe(2);
   });
 
@@ -354,6 +375,64 @@ describe('the tenants and rowLevelSecurity options', () => {
     expect(verification.ok).toBe(true);
     const stored = (await db.knex('user_activity').where('id', late.id).first()) as { tenant_id: string };
     expect(stored.tenant_id).toBe('globex');
+  });
+
+  it('guards the alerts, and an acknowledgement is seen only where its alert is', async () => {
+    const alertIds = { acme: uuidv7(), globex: uuidv7(), platform: uuidv7() };
+    const at = new Date(minute(10));
+    for (const [tenant, id] of Object.entries(alertIds)) {
+      await db.knex('activity_alerts').insert({
+        id, rule: 'failed_logins_per_account', alert_key: `key-${tenant}`, window_start: at, window_end: at, severity: 'high',
+        tenant_id: tenant === 'platform' ? null : tenant, count: 5, first_seen: at, last_seen: at, summary: tenant, details: {},
+      });
+      await db.knex('activity_alert_acknowledgements').insert({ id: uuidv7(), alert_id: id, acknowledged_by: 'root' });
+    }
+    const seen = (tenant: string | null) => readInTenant(reader, tenant === null ? EVERY_TENANT : tenantOnly(tenant), true, async (conn) => ({
+      alerts: ((await conn('activity_alerts').pluck('id').whereIn('id', Object.values(alertIds))) as string[]).sort(),
+      acknowledged: ((await conn('activity_alert_acknowledgements').pluck('alert_id').whereIn('alert_id', Object.values(alertIds))) as string[]).sort(),
+    }));
+    expect(await seen('acme')).toEqual({ alerts: [alertIds.acme], acknowledged: [alertIds.acme] });
+    expect(await seen('globex')).toEqual({ alerts: [alertIds.globex], acknowledged: [alertIds.globex] });
+    expect(await seen(null)).toEqual({ alerts: Object.values(alertIds).sort(), acknowledged: Object.values(alertIds).sort() });
+  });
+
+  it('says whether the policies bind a connection: not for a superuser, a BYPASSRLS role, a table\'s owner, or a table without its policy', async () => {
+    expect(await rowLevelSecurityBinding(writer)).toEqual({ enforced: true, reasons: [] });
+    expect(await rowLevelSecurityBinding(db.knex)).toMatchObject({ enforced: false, reasons: expect.arrayContaining(['the role postgres is a superuser']) });
+    const trx = await db.knex.transaction();
+    try {
+      await trx.raw(`alter role "${writerRole}" bypassrls`);
+      await trx.raw(`alter table activity_alerts owner to "${writerRole}"`);
+      await trx.raw('drop policy activity_tracking_tenant on activity_sessions');
+      await trx.raw(`set local role "${writerRole}"`);
+      expect(await rowLevelSecurityBinding(trx)).toEqual({
+        enforced: false,
+        reasons: ['no policy on activity_sessions: run activity-tracking rls enable', `the role ${writerRole} has BYPASSRLS`, `the role ${writerRole} owns activity_alerts`],
+      });
+    } finally {
+      await trx.rollback();
+    }
+  });
+
+  it('with rowLevelSecurity on, GET /health shows whether the wall binds, and a tracker it does not bind says so at start', async () => {
+    const logs = { writer: memoryLogger(), owner: memoryLogger() };
+    const asWriter = testTracker(writer, { jwtSecret: REPORT_SECRET, rowLevelSecurity: true, jobs: false, logger: logs.writer });
+    const asOwner = testTracker(db.knex, { jwtSecret: REPORT_SECRET, rowLevelSecurity: true, jobs: false, logger: logs.owner });
+    const [, express] = EXPRESS_VERSIONS[0];
+    try {
+      const health = async (tracker: ActivityTracker) => (await request(reportApp(express, tracker, { capture: false })).get(`${MOUNT}/health`).set(auth('root', 'system_admin'))).body.data;
+      expect(await health(asWriter)).toMatchObject({ status: 'ok', rowLevelSecurity: { enforced: true, reasons: [] } });
+      expect(await health(asOwner)).toMatchObject({ status: 'degraded', rowLevelSecurity: { enforced: false, reasons: expect.arrayContaining(['the role postgres is a superuser']) } });
+      await asOwner.ready();
+      await asWriter.ready();
+      const errors = (log: typeof logs.owner) => log.lines.filter((line) => line.context?.['code'] === 'ERR_AT_RLS_NOT_ENFORCED');
+      await waitFor(() => errors(logs.owner).length === 1, 5000);
+      expect(errors(logs.owner)[0]).toMatchObject({ level: 'error', message: expect.stringMatching(/superuser.*Fix: run activity-tracking rls enable/) });
+      expect(errors(logs.writer)).toEqual([]);
+    } finally {
+      await asWriter.close();
+      await asOwner.close();
+    }
   });
 
   it('the append-only triggers still refuse a change, policy or not', async () => {

@@ -1,7 +1,7 @@
 export { activityTracking, activityTrackingRouter, closeDefaultTracker } from './defaultTracker';
 export { createActivityTracker, type ActivityTracker } from './tracker';
 export { migrate } from './store/schema';
-export { enableRowLevelSecurity, disableRowLevelSecurity, rowLevelSecurityStatus, TENANT_SETTING } from './store/rowLevelSecurity';
+export { enableRowLevelSecurity, disableRowLevelSecurity, rowLevelSecurityStatus, rowLevelSecurityBinding, TENANT_SETTING, type RowLevelSecurityBinding } from './store/rowLevelSecurity';
 export { applyTenantScope, tenantCondition, EVERY_TENANT, type TenantScope } from './store/reports/tenantScope';
 export { verifyChain, createCheckpoint, verifyCheckpoint, type ChainVerification, type IntegrityProblem, type SignedCheckpoint, type CheckpointKey } from './integrity';
 export { migrationSource, MIGRATIONS_TABLE } from '../migrations';

@@ -16,6 +16,8 @@ import { KnexActivityStore, type ActivityStore } from './store/activityStore';
 import { openDatabase, type Database } from './store/database';
 import { assertSchemaCurrent, migrate } from './store/schema';
 import { createReportRouter } from './router/router';
+import { rowLevelSecurityBinding } from './store/rowLevelSecurity';
+import { isPgLite } from './store/database';
 import { Scheduler, type Job } from './jobs/scheduler';
 import { removeExpiredActivity } from './jobs/retention';
 import { closeIdleSessions } from './jobs/sessionSweeper';
@@ -23,7 +25,7 @@ import { evaluateAlerts } from './jobs/alerts';
 import { AlertListeners } from './alerts/emitter';
 import { WebhookSender } from './alerts/webhook';
 import { createActivityMiddleware, type ActivityMiddleware } from '../middleware/activityMiddleware';
-import type { ActivityEvent, Alert, Options, RecordInput } from './types';
+import type { ActivityEvent, Alert, Logger, Options, RecordInput } from './types';
 
 export interface ActivityTracker {
   /** The capture middleware; mount it before the app's routes. */
@@ -82,6 +84,7 @@ export function createActivityTracker(options?: Options): ActivityTracker {
   readyPromise.catch((error: unknown) => {
     if (!readyObserved) logger.error('Activity tracking cannot write yet', { error: messageOf(error) });
   });
+  if (config.rowLevelSecurity) readyPromise.then(() => warnUnlessRowLevelSecurityBinds(database.knex, logger), () => undefined);
   const journal = openJournal(config);
   const recorder = new Recorder(() => readiness.get(), {
     batchSize: config.batchSize,
@@ -255,4 +258,23 @@ function delay(ms: number): Promise<void> {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * `rowLevelSecurity: true` promises a second wall that PostgreSQL silently drops for superusers,
+ * BYPASSRLS roles and table owners, or when the policies were never added: say so once, loudly.
+ */
+async function warnUnlessRowLevelSecurityBinds(knex: Knex, logger: Logger): Promise<void> {
+  try {
+    const binding = await rowLevelSecurityBinding(knex);
+    if (binding.enforced) return;
+    if (isPgLite(knex)) {
+      logger.warn('rowLevelSecurity is ignored on the embedded database; the report routes\' own tenant filter still applies', { code: 'ERR_AT_RLS_NOT_ENFORCED' });
+      return;
+    }
+    logger.error(`rowLevelSecurity is on, but the policies do not bind this connection: ${binding.reasons.join('; ')}. Fix: run activity-tracking rls enable as the tables' owner, and connect the app as a role that owns nothing and is neither superuser nor BYPASSRLS (GET /health shows the state)`,
+      { code: 'ERR_AT_RLS_NOT_ENFORCED', reasons: binding.reasons });
+  } catch (error) {
+    logger.error('Cannot check that row-level security binds this connection', { error: messageOf(error) });
+  }
 }

@@ -8,27 +8,31 @@ import type { TenantScope } from './reports/tenantScope';
  * may see. Unset or empty: every tenant (the writer, the jobs, platform reads).
  */
 export const TENANT_SETTING = 'activity_tracking.tenant_id';
-/** The policy's name, the same on both tables. */
+/** The policy's name, the same on every table. */
 export const TENANT_POLICY = 'activity_tracking_tenant';
 
-/** The tables the policy guards, with the columns that tie a row to a tenant (as tenantScope.ts). */
-const GUARDED: ReadonlyArray<{ table: string; columns: readonly string[] }> = [
-  { table: 'user_activity', columns: ['tenant_id', 'owner_id'] },
-  { table: 'activity_sessions', columns: ['tenant_id'] },
+const SETTING = `current_setting('${TENANT_SETTING}', true)`;
+/**
+ * `current_setting(name, true)` is null where the setting was never set on the connection and ''
+ * once a transaction that set it locally has ended: both mean "no tenant".
+ */
+const NO_TENANT = `coalesce(${SETTING}, '') = ''`;
+
+/**
+ * The tables the policy guards, each with the condition that ties a row to the tenant (the columns
+ * as tenantScope.ts). An acknowledgement has no tenant of its own: it is visible where its alert is,
+ * and the subquery is itself held to the alerts' policy.
+ */
+export const GUARDED_TABLES: ReadonlyArray<{ table: string; condition: string }> = [
+  { table: 'user_activity', condition: `${NO_TENANT} or tenant_id = ${SETTING} or owner_id = ${SETTING}` },
+  { table: 'activity_sessions', condition: `${NO_TENANT} or tenant_id = ${SETTING}` },
+  { table: 'activity_alerts', condition: `${NO_TENANT} or tenant_id = ${SETTING}` },
+  { table: 'activity_alert_acknowledgements', condition: `${NO_TENANT} or exists (select 1 from activity_alerts a where a.id = alert_id)` },
 ];
 
 /**
- * The policy's condition. `current_setting(name, true)` is null where the setting was never set on
- * the connection and '' once a transaction that set it locally has ended: both mean "no tenant".
- */
-function policyCondition(columns: readonly string[]): string {
-  const setting = `current_setting('${TENANT_SETTING}', true)`;
-  return `coalesce(${setting}, '') = '' or ${columns.map((column) => `${column} = ${setting}`).join(' or ')}`;
-}
-
-/**
  * Opt-in second wall behind the report routes' own tenant filter: row-level security on
- * user_activity and activity_sessions, so a connection whose `activity_tracking.tenant_id` is set
+ * user_activity, activity_sessions, activity_alerts and activity_alert_acknowledgements, so a connection whose `activity_tracking.tenant_id` is set
  * sees only that tenant's rows (and activities about entities it owns) whatever SQL it runs.
  * Idempotent. One permissive policy for every command: connections without the setting (the
  * writer, the append function, the jobs) see and write every row as before, and the append-only
@@ -42,19 +46,19 @@ function policyCondition(columns: readonly string[]): string {
 export async function enableRowLevelSecurity(knex: Knex): Promise<void> {
   refuseEmbedded(knex);
   await knex.transaction(async (trx) => {
-    for (const { table, columns } of GUARDED) {
+    for (const { table, condition } of GUARDED_TABLES) {
       await trx.raw(`alter table ${table} enable row level security`);
       await trx.raw(`drop policy if exists ${TENANT_POLICY} on ${table}`);
-      await trx.raw(`create policy ${TENANT_POLICY} on ${table} using (${policyCondition(columns)}) with check (${policyCondition(columns)})`);
+      await trx.raw(`create policy ${TENANT_POLICY} on ${table} using (${condition}) with check (${condition})`);
     }
   });
 }
 
-/** Removes the policies and turns row-level security off again on both tables. Idempotent. */
+/** Removes the policies and turns row-level security off again on every guarded table. Idempotent. */
 export async function disableRowLevelSecurity(knex: Knex): Promise<void> {
   refuseEmbedded(knex);
   await knex.transaction(async (trx) => {
-    for (const { table } of GUARDED) {
+    for (const { table } of [...GUARDED_TABLES].reverse()) {
       await trx.raw(`drop policy if exists ${TENANT_POLICY} on ${table}`);
       await trx.raw(`alter table ${table} disable row level security`);
     }
@@ -66,10 +70,39 @@ export async function rowLevelSecurityStatus(knex: Knex): Promise<Record<string,
   const result = (await knex.raw(
     `select c.relname as table, c.relrowsecurity as enabled, exists (select 1 from pg_policies p where p.schemaname = n.nspname and p.tablename = c.relname and p.policyname = ?) as has_policy
      from pg_class c join pg_namespace n on n.oid = c.relnamespace
-     where c.oid in (to_regclass('user_activity'), to_regclass('activity_sessions'))`, [TENANT_POLICY])) as { rows: Array<{ table: string; enabled: boolean; has_policy: boolean }> };
-  const status: Record<string, boolean> = { user_activity: false, activity_sessions: false };
+     where c.oid in (${GUARDED_TABLES.map(() => 'to_regclass(?)').join(', ')})`, [TENANT_POLICY, ...GUARDED_TABLES.map((g) => g.table)])) as { rows: Array<{ table: string; enabled: boolean; has_policy: boolean }> };
+  const status: Record<string, boolean> = Object.fromEntries(GUARDED_TABLES.map((g) => [g.table, false]));
   for (const row of result.rows) status[row.table] = Boolean(row.enabled) && Boolean(row.has_policy);
   return status;
+}
+
+/** Whether the policies bind this connection's reads, and if not, every reason why. */
+export interface RowLevelSecurityBinding {
+  enforced: boolean;
+  reasons: string[];
+}
+
+/**
+ * Checks what PostgreSQL would do with this connection's reads: the policies must be on every guarded
+ * table, and the role must be neither a superuser, nor BYPASSRLS, nor (a member of) a table's owner,
+ * all of whom PostgreSQL exempts without a word.
+ */
+export async function rowLevelSecurityBinding(knex: Knex): Promise<RowLevelSecurityBinding> {
+  if (isPgLite(knex)) return { enforced: false, reasons: ['the embedded database has a single superuser, whom the policies do not bind'] };
+  const reasons: string[] = [];
+  const status = await rowLevelSecurityStatus(knex);
+  const off = Object.entries(status).filter(([, on]) => !on).map(([table]) => table);
+  if (off.length > 0) reasons.push(`no policy on ${off.join(', ')}: run activity-tracking rls enable`);
+  const result = (await knex.raw(
+    `select current_user as role, r.rolsuper as superuser, r.rolbypassrls as bypass,
+       (select string_agg(c.relname, ', ' order by c.relname) from pg_class c
+        where c.oid in (${GUARDED_TABLES.map(() => 'to_regclass(?)').join(', ')}) and pg_has_role(current_user, c.relowner, 'USAGE')) as owned
+     from pg_roles r where r.rolname = current_user`, GUARDED_TABLES.map((g) => g.table))) as { rows: Array<{ role: string; superuser: boolean; bypass: boolean; owned: string | null }> };
+  const role = result.rows[0];
+  if (role?.superuser) reasons.push(`the role ${role.role} is a superuser`);
+  if (role?.bypass) reasons.push(`the role ${role.role} has BYPASSRLS`);
+  if (role?.owned) reasons.push(`the role ${role.role} owns ${role.owned}`);
+  return { enforced: reasons.length === 0, reasons };
 }
 
 /**

@@ -3,6 +3,7 @@ import type { ReportContext, ReportHandler } from '../context';
 import { ApiError, invalidParam } from '../apiError';
 import { allowOnly, dateRange, describeFilters, identifier, limitOffset, oneOf } from '../params';
 import { ALERT_RULES, SEVERITIES, type RecordInput } from '../../types';
+import { readInTenant } from '../../store/rowLevelSecurity';
 import { acknowledgeAlert, ALERT_STATUSES, findAlert, listAlerts, type AlertFilters } from '../../store/alerts/alertRows';
 
 export const ALERTS_PARAMS = ['rule', 'severity', 'status', 'key', 'startDate', 'endDate', 'limit', 'offset'] as const;
@@ -31,7 +32,7 @@ export function alertsRoute(ctx: ReportContext): ReportHandler {
     Object.assign(filters, dateRange(query));
     const page = limitOffset(query);
 
-    const { data, total } = await listAlerts(ctx.knex, scope, filters, page);
+    const { data, total } = await readInTenant(ctx.knex, scope, ctx.config.rowLevelSecurity, (db) => listAlerts(db, scope, filters, page));
     describe({ filters: { ...describeFilters(filters), ...page }, rows: data.length });
     res.json({ data, pagination: { total, limit: page.limit, offset: page.offset } });
   };
@@ -56,7 +57,7 @@ export function acknowledgeAlertRoute(ctx: ReportContext): ReportHandler {
       throw invalidParam('note', `"note" must be a string of at most ${MAX_NOTE_LENGTH} characters`);
     }
 
-    const alert = await findAlert(ctx.knex, scope, id);
+    const alert = await readInTenant(ctx.knex, scope, ctx.config.rowLevelSecurity, (db) => findAlert(db, scope, id));
     if (alert === null) throw new ApiError(404, 'ERR_AT_NOT_FOUND', `No alert ${id} here; GET /alerts lists the alerts you may see`, 'id');
     const acknowledgement = await acknowledgeAlert(ctx.knex, id, principal.userId, note);
     describe({ entityType: 'activity_alert', entityId: id });

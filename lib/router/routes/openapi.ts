@@ -195,13 +195,18 @@ const DOCUMENT: Record<string, unknown> = {
     '/health': (() => {
       const body = object({
         data: object({
-          status: { type: 'string', enum: ['ok', 'degraded', 'failing'], description: 'failing: the database does not answer or events were dropped; degraded: events wait in the journal, lag over a minute, or the last write failed' },
+          status: { type: 'string', enum: ['ok', 'degraded', 'failing'], description: 'failing: the database does not answer or events were dropped; degraded: events wait in the journal, lag over a minute, the last write failed, or row-level security was asked for and does not bind' },
           database: object({ reachable: { type: 'boolean' }, latencyMs: int, error: nullableStr }),
           writePath: object({
             queued: int, journalPending: int, journalBytes: int, written: int, retried: int, journaled: int, replayed: int, rejected: int, torn: int, dropped: int,
             lastError: nullableStr, lastErrorAt: nullableTime, lagMs: int, databaseAvailable: { type: 'boolean' },
           }),
-        }),
+          rowLevelSecurity: {
+            type: ['object', 'null'], required: ['enforced', 'reasons'],
+            properties: { enforced: { type: 'boolean' }, reasons: { type: 'array', items: { type: 'string' } } },
+            description: 'Only with the rowLevelSecurity option: whether the policies bind this connection, and why not (null while the database does not answer)',
+          },
+        }, ['status', 'database', 'writePath']),
       });
       const route = get('The write path\'s health: a live probe of the database and the recorder\'s counters (system_admin and admin only)', [], json(body));
       return { get: { ...route.get, responses: { ...route.get.responses, 503: { description: 'failing', content: { 'application/json': { schema: body } } } } } };
