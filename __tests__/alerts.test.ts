@@ -8,6 +8,8 @@ import { openTestDatabase, resetTables, type TestDatabase } from './support/data
 import { activity, bearer, MOUNT, openApiValidator, REPORT_SECRET, reportApp, seed, tokenFor } from './support/reports';
 import { resolveConfig } from '../lib/config';
 import { evaluateAlerts } from '../lib/jobs/alerts';
+import { listAlerts } from '../lib/store/alerts/alertRows';
+import { EVERY_TENANT } from '../lib/store/reports/tenantScope';
 import type { ResolvedAlerts } from '../lib/alerts/settings';
 import type { ActivityTracker } from '../lib/tracker';
 import type { ActivityEvent, Alert, Options } from '../lib/types';
@@ -66,8 +68,11 @@ function everyRuleEvents(): ActivityEvent[] {
 }
 
 type Expected = Omit<Alert, 'id' | 'createdAt'>;
+/** Rules that count per fixed window of the clock; the others count over any span and their window starts at their first row. */
+const FIXED_WINDOW_RULES: ReadonlyArray<Alert['rule']> = ['error_rate', 'critical_events', 'impossible_travel'];
+const windowStartOf = (rule: Alert['rule'], first: number, minutes: number): number => (FIXED_WINDOW_RULES.includes(rule) ? windowOf(at(first), minutes) : at(first));
 const expected = (rule: Alert['rule'], key: string, windowMinutes: number, first: number, last: number, rest: Pick<Alert, 'count' | 'summary' | 'details'> & Partial<Pick<Alert, 'severity' | 'tenantId'>>): Expected => ({
-  rule, key, severity: 'high', tenantId: null, windowStart: iso(windowOf(at(first), windowMinutes)), windowEnd: iso(windowOf(at(first), windowMinutes) + windowMinutes * MINUTE),
+  rule, key, severity: 'high', tenantId: null, windowStart: iso(windowStartOf(rule, first, windowMinutes)), windowEnd: iso(windowStartOf(rule, first, windowMinutes) + windowMinutes * MINUTE),
   firstSeen: iso(at(first)), lastSeen: iso(at(last)), ...rest,
 });
 
@@ -92,6 +97,11 @@ const EVERY_RULE_ALERTS: Expected[] = [
 const byRuleAndKey = (a: { rule: string; key: string }, b: { rule: string; key: string }): number => (a.rule + a.key < b.rule + b.key ? -1 : a.rule + a.key > b.rule + b.key ? 1 : 0);
 const withoutIds = (alerts: Alert[]): Expected[] => alerts.map(({ id: _id, createdAt: _createdAt, ...rest }) => rest).sort(byRuleAndKey);
 
+/** Every stored alert, as the package reads it back. */
+async function listed(): Promise<Alert[]> {
+  return (await listAlerts(db.knex, EVERY_TENANT, {}, { limit: 1000, offset: 0 })).data.map(({ status: _s, acknowledgements: _a, ...alert }) => alert);
+}
+
 /** The stored rows, as the table holds them. */
 async function alertRows(): Promise<Array<Record<string, unknown>>> {
   return (await db.knex('activity_alerts').orderBy([{ column: 'rule' }, { column: 'alert_key' }]).select('*')) as Array<Record<string, unknown>>;
@@ -114,7 +124,7 @@ describe('the built-in alert rules', () => {
     const row = stored.find((r) => r['rule'] === 'failed_logins_per_ip');
     expect({ ...row, count: Number(row?.['count']) }).toEqual({
       id: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/), rule: 'failed_logins_per_ip', alert_key: '198.51.100.10',
-      window_start: new Date(W0), window_end: new Date(W0 + 15 * MINUTE), severity: 'high', tenant_id: null, count: 5,
+      window_start: new Date(at(10)), window_end: new Date(at(10) + 15 * MINUTE), severity: 'high', tenant_id: null, count: 5,
       first_seen: new Date(at(10)), last_seen: new Date(at(14)), summary: '5 failed logins from IP 198.51.100.10 within 15 minutes',
       details: { threshold: 5, windowMinutes: 15, accounts: ['carol'] }, created_at: expect.any(Date),
     });
@@ -179,8 +189,8 @@ describe('the built-in alert rules', () => {
       request_({ userId: 'ivan', location: { country: 'MX', region: null, city: null, timezone: null } }, 160),
     ]);
     await t.runJob('alerts');
-    expect((await alertRows()).map((r) => [r['rule'], r['alert_key'], r['severity'], Number(r['count']), (r['window_start'] as Date).toISOString()])).toEqual([
-      ['scanning_404', '198.51.100.50', 'low', 3, iso(W0)],
+    expect((await alertRows()).map((r) => [r['rule'], r['alert_key'], r['severity'], Number(r['count']), (r['window_start'] as Date).toISOString(), (r['window_end'] as Date).toISOString()])).toEqual([
+      ['scanning_404', '198.51.100.50', 'low', 3, iso(at(60)), iso(at(60) + 15 * MINUTE)],
     ]);
   });
 
@@ -242,6 +252,37 @@ describe('the built-in alert rules', () => {
     expect(heard.map((a) => [a.rule, a.key])).toEqual([['failed_logins_per_account', 'carol'], ['failed_logins_per_ip', '198.51.100.10']]);
   });
 
+  it('count over any span, not per window of the clock: a burst across a window\'s edge fires once', async () => {
+    const t = tracker({ alerts: NO_CRITICAL });
+    await t.ready();
+    // Two failures just before a 15-minute edge of the clock and three just after it.
+    await seed(db.knex, [-2, -1, 0, 1, 2].map((s) => failedLogin('198.51.100.12', 'trent', s)));
+    await t.runJob('alerts');
+    await t.runJob('alerts');
+    expect(withoutIds(await listed())).toEqual([
+      expected('failed_logins_per_account', 'trent', 15, -2, 2, { count: 5, summary: '5 failed logins against account trent within 15 minutes', details: { threshold: 5, windowMinutes: 15, ipAddresses: ['198.51.100.12'] } }),
+      expected('failed_logins_per_ip', '198.51.100.12', 15, -2, 2, { count: 5, summary: '5 failed logins from IP 198.51.100.12 within 15 minutes', details: { threshold: 5, windowMinutes: 15, accounts: ['trent'] } }),
+    ]);
+  });
+
+  it('give a sustained attack one alert per window, each on rows of its own, not one per row', async () => {
+    const t = tracker({ alerts: { rules: { critical_events: false, failed_logins_per_account: false } } });
+    await t.ready();
+    // One failure a minute for 30 minutes, the first 15 minutes before W0.
+    const minuteOf = (i: number): number => -900 + 60 * i;
+    await seed(db.knex, Array.from({ length: 20 }, (_, i) => failedLogin('198.51.100.13', `user${i}`, minuteOf(i))));
+    await t.runJob('alerts');
+    await seed(db.knex, Array.from({ length: 10 }, (_, i) => failedLogin('198.51.100.13', `user${20 + i}`, minuteOf(20 + i))));
+    await t.runJob('alerts');
+    await t.runJob('alerts');
+    const found = (await listed()).filter((a) => a.rule === 'failed_logins_per_ip').sort((a, b) => (a.windowStart < b.windowStart ? -1 : 1));
+    // The first alert is the first five failures; the next needs five failures after its window.
+    expect(found.map((a) => [a.windowStart, a.windowEnd, a.firstSeen, a.lastSeen, a.count])).toEqual([
+      [iso(at(minuteOf(0))), iso(at(minuteOf(15))), iso(at(minuteOf(0))), iso(at(minuteOf(4))), 5],
+      [iso(at(minuteOf(15))), iso(at(minuteOf(30))), iso(at(minuteOf(15))), iso(at(minuteOf(19))), 5],
+    ]);
+  });
+
   it('see failed logins sent through HTTP to an app', async () => {
     const express = EXPRESS_VERSIONS[1][1];
     const t = tracker({ alerts: NO_CRITICAL });
@@ -253,9 +294,6 @@ describe('the built-in alert rules', () => {
       if (req.activity) req.activity.userId = String((req.body as { username?: unknown }).username);
       res.status(401).json({ error: 'bad credentials' });
     });
-    // Not across a window's edge: five requests take well under the five seconds kept clear.
-    const toEdge = 15 * MINUTE - (Date.now() % (15 * MINUTE));
-    if (toEdge < 5000) await new Promise((resolve) => setTimeout(resolve, toEdge + 10));
     for (let i = 0; i < 5; i++) await request(app).post('/login').send({ username: 'walter', password: 'guess' }).expect(401);
     await t.flush();
     await t.runJob('alerts');

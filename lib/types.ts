@@ -245,8 +245,11 @@ export type AlertRuleName = (typeof ALERT_RULES)[number];
 
 /**
  * The settings of one alert rule. A rule fires at most once per key (an IP, an account, a user,
- * `global` or a tenant) and fixed window: windows are aligned on the Unix epoch (a 15-minute window
- * runs :00–:15, :15–:30, …): each row counts in one window, so a burst that straddles an edge is split between two.
+ * `global` or a tenant) and window. The rules keyed by an IP, an account or a user count over any
+ * span of `windowMinutes` (a burst across the clock's :15 is one burst); their alert's window starts
+ * at its first counted row, and the key's next alert needs rows after it. `error_rate`,
+ * `critical_events` and `impossible_travel` count per fixed window aligned on the Unix epoch (a
+ * 15-minute window runs :00–:15, :15–:30, …).
  */
 export interface AlertRuleSettings {
   /** `false` turns the rule off. Default `true`. */

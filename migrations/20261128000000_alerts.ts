@@ -25,7 +25,7 @@ export async function up(knex: Knex): Promise<void> {
     t.uuid('id').primary().comment('UUID v7 generated when the alert was created');
     t.text('rule').notNullable().comment('The rule that fired, e.g. failed_logins_per_ip');
     t.text('alert_key').notNullable().comment('What the rule counted by: an IP, an account, a user, global, a tenant, ip:<ip> or account:<id>');
-    t.timestamp('window_start', { useTz: true, precision: 3 }).notNullable().comment('Start of the fixed window (aligned on the Unix epoch) the rule fired in');
+    t.timestamp('window_start', { useTz: true, precision: 3 }).notNullable().comment('Start of the window the alert covers: its first counted row (rules keyed by an IP, account or user), or the fixed window aligned on the Unix epoch (error_rate, critical_events, impossible_travel)');
     t.timestamp('window_end', { useTz: true, precision: 3 }).notNullable().comment('End of the window (exclusive)');
     t.text('severity').notNullable().comment('The rule\'s severity: info, low, medium, high or critical');
     t.text('tenant_id').nullable().comment('The tenant every counted row shares; null when they name none or several');

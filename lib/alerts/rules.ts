@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { AlertRuleName, Severity } from '../types';
 import { SECURITY_EVENTS } from '../securityEvents';
 import { countByKeyAndWindow, countryMoves, type WindowCount, type WindowCountQuery } from '../store/alerts/windowCounts';
+import { countSliding } from '../store/alerts/slidingCounts';
 import { distanceBetweenCountries } from './countryCentroids';
 import type { ResolvedAlertRule } from './settings';
 
@@ -31,19 +32,40 @@ const MAX_LISTED = 20;
 type Range = { from: Date; until: Date };
 type RuleEvaluator = (knex: Knex, rule: ResolvedAlertRule, range: Range) => Promise<AlertCandidate[]>;
 
-/** A rule that counts rows per key and window; `describe` turns a firing into the alert's words. */
-function counting(name: AlertRuleName, spec: (rule: ResolvedAlertRule) => Omit<WindowCountQuery, 'windowMinutes' | 'from' | 'until'>,
-  describe: (found: WindowCount, rule: ResolvedAlertRule) => { summary: string; details?: Record<string, unknown>; count?: number }): RuleEvaluator {
+type Describe = (found: WindowCount, rule: ResolvedAlertRule) => { summary: string; details?: Record<string, unknown>; count?: number };
+type Spec = (rule: ResolvedAlertRule) => Omit<WindowCountQuery, 'windowMinutes' | 'from' | 'until'>;
+
+/**
+ * A rule that counts rows of a key (an IP, an account) within any span of its window, however the
+ * span falls on the clock: what an attacker does cannot slip between two fixed windows. An alert
+ * covers its first row and the window after it; the key's next alert needs rows after that, so a
+ * sustained attack gives one alert per window, not one per row. Without `minRows`, `having` must be
+ * atLeast(rule); with it, `having` counts something else and `minRows` is a row count it implies.
+ */
+function sliding(name: AlertRuleName, spec: Spec, describe: Describe, minRows?: (rule: ResolvedAlertRule) => number): RuleEvaluator {
+  return async (knex, rule, range) => {
+    const found = await countSliding(knex, {
+      ...spec(rule), windowMinutes: rule.windowMinutes, ...range, rule: name,
+      minRows: Math.max(1, Math.ceil(minRows ? minRows(rule) : rule.threshold)), countOnly: minRows === undefined,
+    });
+    return found.map((f) => candidate(name, f, rule, describe));
+  };
+}
+
+/** A rule that counts rows per key and fixed window (a rate or a total per period); `describe` turns a firing into the alert's words. */
+function counting(name: AlertRuleName, spec: Spec, describe: Describe): RuleEvaluator {
   return async (knex, rule, range) => {
     const found = await countByKeyAndWindow(knex, { ...spec(rule), windowMinutes: rule.windowMinutes, ...range });
-    return found.map((f) => {
-      const described = describe(f, rule);
-      return {
-        rule: name, key: f.key, windowStart: f.windowStart, windowEnd: f.windowEnd, severity: rule.severity, tenantId: f.tenantId,
-        count: described.count ?? f.count, firstSeen: f.firstSeen, lastSeen: f.lastSeen, summary: described.summary,
-        details: { threshold: rule.threshold, windowMinutes: rule.windowMinutes, ...described.details },
-      };
-    });
+    return found.map((f) => candidate(name, f, rule, describe));
+  };
+}
+
+function candidate(name: AlertRuleName, f: WindowCount, rule: ResolvedAlertRule, describe: Describe): AlertCandidate {
+  const described = describe(f, rule);
+  return {
+    rule: name, key: f.key, windowStart: f.windowStart, windowEnd: f.windowEnd, severity: rule.severity, tenantId: f.tenantId,
+    count: described.count ?? f.count, firstSeen: f.firstSeen, lastSeen: f.lastSeen, summary: described.summary,
+    details: { threshold: rule.threshold, windowMinutes: rule.windowMinutes, ...described.details },
   };
 }
 
@@ -58,41 +80,41 @@ const list = (value: unknown): string[] => (Array.isArray(value) ? (value as unk
  * `range.until` with one statement and returns the keys and windows that met it.
  */
 export const RULES: Readonly<Record<AlertRuleName, RuleEvaluator>> = {
-  failed_logins_per_ip: counting('failed_logins_per_ip', (rule) => ({
+  failed_logins_per_ip: sliding('failed_logins_per_ip', (rule) => ({
     key: 'ip_address', where: "activity_type = 'login_failed'", measures: 'jsonb_agg(distinct user_id) filter (where user_id is not null) as accounts', ...atLeast(rule),
   }), (f, rule) => ({
     summary: `${f.count} failed logins from IP ${f.key} within ${minutes(rule)}`,
     details: { accounts: list(f.measures['accounts']) },
   })),
-  failed_logins_per_account: counting('failed_logins_per_account', (rule) => ({
+  failed_logins_per_account: sliding('failed_logins_per_account', (rule) => ({
     key: 'user_id', where: "activity_type = 'login_failed'", measures: 'jsonb_agg(distinct ip_address) filter (where ip_address is not null) as ips', ...atLeast(rule),
   }), (f, rule) => ({
     summary: `${f.count} failed logins against account ${f.key} within ${minutes(rule)}`,
     details: { ipAddresses: list(f.measures['ips']) },
   })),
-  ip_many_accounts: counting('ip_many_accounts', (rule) => ({
+  ip_many_accounts: sliding('ip_many_accounts', (rule) => ({
     key: 'ip_address', where: "activity_type = 'login_failed' and user_id is not null",
     measures: 'count(distinct user_id) as account_count, jsonb_agg(distinct user_id) as accounts',
     having: 'count(distinct user_id) >= ?', havingBindings: [rule.threshold],
   }), (f, rule) => ({
     summary: `IP ${f.key} failed to log in to ${Number(f.measures['account_count'])} accounts within ${minutes(rule)} (${f.count} attempts)`,
     details: { accountCount: Number(f.measures['account_count']), accounts: list(f.measures['accounts']) },
-  })),
-  auth_failure_burst: counting('auth_failure_burst', (rule) => ({
+  }), (rule) => rule.threshold),
+  auth_failure_burst: sliding('auth_failure_burst', (rule) => ({
     key: 'ip_address', where: 'status_code in (401, 403)',
     measures: 'count(*) filter (where status_code = 401) as unauthorized, count(*) filter (where status_code = 403) as forbidden', ...atLeast(rule),
   }), (f, rule) => ({
     summary: `${f.count} responses 401 or 403 to IP ${f.key} within ${minutes(rule)}`,
     details: { unauthorized: Number(f.measures['unauthorized']), forbidden: Number(f.measures['forbidden']) },
   })),
-  scanning_404: counting('scanning_404', (rule) => ({
+  scanning_404: sliding('scanning_404', (rule) => ({
     key: 'ip_address', where: 'status_code = 404', measures: 'count(distinct path) as distinct_paths', ...atLeast(rule),
   }), (f, rule) => ({
     summary: `${f.count} responses 404 to IP ${f.key} within ${minutes(rule)} (${Number(f.measures['distinct_paths'])} distinct paths)`,
     details: { distinctPaths: Number(f.measures['distinct_paths']) },
   })),
   impossible_travel: impossibleTravel,
-  mass_export: counting('mass_export', (rule) => ({
+  mass_export: sliding('mass_export', (rule) => ({
     key: 'user_id', where: "activity_type in ('audit_export', 'file_download')",
     measures: "count(*) filter (where activity_type = 'audit_export') as exports, count(*) filter (where activity_type = 'file_download') as downloads", ...atLeast(rule),
   }), (f, rule) => ({
@@ -121,7 +143,7 @@ export const RULES: Readonly<Record<AlertRuleName, RuleEvaluator>> = {
   token_abuse: async (knex, rule, range) => {
     const actions = [...TOKEN_ABUSE_ACTIONS];
     const measures = TOKEN_ABUSE_ACTIONS.map((action, i) => `count(*) filter (where action = ?) as a${i}`).join(', ');
-    const by = (key: string, who: string): RuleEvaluator => counting('token_abuse', () => ({
+    const by = (key: string, who: string): RuleEvaluator => sliding('token_abuse', () => ({
       key, where: 'action in (?, ?, ?)', whereBindings: actions, measures, measureBindings: actions, ...atLeast(rule),
     }), (f) => ({
       summary: `${f.count} invalid, expired or reused token attempts ${who} ${f.key.slice(f.key.indexOf(':') + 1)} within ${minutes(rule)}`,

@@ -115,6 +115,6 @@ order by user_id, start_time`, [new Date(range.from.getTime() - lookbackMs), ran
   }));
 }
 
-function asDate(value: unknown): Date {
+export function asDate(value: unknown): Date {
   return value instanceof Date ? value : new Date(value as string);
 }
