@@ -91,6 +91,19 @@ describe('bad tokens', () => {
     }
   });
 
+  it('a token without sub names its caller by a userId claim, and the read is on the trail under that user', async () => {
+    const tracker = testTracker(db.knex, { jwtSecret: REPORT_SECRET });
+    try {
+      const token = jwt.sign({ userId: 'uma', role: 'auditor' }, REPORT_SECRET, { algorithm: 'HS256', expiresIn: '5m' });
+      await request(reportApp(express, tracker)).get(`${MOUNT}/stats`).set('Authorization', `Bearer ${token}`).expect(200);
+      await tracker.flush();
+      const rows = await storedActivities(db.knex);
+      expect(rows.map((row) => [row.activity_type, row.user_id])).toEqual([['audit_read', 'uma']]);
+    } finally {
+      await tracker.close();
+    }
+  });
+
   it('a 403 is recorded as authz_fail with the caller and the role', async () => {
     const tracker = testTracker(db.knex, { jwtSecret: REPORT_SECRET });
     try {
