@@ -108,6 +108,25 @@ describe.each(EXPRESS_VERSIONS)('who and which session on %s', (_name, express) 
     expect(sessions.map((s) => Number(s.page_views))).toEqual([1, 1000]);
   }, 120_000);
 
+  it('keeps a cookie-less client\'s session for its first user: another user behind the same address and user agent gets one of their own', async () => {
+    const tracker = track();
+    const app = appWith(express, tracker);
+    const send = (user: string | null) => {
+      const call = request(app).get('/page').set('User-Agent', 'curl/8.4.0');
+      return user === null ? call : call.set('x-test-user', user);
+    };
+    for (const user of [null, 'alice', 'alice', 'bob', null, 'bob', 'alice']) await send(user);
+    const rows = await rowsAfter(tracker);
+    const sessionOf = (i: number) => rows[i]?.session_id;
+    expect(rows.map((r) => r.user_id)).toEqual([null, 'alice', 'alice', 'bob', null, 'bob', 'alice']);
+    // The anonymous start, alice's requests and later anonymous ones: one session; bob's: another.
+    expect(new Set([0, 1, 2, 4, 6].map(sessionOf)).size).toBe(1);
+    expect(new Set([3, 5].map(sessionOf)).size).toBe(1);
+    expect(sessionOf(3)).not.toBe(sessionOf(0));
+    const sessions = await db.knex('activity_sessions').select('user_id', 'page_views').orderBy('user_id');
+    expect(sessions.map((s) => [s.user_id, Number(s.page_views)])).toEqual([['alice', 5], ['bob', 2]]);
+  });
+
   it('derives a stable session from a bearer token for clients without cookies', async () => {
     const tracker = track();
     const app = appWith(express, tracker);

@@ -96,7 +96,7 @@ class LinkedActivity implements RequestActivity {
     }
     return this.deps.record(input, {
       userId,
-      sessionId: capture.sessions.atEnd(this.req, null, this.start.sessionId),
+      sessionId: capture.sessions.atEnd(this.req, null, this.start.sessionId, userId),
       ipAddress: this.start.ip,
       userAgent: this.start.userAgent,
       browser: agent.browser,

@@ -95,7 +95,7 @@ export function buildRequestEvent(ctx: CaptureContext, req: TrackedRequest, res:
   return {
     id: start.id,
     userId,
-    sessionId: ctx.sessions.atEnd(req, res, start.sessionId),
+    sessionId: ctx.sessions.atEnd(req, res, start.sessionId, userId),
     activityType,
     entityType: entityType === null ? null : sanitizer.text(entityType),
     entityId: entityId === null ? null : sanitizer.text(entityId),

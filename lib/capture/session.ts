@@ -18,11 +18,15 @@ const DAY_MS = 86_400_000;
  * 2. the package's own cookie, a random 128-bit id;
  * 3. a bearer token (hashed: one token, one session);
  * 4. otherwise a keyed hash of IP and user agent, with a salt that rotates daily, maps to the random
- *    id issued to that client, so that a loop of cookie-less requests is one session.
+ *    id issued to that client, so that a loop of cookie-less requests is one session. The first
+ *    user seen on it owns it; another user behind the same address and user agent (an office
+ *    behind one NAT, a shared script) gets a session of their own.
  */
 export class SessionResolver {
   private readonly key: Buffer;
-  private readonly issued: LruCache<string, { id: string; lastSeen: number }>;
+  private readonly issued: LruCache<string, { id: string; lastSeen: number; userId?: string }>;
+  /** The client fingerprint of each request whose session came from it. */
+  private readonly fingerprints = new WeakMap<object, string>();
   private salt = { day: -1, value: Buffer.alloc(0) };
   private readonly timeoutMs: number;
 
@@ -41,7 +45,9 @@ export class SessionResolver {
     }
     const token = bearerToken(req.headers.authorization);
     if (token !== null) return sha256(token);
-    const id = this.idForClient(ip, userAgent, now);
+    const fingerprint = createHmac('sha256', this.saltFor(now)).update(`${ip ?? ''}\n${userAgent ?? ''}`).digest('base64');
+    this.fingerprints.set(req, fingerprint);
+    const id = this.idFor(fingerprint, now);
     if (cookieName !== null && !res.headersSent) {
       const secure = req.secure === true ? '; Secure' : '';
       appendSetCookie(res, `${cookieName}=${id}; Path=/; HttpOnly; SameSite=Lax${secure}`);
@@ -49,22 +55,33 @@ export class SessionResolver {
     return id;
   }
 
-  /** express-session may be mounted after the tracker; its id wins once the session is real. */
-  atEnd(req: TrackedRequest, res: ServerResponse | null, startId: string): string {
+  /**
+   * express-session may be mounted after the tracker; its id wins once the session is real. A
+   * session that came from the client's fingerprint is kept for the first user seen on it.
+   */
+  atEnd(req: TrackedRequest, res: ServerResponse | null, startId: string, userId: string | null = null): string {
     const sid = req.sessionID;
-    return typeof sid === 'string' && sid !== '' && isPersistedSession(sid, req, res) ? sha256(sid) : startId;
+    if (typeof sid === 'string' && sid !== '' && isPersistedSession(sid, req, res)) return sha256(sid);
+    const fingerprint = userId === null ? undefined : this.fingerprints.get(req);
+    return fingerprint === undefined || userId === null ? startId : this.idForUser(fingerprint, startId, userId, Date.now());
   }
 
-  private idForClient(ip: string | null, userAgent: string | null, now: number): string {
-    const fingerprint = createHmac('sha256', this.saltFor(now)).update(`${ip ?? ''}\n${userAgent ?? ''}`).digest('base64');
-    const known = this.issued.get(fingerprint);
+  private idFor(key: string, now: number): string {
+    const known = this.issued.get(key);
     if (known && now - known.lastSeen < this.timeoutMs) {
       known.lastSeen = now;
       return known.id;
     }
     const id = randomId128();
-    this.issued.set(fingerprint, { id, lastSeen: now });
+    this.issued.set(key, { id, lastSeen: now });
     return id;
+  }
+
+  private idForUser(fingerprint: string, startId: string, userId: string, now: number): string {
+    const shared = this.issued.get(fingerprint);
+    if (!shared || shared.id !== startId) return startId;
+    shared.userId ??= userId;
+    return shared.userId === userId ? startId : this.idFor(`${fingerprint}\n${userId}`, now);
   }
 
   private saltFor(now: number): Buffer {
