@@ -24,9 +24,9 @@ interface Span {
 /**
  * Counts over sliding spans of `windowMinutes`: for each row of a key (a span's last row), the rows
  * of that key in the window before it, so a burst across the edge of a fixed window is one burst.
- * Returns the spans that meet `having`, at most one per key and window: a span's window starts at
- * its first row, and the key's next span must start after that window ends. Rows before the end of
- * the newest stored alert of `rule` for the key are left out, so a new alert needs rows of its own.
+ * Returns the earliest span of each key that meets `having`; its window starts at its first row.
+ * Rows before the end of the newest stored alert of `rule` for the key are left out, so a new alert
+ * needs rows of its own, after the last alert's window.
  *
  * In two steps that stay cheap under attack: a window function finds each row's span and its row
  * count (at most SPANS_PER_WINDOW candidates per key and grid window); then only the spans chosen
@@ -36,18 +36,19 @@ interface Span {
 export async function countSliding(knex: Knex, query: SlidingCountQuery): Promise<WindowCount[]> {
   const windowMs = query.windowMinutes * 60_000;
   const candidates = await candidateSpans(knex, query, windowMs);
-  if (query.countOnly) return measure(knex, query, windowMs, chooseSpans(candidates, windowMs));
-  return chooseSpans(await measure(knex, query, windowMs, candidates), windowMs);
+  if (query.countOnly) return measure(knex, query, windowMs, chooseSpans(candidates));
+  return chooseSpans(await measure(knex, query, windowMs, candidates));
 }
 
-/** Keeps, per key, the earliest span and then each next one that starts after the window of the last kept. */
-function chooseSpans<T extends { key: string; start: Date }>(spans: readonly T[], windowMs: number): T[] {
-  const coveredUntil = new Map<string, number>();
-  return spans.filter((span) => {
-    if (span.start.getTime() < (coveredUntil.get(span.key) ?? Number.NEGATIVE_INFINITY)) return false;
-    coveredUntil.set(span.key, span.start.getTime() + windowMs);
-    return true;
-  });
+/**
+ * Keeps the earliest span of each key. The key's next span must start after this one's window, and
+ * which span that is depends on the rows this one covers; the next run finds it exactly, from the
+ * stored alert. So a run adds at most one alert per rule and key, and a backlog (rows stored in bulk,
+ * after an outage) is worked through one window per run, without a gap.
+ */
+function chooseSpans<T extends { key: string }>(spans: readonly T[]): T[] {
+  const seen = new Set<string>();
+  return spans.filter((span) => !seen.has(span.key) && seen.add(span.key));
 }
 
 async function candidateSpans(knex: Knex, query: SlidingCountQuery, windowMs: number): Promise<Span[]> {
