@@ -99,6 +99,7 @@ describeOnPostgres('a database that goes away, slows down or is overrun', () => 
 
     const counts = await storedCounts('outage');
     report('30 s outage', { sent: result.sent, sentDuringOutage: result.sent - cutAt, ...counts, journaled: stats.journaled, replayed: stats.replayed, retried: stats.retried, dropped: stats.dropped, maxQueuedDuringOutage: duringOutage.queued });
+    expect(result.errors).toEqual({});
     expect(result).toMatchObject({ failed: 0, completed: result.sent });
     expect(result.sent).toBeGreaterThan(300 * 30);
     expect(counts).toEqual({ stored: result.sent, distinct: result.sent, duplicated: 0 });

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 
 /** `completed` counts responses received, whatever their status (see statusCounts); `failed` counts requests that got none. */
-export interface TrafficResult { sent: number; completed: number; failed: number; statusCounts: Record<number, number> }
+export interface TrafficResult { sent: number; completed: number; failed: number; statusCounts: Record<number, number>; errors: Record<string, number> }
 
 export interface Traffic {
   /** Resolves when stopped and every request in flight has settled. */
@@ -14,7 +14,7 @@ export interface Traffic {
 interface RequestOptions { method?: string; headers?: Record<string, string> }
 
 function emptyResult(): TrafficResult {
-  return { sent: 0, completed: 0, failed: 0, statusCounts: {} };
+  return { sent: 0, completed: 0, failed: 0, statusCounts: {}, errors: {} };
 }
 
 /** Sends one request carrying x-traffic-seq and records its outcome; never rejects. */
@@ -22,20 +22,25 @@ function send(agent: http.Agent, url: string, seq: number, options: RequestOptio
   result.sent++;
   return new Promise((resolve) => {
     let settled = false;
-    const settle = (status?: number) => {
+    const settle = (status?: number, error?: unknown) => {
       if (settled) return;
       settled = true;
+      if (status === undefined) {
+        // Why a request got no answer, for the failure message.
+        const code = (error as NodeJS.ErrnoException | undefined)?.code ?? (error instanceof Error ? error.message : 'closed without a response');
+        result.errors[code] = (result.errors[code] ?? 0) + 1;
+      }
       if (status === undefined) result.failed++;
       else { result.completed++; result.statusCounts[status] = (result.statusCounts[status] ?? 0) + 1; }
       resolve();
     };
     const req = http.request(url, { agent, method: options.method ?? 'GET', headers: { ...options.headers, 'x-traffic-seq': String(seq) } }, (res) => {
       res.on('end', () => settle(res.statusCode));
-      res.on('error', () => settle());
+      res.on('error', (error) => settle(undefined, error));
       res.on('close', () => settle(res.complete ? res.statusCode : undefined));
       res.resume();
     });
-    req.on('error', () => settle());
+    req.on('error', (error) => settle(undefined, error));
     req.end();
   });
 }
@@ -94,6 +99,10 @@ export async function burst(baseUrl: string, options: { count: number; concurren
 /** Serves app on 127.0.0.1 at a free port. */
 export function listen(app: Express | ((req: any, res: any) => void)): Promise<{ url: string; close(): Promise<void> }> {
   const server = http.createServer(app as http.RequestListener);
+  // Longer than any pause in the tests' traffic: a server closing an idle keep-alive socket just as
+  // the client reuses it fails that request with ECONNRESET, a race of the test's client, not the app.
+  server.keepAliveTimeout = 60_000;
+  server.headersTimeout = 61_000;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
