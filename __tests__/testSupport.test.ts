@@ -100,13 +100,13 @@ describe('traffic', () => {
     const result = await traffic.stop();
     expect(result.sent).toBeGreaterThanOrEqual(720);
     expect(result.sent).toBeLessThanOrEqual(880);
-    expect(result).toEqual({ sent: result.sent, completed: result.sent, failed: 0, statusCounts: { 200: result.sent } });
+    expect(result).toEqual({ sent: result.sent, completed: result.sent, failed: 0, statusCounts: { 200: result.sent }, errors: {} });
     expect([...seen].sort((a, b) => a - b)).toEqual(Array.from({ length: result.sent }, (_, i) => i));
   });
 
   test('burst() completes every request', async () => {
     const result = await burst(server.url, { count: 500, concurrency: 50 });
-    expect(result).toEqual({ sent: 500, completed: 500, failed: 0, statusCounts: { 200: 500 } });
+    expect(result).toEqual({ sent: 500, completed: 500, failed: 0, statusCounts: { 200: 500 }, errors: {} });
     expect(new Set(seen).size).toBe(500);
   });
 });
