@@ -134,6 +134,17 @@ describe('value-based redaction', () => {
     expect(clean({ number: 4111111111111111, big: 4111111111111111n })).toEqual({ number: REDACTED, big: REDACTED });
   });
 
+  it('keeps the digits of a UUID whole, even where they pass the Luhn check', () => {
+    // Seen in an audit row: the digits 20949-7427-7387 of this UUID pass the Luhn check.
+    const ids = {
+      entityId: '01a20949-7427-7387-bcf5-d1dd0d6e7073',
+      upper: '01A20949-7427-7387-BCF5-D1DD0D6E7073',
+      inText: 'alert 01a20949-7427-7387-bcf5-d1dd0d6e7073 acknowledged',
+    };
+    expect(clean(ids)).toEqual(ids);
+    expect(clean('paid with 4111-1111-1111-1111, ref 01a20949-7427-7387-bcf5-d1dd0d6e7073')).toBe(`paid with ${REDACTED}, ref 01a20949-7427-7387-bcf5-d1dd0d6e7073`);
+  });
+
   it('keeps digit runs that are not cards', () => {
     const input = {
       order: 'order 4111111111111112 shipped', // 16 digits, fails Luhn

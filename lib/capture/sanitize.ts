@@ -550,8 +550,26 @@ function replaceMatches(s: string, re: RegExp, replace: (m: RegExpExecArray) => 
   return changed ? out + s.slice(copied) : s;
 }
 
+// An id's shape: a card number is never written 8-4-4-4-12.
+const UUID_SHAPE = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
+
 function redactCardsInMatch(m: RegExpExecArray): string {
+  const start = m.index;
+  const end = start + m[0].length;
+  // The digits of a UUID can pass the Luhn check, which must not cost an audit row its entity id.
+  // (Digits glued to other letters are still checked: a card hidden inside a word is a card.)
+  if (insideUuid(m.input, start, end)) return m[0];
   return redactCardsInRun(m[0]);
+}
+
+function insideUuid(s: string, start: number, end: number): boolean {
+  const from = Math.max(0, start - 36);
+  const around = s.slice(from, Math.min(s.length, end + 36));
+  UUID_SHAPE.lastIndex = 0;
+  for (let m = UUID_SHAPE.exec(around); m !== null; m = UUID_SHAPE.exec(around)) {
+    if (from + m.index <= start && from + m.index + m[0].length >= end) return true;
+  }
+  return false;
 }
 
 /** JSON size of the string scanText() last looked at, valid when it reported nothing unsafe. */
