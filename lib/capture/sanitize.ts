@@ -61,13 +61,12 @@ const SENSITIVE_FRAGMENTS = [
 const SENSITIVE_EXACT = new Set([
   'auth', 'session', 'sid', 'connectsid', 'phpsessid', 'pan', 'pin', 'otp', 'signature',
 ]);
-// 'ssn' appears inside businessName/className/address_number once separators
-// are stripped, so it must start or end a word of the original key.
 // Language-model usage is counted in tokens (input_tokens, totalTokens, token_count). Such a key is
 // sensitive only because of 'token'; with the count words taken out it must read as harmless, and
 // its value is kept only when it is a number, which no credential is stored as.
 const TOKEN_COUNT_WORDS = /tokens|tokencount/g;
-const TOKEN_COUNT_WORD = /tokens|tokencount/;
+// 'ssn' appears inside businessName/className/address_number once separators
+// are stripped, so it must start or end a word of the original key.
 const SSN_AT_WORD_EDGE = /(?:^|[^a-z])ssn|ssn(?:$|[^a-z])/;
 const CAMEL_BOUNDARY = /([a-z0-9])([A-Z])/g;
 const KEY_SEPARATORS = /[-_.\s]/g;
@@ -185,10 +184,10 @@ export function createSanitizer(options: SanitizeOptions = {}): Sanitizer {
 
   function isTokenCountKey(key: string): boolean {
     const normalized = normalizeKey(key);
-    if (!TOKEN_COUNT_WORD.test(normalized)) return false;
+    const rest = normalized.replace(TOKEN_COUNT_WORDS, ' ');
+    if (rest === normalized) return false;
     // A key the app itself named sensitive stays redacted, numbers included.
     if (extraFragments.some((fragment) => fragment.includes('token') && normalized.includes(fragment))) return false;
-    const rest = normalized.replace(TOKEN_COUNT_WORDS, ' ');
     return !SENSITIVE_EXACT.has(rest.trim()) && !fragments.some((fragment) => rest.includes(fragment))
       && !SSN_AT_WORD_EDGE.test(rest);
   }

@@ -62,8 +62,9 @@ export class SessionResolver {
   atEnd(req: TrackedRequest, res: ServerResponse | null, startId: string, userId: string | null = null): string {
     const sid = req.sessionID;
     if (typeof sid === 'string' && sid !== '' && isPersistedSession(sid, req, res)) return sha256(sid);
-    const fingerprint = userId === null ? undefined : this.fingerprints.get(req);
-    return fingerprint === undefined || userId === null ? startId : this.idForUser(fingerprint, startId, userId, Date.now());
+    if (userId === null) return startId;
+    const fingerprint = this.fingerprints.get(req);
+    return fingerprint === undefined ? startId : this.idForUser(fingerprint, startId, userId, Date.now());
   }
 
   private idFor(key: string, now: number): string {

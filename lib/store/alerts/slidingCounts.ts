@@ -82,8 +82,8 @@ select alert_key, span_start, start_time as end_time from ranked where nth <= ? 
 }
 
 /** Counts and measures each span's rows; returns those that meet `having`, in the order given. */
-async function measure(knex: Knex, query: SlidingCountQuery, windowMs: number, spans: readonly Span[]): Promise<Array<WindowCount & { start: Date }>> {
-  const measured: Array<WindowCount & { start: Date }> = [];
+async function measure(knex: Knex, query: SlidingCountQuery, windowMs: number, spans: readonly Span[]): Promise<WindowCount[]> {
+  const measured: WindowCount[] = [];
   for (let i = 0; i < spans.length; i += SPANS_PER_STATEMENT) {
     const chunk = spans.slice(i, i + SPANS_PER_STATEMENT);
     const result = (await knex.raw(`
@@ -102,7 +102,7 @@ order by s.n`, [
       const { n, matched, first_seen: firstSeen, last_seen: lastSeen, tenant_id: tenantId, ...measures } = row;
       const span = chunk[Number(n)] as Span;
       measured.push({
-        key: span.key, start: span.start, windowStart: span.start, windowEnd: new Date(span.start.getTime() + windowMs),
+        key: span.key, windowStart: span.start, windowEnd: new Date(span.start.getTime() + windowMs),
         count: Number(matched), firstSeen: asDate(firstSeen), lastSeen: asDate(lastSeen),
         tenantId: tenantId === null || tenantId === undefined ? null : String(tenantId), measures,
       });
