@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -13,6 +13,11 @@ import { migrate } from '../../lib/store/schema';
  * content, so a changed migration makes a new one.
  */
 export default async function globalSetup(): Promise<void> {
+  const dumpDir = os.tmpdir();
+  // Every temporary folder a test, a tracker or a child process makes lands under one folder of this
+  // run (the workers inherit TMPDIR), and globalTeardown removes it whatever the tests left behind.
+  process.env['ACTIVITY_TEST_TMP'] = mkdtempSync(path.join(dumpDir, 'activity-tests-'));
+  process.env['TMPDIR'] = process.env['ACTIVITY_TEST_TMP'];
   if (process.env['DATABASE_URL']) return;
   const migrationsDir = path.join(__dirname, '..', '..', 'migrations');
   const hash = createHash('sha256');
@@ -20,7 +25,7 @@ export default async function globalSetup(): Promise<void> {
     const full = path.join(migrationsDir, file);
     if (statSync(full).isFile()) hash.update(file).update(readFileSync(full));
   }
-  const dumpPath = path.join(os.tmpdir(), `express-activity-tracking-pglite-${hash.digest('hex').slice(0, 16)}.tar`);
+  const dumpPath = path.join(dumpDir, `express-activity-tracking-pglite-${hash.digest('hex').slice(0, 16)}.tar`);
   process.env['ACTIVITY_TEST_PGLITE_DUMP'] = dumpPath;
   if (existsSync(dumpPath)) return;
 
