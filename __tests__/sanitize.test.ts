@@ -66,10 +66,10 @@ describe('key-based redaction', () => {
 
   it('redacts at depth 5 inside arrays', () => {
     const input = {
-      users: [{ profile: { credentials: [{ name: 'primary', password: 'p4ss', Set_Cookie: ['a=b'] }] } }],
+      users: [{ profile: { logins: [{ name: 'primary', password: 'p4ss', Set_Cookie: ['a=b'] }] } }],
     };
     expect(clean(input)).toEqual({
-      users: [{ profile: { credentials: [{ name: 'primary', password: REDACTED, Set_Cookie: REDACTED }] } }],
+      users: [{ profile: { logins: [{ name: 'primary', password: REDACTED, Set_Cookie: REDACTED }] } }],
     });
   });
 
@@ -454,7 +454,7 @@ describe('fast paths', () => {
     'application/json',
     'mail ada@example.com about order 4111 1111', // '@' alone cannot start a secret; 8 digits is no card
     'call 422222222222 today', // 12 digits: one short of a card
-    'ids 4222 2222  2222 2', // a double space ends a digit run
+    'ids 4222 2222 / 2222 2', // a character other than space, '-' or '.' ends a digit run
     'Basic plan, bearers of news',
     'café 中文 😀 "quoted" back\\slash',
   ])('keeps %j exactly as it is', (input) => {
@@ -548,5 +548,118 @@ describe('fast paths', () => {
     a.self = a;
     const shared = { x: 1 };
     expect(deep.value({ a, b: shared, c: shared }).value).toEqual({ a: { name: 'a', self: '[circular]' }, b: { x: 1 }, c: { x: 1 } });
+  });
+});
+
+describe('secrets an outside review found stored', () => {
+  it.each([
+    'pass', 'PASS', 'db_pass', 'pw', 'newPw', 'passcode', 'pincode', 'pin_code', 'otp_code', 'accessKey', 'credentials',
+    'social_security_number', 'aws_access_key_id', 'aws_secret_access_key',
+  ])('redacts the key %s', (key) => {
+    expect(sanitizer.isSensitiveKey(key)).toBe(true);
+    expect(cleanObject({ [key]: 'hunter2', other: 'kept' })).toEqual({ [key]: REDACTED, other: 'kept' });
+  });
+
+  it.each(['compass', 'passenger', 'bypass_cache', 'pwa', 'code', 'key', 'sig', 'account', 'passport_country'])('keeps the key %s in a body', (key) => {
+    expect(sanitizer.isSensitiveKey(key)).toBe(false);
+  });
+
+  it.each(['sig', 'X-Amz-Signature', 'X-Amz-Credential', 'X-Goog-Signature', 'code', 'auth_code', 'key', 'x-amz-signature'])(
+    'redacts the URL parameter %s in a query string or Referer',
+    (name) => {
+      expect(sanitizer.isSensitiveParam(name)).toBe(true);
+      expect(sanitizer.text(`https://example.test/cb?state=s1&${name}=abc123&page=2`)).toBe(`https://example.test/cb?state=s1&${name}=${REDACTED}&page=2`);
+    },
+  );
+
+  it.each([
+    ['a PEM private key', 'key: -----BEGIN RSA PRIVATE KEY-----\nMIIEow\nIBAAK==\n-----END RSA PRIVATE KEY----- done', `key: ${REDACTED} done`],
+    ['a PEM block written with escaped newlines', '{"k":"-----BEGIN PRIVATE KEY-----\\nMIIEv\\n-----END PRIVATE KEY-----\\n"}', `{"k":"${REDACTED}\\n"}`],
+    ['a PEM block cut before its end', 'x -----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNz', `x ${REDACTED}`],
+    ['an AWS access key id', 'id AKIAIOSFODNN7EXAMPLE used', `id ${REDACTED} used`],
+    ['a temporary AWS key id', 'ASIAY34FZKBOKMUTVV7A', REDACTED],
+    ['an INI secret', '[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n',
+      `[default]\\naws_access_key_id = ${REDACTED}\\naws_secret_access_key = ${REDACTED}\\n`], // newlines escaped, as always
+    ['a card with dots', 'card 4111.1111.1111.1111 ok', `card ${REDACTED} ok`],
+    ['a card with double spaces', 'card 4111  1111  1111  1111 ok', `card ${REDACTED} ok`],
+    ['an IBAN in groups', 'pay DE89 3704 0044 0532 0130 00 today', `pay ${REDACTED} today`],
+    ['a compact IBAN', 'iban GB29NWBK60161331926819.', `iban ${REDACTED}.`],
+    ['GraphQL inline arguments', 'mutation { login(user: "ada", password: "hunter2") { id } }', `mutation { login(user: "ada", password: "${REDACTED}") { id } }`],
+    ['a key written with \\u escapes', '{"pass\\u0077ord": "hunter2", "a": 1}', `{"pass\\u0077ord": "${REDACTED}", "a": 1}`],
+    ['single-quoted keys', "{'password': 'hunter2', 'pin': 1234}", `{'password': '${REDACTED}', 'pin': '${REDACTED}'}`],
+    ['escaped JSON inside a string', '{\\"password\\":\\"hunter2\\"}', `{\\"password\\":\\"${REDACTED}\\"}`],
+    ['a secret whose value is a structure', '{"credentials": {"user": "a", "k": "hunter2"}, "b": 2}', `{"credentials": "${REDACTED}", "b": 2}`],
+    ['a hash rocket', "{'token' => 'abc'}", `{'token' => '${REDACTED}'}`],
+  ])('redacts %s in free text', (_label, input, expected) => {
+    expect(sanitizer.text(input)).toBe(expected);
+  });
+
+  it.each([
+    'mail ada@example.com at 10:30, see https://example.test:8443/a?b=c',
+    'version 10.0.19045.2965 and 2024.01.01',
+    'order ABCD12345678901234 shipped', // letters then digits, but no valid IBAN check
+    'GB00NWBK60161331926819', // fails the mod 97 check
+    'Enter your password:',
+    'AKIAIOSFODNN7EXAMPL', // one character short
+  ])('keeps %j', (input) => {
+    expect(sanitizer.text(input)).toBe(input);
+  });
+
+  it('redacts IBANs under an account key and card numbers written with dots in values', () => {
+    expect(clean({ account: 'DE89 3704 0044 0532 0130 00', note: '4111.1111.1111.1111' })).toEqual({ account: REDACTED, note: REDACTED });
+  });
+
+  it('redacts the value of name/value pairs and JSON Patch operations that name a secret', () => {
+    expect(clean({
+      fields: [{ name: 'password', value: 'hunter2' }, { name: 'email', value: 'ada@example.com' }, { Key: 'api_key', Value: 'k1' }],
+      patch: [{ op: 'replace', path: '/user/password', value: 'hunter2' }, { op: 'replace', path: '/user/name', value: 'Ada' }],
+    })).toEqual({
+      fields: [{ name: 'password', value: REDACTED }, { name: 'email', value: 'ada@example.com' }, { Key: 'api_key', Value: REDACTED }],
+      patch: [{ op: 'replace', path: '/user/password', value: REDACTED }, { op: 'replace', path: '/user/name', value: 'Ada' }],
+    });
+  });
+});
+
+describe('linear time on hostile text', () => {
+  // Strings are read up to maxStringLength + 16 KB; a large maxStringLength lets the growth show.
+  const wide = withLimits({ maxStringLength: 400_000, maxTotalBytes: 10_000_000 });
+  /** Best of five, in CPU time: time the process spent waiting for a busy machine is not counted. */
+  const best = (input: string) => {
+    let ms = Infinity;
+    for (let run = 0; run < 5; run++) {
+      const started = process.cpuUsage();
+      wide.text(input);
+      const used = process.cpuUsage(started);
+      ms = Math.min(ms, (used.user + used.system) / 1000);
+    }
+    return ms;
+  };
+
+  it.each([
+    ['escaped quotes', (n: number) => '\\"'.repeat(n) + ':'],
+    ['quoted keys', (n: number) => '"a":'.repeat(n)],
+    ['single-quoted keys', (n: number) => "'a':".repeat(n)],
+    ['escaped JSON keys', (n: number) => '\\"a\\":'.repeat(n)],
+    ['backslashes before a quote', (n: number) => '\\'.repeat(n) + '":1'],
+    ['long bare keys', (n: number) => ('k'.repeat(127) + ':').repeat(Math.ceil(n / 128))],
+    ['sensitive keys without values', (n: number) => '"password":,'.repeat(n)],
+    ['open structures', (n: number) => '{"password":' + '[{"a":"'.repeat(n)],
+    ['query pairs', (n: number) => '&a='.repeat(n)],
+    ['JWT starts', (n: number) => 'eyJa.'.repeat(n)],
+    ['URL schemes', (n: number) => 'a://x:'.repeat(n)],
+    ['PEM headers', (n: number) => '-----BEGIN X-----'.repeat(n)],
+    ['AWS key id starts', (n: number) => 'AKIA'.repeat(n)],
+    ['IBAN starts', (n: number) => 'DE89 '.repeat(n)],
+    ['digit runs', (n: number) => '4111 '.repeat(n)],
+    ['bearer words', (n: number) => 'bearer '.repeat(n)],
+  ])('%s', (_label, build) => {
+    const small = build(5_000);
+    const large = build(40_000);
+    wide.text(large); // warm up
+    // Eight times the input: linear work takes about eight times as long, quadratic sixty-four.
+    // Garbage collection can stretch one measurement; growth in the code shows in every one.
+    let ratio = Infinity;
+    for (let attempt = 0; attempt < 3 && ratio >= 24; attempt++) ratio = Math.min(ratio, best(large) / Math.max(best(small), 0.05));
+    expect(ratio).toBeLessThan(24);
   });
 });

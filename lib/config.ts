@@ -579,7 +579,8 @@ function isLogger(value: unknown): value is Logger {
 }
 
 function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:[hidden]@');
+  // Anchored, so a value of any shape is read once (regexSafety.test.ts).
+  return url.replace(/^([^/@]*\/\/[^:/@]+):[^@]*@/, '$1:[hidden]@');
 }
 
 function closest(key: string, candidates: readonly string[]): string | undefined {

@@ -4,7 +4,8 @@ import { actionFor, classifyActivity } from './classify';
 import { entityFromRoute } from './entity';
 import type { GeoLocator } from './geo';
 import { resolveTenantId, resolveUserId } from './identity';
-import type { Sanitizer } from './sanitize';
+import { isRouteSecret, sensitiveRouteValues, withoutValues } from './routeSecrets';
+import { REDACTED, type Sanitizer } from './sanitize';
 import type { SessionResolver } from './session';
 import { MAX_USER_AGENT_LENGTH, type UserAgentParser } from './userAgent';
 import { trimSlash } from '../config';
@@ -72,7 +73,10 @@ export function buildRequestEvent(ctx: CaptureContext, req: TrackedRequest, res:
 
   const derived = entityFromRoute(route, rawPath, req.params, activityType);
   const entityType = overrides?.entityType !== undefined ? String(overrides.entityType) : derived.entityType;
-  const entityId = overrides?.entityId !== undefined ? String(overrides.entityId) : derived.entityId;
+  // A route such as /password-resets/:token carries a secret in the path: path and entity id lose it too.
+  const routeSecrets = sensitiveRouteValues(sanitizer, route, rawPath, req.params);
+  const entityId = overrides?.entityId !== undefined ? String(overrides.entityId)
+    : isRouteSecret(routeSecrets, derived.entityId) ? REDACTED : derived.entityId;
 
   let userId: string | null = overrides?.userId !== undefined ? sanitizer.text(String(overrides.userId)) : null;
   try {
@@ -111,7 +115,7 @@ export function buildRequestEvent(ctx: CaptureContext, req: TrackedRequest, res:
     startTime: start.startedAt,
     endTime: start.startedAt + duration,
     method,
-    path: sanitizer.text(rawPath.slice(0, MAX_PATH_LENGTH)),
+    path: sanitizer.text(withoutValues(rawPath, routeSecrets, REDACTED).slice(0, MAX_PATH_LENGTH)),
     route: route === null ? null : route.slice(0, MAX_ROUTE_LENGTH),
     statusCode,
     success: !aborted && statusCode < 400 && activityType !== 'login_failed' && activityType !== 'error',
@@ -143,8 +147,10 @@ function requestDetails(ctx: CaptureContext, req: TrackedRequest, url: string, q
   const raw: Record<string, unknown> = {};
   let empty = true;
   if (req.params && hasKeys(req.params)) { raw['params'] = req.params; empty = false; }
-  if (queryAt !== -1) { raw['query'] = parseQuery(url.slice(queryAt + 1)); empty = false; }
-  if (req.body !== undefined && !(isPlainRecord(req.body) && !hasKeys(req.body))) { raw['body'] = req.body; empty = false; }
+  if (queryAt !== -1) { raw['query'] = parseQuery(url.slice(queryAt + 1), sanitizer); empty = false; }
+  // Whether a body object has keys is left to the sanitizer: asking V8 lists every key of it
+  // (100,000 in a hostile body), and the sanitizer lists them once anyway.
+  if (req.body !== undefined) { raw['body'] = req.body; empty = false; }
   const files = uploadedFiles(req);
   if (files) { raw['files'] = files; empty = false; }
   let headers: Record<string, unknown> | undefined;
@@ -158,9 +164,18 @@ function requestDetails(ctx: CaptureContext, req: TrackedRequest, url: string, q
 
   const { value, truncated } = sanitizer.value(raw);
   const details = value as Record<string, unknown>;
+  if (isEmptyRecord(details['body'])) {
+    delete details['body'];
+    if (isEmptyRecord(details)) return aborted ? { aborted: true } : null;
+  }
   if (truncated) details['truncated'] = true;
   if (aborted) details['aborted'] = true;
   return details;
+}
+
+/** On sanitized output only: it holds at most maxKeys keys. */
+function isEmptyRecord(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 0;
 }
 
 /**
@@ -186,10 +201,14 @@ function patternOfBase(base: string, params: Record<string, unknown> | undefined
   }).join('/');
 }
 
-/** The raw query string, parsed the same way whichever query parser the app configured. */
-function parseQuery(query: string): Record<string, string | string[]> {
+/**
+ * The raw query string, parsed the same way whichever query parser the app configured. Names that
+ * hold a credential only as URL parameters (sig, X-Amz-Signature, OAuth code, key) lose their value here.
+ */
+function parseQuery(query: string, sanitizer: Sanitizer): Record<string, string | string[]> {
   const result: Record<string, string | string[]> = {};
-  for (const [key, value] of new URLSearchParams(query)) {
+  for (const [key, raw] of new URLSearchParams(query)) {
+    const value = sanitizer.isSensitiveParam(key) ? REDACTED : raw;
     const existing = result[key];
     if (existing === undefined) result[key] = value;
     else if (Array.isArray(existing)) existing.push(value);
@@ -226,10 +245,6 @@ function responseBodySize(req: TrackedRequest, res: TrackedResponse, start: Requ
 
 function headerString(value: number | string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value === undefined ? undefined : String(value);
-}
-
-function isPlainRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Buffer.isBuffer(value);
 }
 
 function hasKeys(value: object): boolean {

@@ -4,6 +4,10 @@
  * stores credentials and one huge or hostile payload cannot bloat it.
  */
 import { types } from 'node:util';
+import { isCardNumber, isCardSeparator, MAX_CARD_SEPARATORS, MIN_CARD_DIGITS, redactCards } from './cards';
+import {
+  redactAwsKeyIds, redactIbans, redactJwts, redactPairs, redactPrivateKeys, redactUserinfo, type PairJudge,
+} from './textSecrets';
 
 export interface SanitizeLimits {
   /** deepest nesting kept; deeper values become '[depth limit]'. Default 6 */
@@ -32,6 +36,11 @@ export interface Sanitizer {
   text(input: string): string;
   /** true when a key name is sensitive (case-insensitive, ignores -, _, spaces, dots) */
   isSensitiveKey(key: string): boolean;
+  /**
+   * true when a URL or form parameter is sensitive: a sensitive key, or a name that carries a
+   * credential only in URLs (sig, X-Amz-Signature, OAuth code, Google API key…). Percent-encoding is undone first.
+   */
+  isSensitiveParam(rawKey: string): boolean;
 }
 
 export interface SanitizeOptions {
@@ -44,6 +53,9 @@ const DEPTH_LIMIT = '[depth limit]';
 const SIZE_LIMIT = '[size limit]';
 const UNREADABLE = '[unreadable]';
 const MORE_KEYS = '…';
+// Keys that hold the value of a field named by a sibling key (NAME_KEYS).
+const VALUE_KEYS = new Set(['value', 'Value', 'val']);
+const NAME_KEYS = ['name', 'Name', 'key', 'Key', 'field', 'param', 'parameter', 'path'];
 /** Walk result for values JSON leaves out (undefined, functions, symbols). */
 const OMIT = Symbol('omit');
 
@@ -52,22 +64,29 @@ const OMIT = Symbol('omit');
 // is far worse than hiding a harmless field (numeric token counts are let through, see below).
 // (clientsecret and cvv2 are covered by secret and cvv.)
 const SENSITIVE_FRAGMENTS = [
-  'password', 'passwd', 'pwd', 'passphrase', 'secret', 'token', 'apikey', 'authorization',
-  'cookie', 'sessionid', 'privatekey', 'cardnumber', 'creditcard', 'ccnumber', 'cvv', 'cvc',
-  'securitycode', 'cpf', 'cnpj', 'iban', 'mfacode',
+  'password', 'passwd', 'pwd', 'passphrase', 'passcode', 'secret', 'token', 'apikey', 'accesskey',
+  'authorization', 'credential', 'cookie', 'sessionid', 'privatekey', 'cardnumber', 'creditcard',
+  'ccnumber', 'cvv', 'cvc', 'securitycode', 'cpf', 'cnpj', 'iban', 'mfacode', 'otpcode', 'pincode',
+  'socialsecurity',
 ];
 // Short words that live inside ordinary words (author, spin, pineapple, panel,
 // session_start) only count as the whole key.
 const SENSITIVE_EXACT = new Set([
-  'auth', 'session', 'sid', 'connectsid', 'phpsessid', 'pan', 'pin', 'otp', 'signature',
+  'auth', 'session', 'sid', 'connectsid', 'phpsessid', 'pan', 'pin', 'otp', 'signature', 'pass', 'pw',
+]);
+// Names that carry a credential when they are URL parameters (signed URLs, OAuth redirects, API
+// keys), but are ordinary words as fields of a body (a product code, a sort key).
+const URL_PARAM_EXACT = new Set([
+  'sig', 'xamzsignature', 'xamzcredential', 'xgoogsignature', 'xgoogcredential', 'code', 'authcode', 'key',
 ]);
 // Language-model usage is counted in tokens (input_tokens, totalTokens, token_count). Such a key is
 // sensitive only because of 'token'; with the count words taken out it must read as harmless, and
 // its value is kept only when it is a number, which no credential is stored as.
 const TOKEN_COUNT_WORDS = /tokens|tokencount/g;
 // 'ssn' appears inside businessName/className/address_number once separators
-// are stripped, so it must start or end a word of the original key.
-const SSN_AT_WORD_EDGE = /(?:^|[^a-z])ssn|ssn(?:$|[^a-z])/;
+// are stripped, so it must start or end a word of the original key; 'pass' and 'pw' (compass,
+// passenger, pwa) must be a whole word of it (db_pass, newPw).
+const SENSITIVE_WORD = /(?:^|[^a-z])ssn|ssn(?:$|[^a-z])|(?:^|[^a-z])(?:pass|pw)(?:$|[^a-z])/;
 const CAMEL_BOUNDARY = /([a-z0-9])([A-Z])/g;
 const KEY_SEPARATORS = /[-_.\s]/g;
 const KEY_CACHE_SIZE = 1000;
@@ -85,37 +104,28 @@ const MAX_CACHED_TEXT_LENGTH = 256;
 // looks this far past maxStringLength; beyond it, work would grow with input size.
 const REDACT_MARGIN = 16 * 1024;
 
-// Each pattern below can only match a string that holds its trigger, which
-// scanText() looks for in one pass; a pattern runs only when its trigger was
-// seen. Changing a pattern means checking that its trigger still holds.
-// Trigger: 'eyJ'. Up to five segments: encrypted JWTs (JWE) have five.
-const JWT = /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){0,2}/g;
+// Each scanner below (textSecrets.ts, cards.ts) and AUTH_SCHEME can only find a secret in a
+// string that holds its trigger, which scanText() looks for in one pass; a scanner runs only when
+// its trigger was seen. Changing a scanner means checking that its trigger still holds.
+// Free text is read by hand-written scanners, not regular expressions, so that no input can make
+// the work grow faster than the text (__tests__/regexSafety.test.ts checks the patterns left).
 // Trigger: 'bearer' or 'basic' in any case (without the u flag, /i folds no
 // non-ASCII character onto an ASCII letter). The credential is an RFC 7235 token68.
 const AUTH_SCHEME = /\b(bearer|basic)(\s+)([A-Za-z0-9\-._~+/]+=*)/gi;
-// Trigger: ':' and '@'.
-const URL_USERINFO = /\b([a-z][a-z0-9+.-]{0,31}:\/\/[^\s/?#@:]*):[^\s/?#]*@/gi;
-// Trigger: '"' and ':'.
-const JSON_PAIR = /"((?:[^"\\]|\\.)+)"(\s*:\s*)("(?:[^"\\]|\\.)*"|[^\s,}\]{["]+)/g;
-// Trigger: '='.
-const QUERY_PAIR = /(^|[?&;#\s])([^\s=&;?#]+)=("[^"]*"|'[^']*'|[^&;#\s]*)/g;
-// Trigger: at least 13 ASCII digits, consecutive ones at most one ' ' or '-' apart.
-const DIGIT_RUN = /\d(?:[ -]?\d){12,}/g;
 const BASIC_CREDENTIALS = /^[^\x00-\x1f:]*:[^\x00-\x1f]*$/;
 
-// scanText() result bits.
-const T_COLON = 1;
-const T_QUOTE = 2;
-const T_AT = 4;
-const T_EQUALS = 8;
-const T_JWT = 16;
-const T_AUTH = 32;
-const T_DIGITS = 64;
-const T_UNSAFE = 128;
-const T_USERINFO = T_COLON | T_AT;
-const T_JSON_PAIR = T_COLON | T_QUOTE;
-/** Card numbers need at least this many digits (DIGIT_RUN). */
-const MIN_CARD_DIGITS = 13;
+// scanText() result bits, each naming the scanner that may find something, and its trigger.
+const T_PAIR = 1; // ':' or '=': key/value pairs
+const T_SCHEME = 2; // '://'
+const T_JWT = 4; // 'eyJ'
+const T_AUTH = 8; // 'bearer' or 'basic', any case
+const T_DIGITS = 16; // 13+ digits, neighbours at most MAX_CARD_SEPARATORS apart: cards
+const T_PEM = 32; // '-----BEGIN'
+const T_AWS = 64; // 'AKIA' or 'ASIA'
+const T_IBAN = 128; // two capitals, then a digit run: IBANs
+const T_UNSAFE = 256; // characters that must be escaped
+const T_AT = 512; // '@'
+const T_USERINFO = T_SCHEME | T_AT; // both: the password of scheme://user:password@host
 
 const UNSAFE_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 const NAMED_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
@@ -166,13 +176,17 @@ export function createSanitizer(options: SanitizeOptions = {}): Sanitizer {
   let lastCut = false;
   let lastBytes = 0;
 
-  function isSensitiveKey(key: string): boolean {
-    const cached = keyCache.get(key);
+  // A key is judged on as much of it as a value would be read: work stays within the caps.
+  const judgedKeyLength = maxStringLength + REDACT_MARGIN;
+
+  function isSensitiveKey(fullKey: string): boolean {
+    const cached = keyCache.get(fullKey);
     if (cached !== undefined) return cached;
+    const key = fullKey.length > judgedKeyLength ? fullKey.slice(0, judgedKeyLength) : fullKey;
     const normalized = normalizeKey(key);
     let sensitive = SENSITIVE_EXACT.has(normalized);
     for (let i = 0; !sensitive && i < fragments.length; i++) sensitive = normalized.includes(fragments[i] as string);
-    if (!sensitive) sensitive = SSN_AT_WORD_EDGE.test(key.replace(CAMEL_BOUNDARY, '$1 $2').toLowerCase());
+    if (!sensitive) sensitive = SENSITIVE_WORD.test(key.replace(CAMEL_BOUNDARY, '$1 $2').toLowerCase());
     if (key.length <= MAX_CACHED_KEY_LENGTH) {
       // Clearing rather than refusing new entries keeps the cache useful when
       // an early burst of one-off keys filled it.
@@ -182,50 +196,43 @@ export function createSanitizer(options: SanitizeOptions = {}): Sanitizer {
     return sensitive;
   }
 
-  function isTokenCountKey(key: string): boolean {
+  function isTokenCountKey(fullKey: string): boolean {
+    const key = fullKey.length > judgedKeyLength ? fullKey.slice(0, judgedKeyLength) : fullKey;
     const normalized = normalizeKey(key);
     const rest = normalized.replace(TOKEN_COUNT_WORDS, ' ');
     if (rest === normalized) return false;
     // A key the app itself named sensitive stays redacted, numbers included.
     if (extraFragments.some((fragment) => fragment.includes('token') && normalized.includes(fragment))) return false;
     return !SENSITIVE_EXACT.has(rest.trim()) && !fragments.some((fragment) => rest.includes(fragment))
-      && !SSN_AT_WORD_EDGE.test(rest);
+      && !SENSITIVE_WORD.test(rest);
   }
 
   function isSensitiveParam(rawKey: string): boolean {
-    if (rawKey.indexOf('%') === -1 && rawKey.indexOf('+') === -1) return isSensitiveKey(rawKey);
-    let key = rawKey.replace(/\+/g, ' ');
-    try {
-      key = decodeURIComponent(key);
-    } catch {
-      // malformed escapes: judge the key as written
+    let key = rawKey;
+    if (rawKey.indexOf('%') !== -1 || rawKey.indexOf('+') !== -1) {
+      key = rawKey.replace(/\+/g, ' ');
+      try {
+        key = decodeURIComponent(key);
+      } catch {
+        // malformed escapes: judge the key as written
+      }
     }
-    return isSensitiveKey(key);
+    return isSensitiveKey(key) || (key.length <= MAX_CACHED_KEY_LENGTH && URL_PARAM_EXACT.has(normalizeKey(key)));
   }
 
-  function redactJsonPair(m: RegExpExecArray): string {
-    const match = m[0];
-    const key = m[1] ?? '';
-    const colon = m[2] ?? '';
-    return isSensitiveKey(key) ? `"${key}"${colon}"${REDACTED}"` : match;
-  }
+  const pairJudge: PairJudge = { field: isSensitiveKey, param: isSensitiveParam };
 
-  function redactQueryPair(m: RegExpExecArray): string {
-    const match = m[0];
-    const lead = m[1] ?? '';
-    const key = m[2] ?? '';
-    return isSensitiveParam(key) ? `${lead}${key}=${REDACTED}` : match;
-  }
-
-  /** Runs the patterns whose triggers scanText() found, in a fixed order. */
+  /** Runs the scanners whose triggers scanText() found, in a fixed order; each is linear in s. */
   function redactSecrets(s: string, triggers: number): string {
     let out = s;
-    if (triggers & T_JWT) out = out.replace(JWT, REDACTED);
+    if (triggers & T_PEM) out = redactPrivateKeys(out, REDACTED);
+    if (triggers & T_JWT) out = redactJwts(out, REDACTED);
     if (triggers & T_AUTH) out = replaceMatches(out, AUTH_SCHEME, redactAuthScheme);
-    if ((triggers & T_USERINFO) === T_USERINFO) out = out.replace(URL_USERINFO, `$1:${REDACTED}@`);
-    if ((triggers & T_JSON_PAIR) === T_JSON_PAIR) out = replaceMatches(out, JSON_PAIR, redactJsonPair);
-    if (triggers & T_EQUALS) out = replaceMatches(out, QUERY_PAIR, redactQueryPair);
-    if (triggers & T_DIGITS) out = replaceMatches(out, DIGIT_RUN, redactCardsInMatch);
+    if ((triggers & T_USERINFO) === T_USERINFO) out = redactUserinfo(out, REDACTED);
+    if (triggers & T_PAIR) out = redactPairs(out, pairJudge, REDACTED);
+    if (triggers & T_AWS) out = redactAwsKeyIds(out, REDACTED);
+    if (triggers & T_IBAN) out = redactIbans(out, REDACTED);
+    if (triggers & T_DIGITS) out = redactCards(out, REDACTED);
     return out;
   }
 
@@ -434,6 +441,32 @@ export function createSanitizer(options: SanitizeOptions = {}): Sanitizer {
     }
   }
 
+  /**
+   * Whether an object that holds a `value` names a sensitive field beside it: a name/value pair
+   * (`{"name":"password","value":…}`) or a JSON Patch operation (`{"path":"/user/password","value":…}`).
+   */
+  function namesSensitiveField(source: Record<string, unknown>): boolean {
+    for (const nameKey of NAME_KEYS) {
+      let name: unknown;
+      try {
+        name = Object.hasOwn(source, nameKey) ? source[nameKey] : undefined;
+      } catch {
+        return true; // a getter threw: the value's meaning is unknown, so it is not stored
+      }
+      if (typeof name !== 'string' || name === '') continue;
+      if (nameKey !== 'path') {
+        if (isSensitiveKey(name)) return true;
+        continue;
+      }
+      // A JSON Pointer: any of its segments may name the secret (/credentials/0, /user/password).
+      const pointer = name.length > judgedKeyLength ? name.slice(0, judgedKeyLength) : name;
+      for (const segment of pointer.split('/')) {
+        if (segment !== '' && isSensitiveKey(segment.replace(/~1/g, '/').replace(/~0/g, '~'))) return true;
+      }
+    }
+    return false;
+  }
+
   /** Reads values from `source` by key, or from `values` by index when source is null (Maps). */
   function walkRecord(
     source: Record<string, unknown> | null,
@@ -456,7 +489,7 @@ export function createSanitizer(options: SanitizeOptions = {}): Sanitizer {
       const count = key.tokenCount ? readCount(source, values, i, rawKey) : undefined;
       if (count !== undefined) {
         value = walk(count, depth + 1, state, true);
-      } else if (key.sensitive) {
+      } else if (key.sensitive || (source !== null && VALUE_KEYS.has(rawKey) && namesSensitiveField(source))) {
         // A sensitive value is never read: no getter side effects, nothing to leak.
         value = fitSized(state, REDACTED, REDACTED_BYTES);
       } else {
@@ -494,6 +527,7 @@ export function createSanitizer(options: SanitizeOptions = {}): Sanitizer {
     },
     text: cleanString,
     isSensitiveKey,
+    isSensitiveParam,
   };
 }
 
@@ -538,7 +572,7 @@ function replaceMatches(s: string, re: RegExp, replace: (m: RegExpExecArray) => 
   re.lastIndex = 0;
   for (let m = re.exec(s); m !== null; m = re.exec(s)) {
     const match = m[0];
-    if (match.length === 0) re.lastIndex++; // as replace() does; none of the patterns matches ''
+    if (match.length === 0) re.lastIndex++; // as replace() does; AUTH_SCHEME never matches ''
     const replacement = replace(m);
     if (replacement !== match) {
       out += s.slice(copied, m.index) + replacement;
@@ -547,28 +581,6 @@ function replaceMatches(s: string, re: RegExp, replace: (m: RegExpExecArray) => 
     }
   }
   return changed ? out + s.slice(copied) : s;
-}
-
-// An id's shape: a card number is never written 8-4-4-4-12.
-const UUID_SHAPE = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
-
-function redactCardsInMatch(m: RegExpExecArray): string {
-  const start = m.index;
-  const end = start + m[0].length;
-  // The digits of a UUID can pass the Luhn check, which must not cost an audit row its entity id.
-  // (Digits glued to other letters are still checked: a card hidden inside a word is a card.)
-  if (insideUuid(m.input, start, end)) return m[0];
-  return redactCardsInRun(m[0]);
-}
-
-function insideUuid(s: string, start: number, end: number): boolean {
-  const from = Math.max(0, start - 36);
-  const around = s.slice(from, Math.min(s.length, end + 36));
-  UUID_SHAPE.lastIndex = 0;
-  for (let m = UUID_SHAPE.exec(around); m !== null; m = UUID_SHAPE.exec(around)) {
-    if (from + m.index <= start && from + m.index + m[0].length >= end) return true;
-  }
-  return false;
 }
 
 /** JSON size of the string scanText() last looked at, valid when it reported nothing unsafe. */
@@ -584,58 +596,58 @@ const ASCII_CLASS = new Uint8Array(0x80);
 for (let c = 0; c < 0x20; c++) ASCII_CLASS[c] = CONTROL;
 ASCII_CLASS[0x7f] = CONTROL;
 for (let c = 0x30; c <= 0x39; c++) ASCII_CLASS[c] = DIGIT;
-for (const c of ' -') ASCII_CLASS[c.charCodeAt(0)] = SEPARATOR;
-for (const c of '"\\:=@eBb') ASCII_CLASS[c.charCodeAt(0)] = NOTABLE;
+for (let c = 0; c < 0x80; c++) if (isCardSeparator(c)) ASCII_CLASS[c] = SEPARATOR;
+for (const c of '"\\:=@eBbI') ASCII_CLASS[c.charCodeAt(0)] = NOTABLE;
 
 /**
- * One pass over s[0, end) that reports which redaction patterns could match (T_* bits) and
+ * One pass over s[0, end) that reports which scanners could find something (T_* bits) and
  * whether anything needs escaping (T_UNSAFE); 0 means the string can be kept as it is.
  * Also leaves the JSON size of s in scannedJsonBytes.
  */
 function scanText(s: string, end: number): number {
   let triggers = 0;
   let bytes = s.length + 2;
-  let digits = 0; // digits in the current run that DIGIT_RUN could match
-  let afterSeparator = false;
+  let digits = 0; // digits in the current run that a card could be made of
+  let separators = 0; // separators since the last digit
   for (let i = 0; i < end; i++) {
     const c = s.charCodeAt(i);
     if (c < 0x80) {
       const kind = ASCII_CLASS[c];
       if (kind === PLAIN) {
         digits = 0;
-        afterSeparator = false;
+        separators = 0;
         continue;
       }
       if (kind === DIGIT) {
+        // A run that starts right after two capitals may be an IBAN (DE89…).
+        if (digits === 0 && isUpperAt(s, i - 1) && isUpperAt(s, i - 2)) triggers |= T_IBAN;
         if (++digits >= MIN_CARD_DIGITS) triggers |= T_DIGITS;
-        afterSeparator = false;
+        separators = 0;
         continue;
       }
       if (kind === SEPARATOR) {
-        // One separator may sit between two digits of a run; a second one ends the run.
-        if (afterSeparator) digits = 0;
-        afterSeparator = true;
+        // Up to MAX_CARD_SEPARATORS may sit between two digits of a card; more end the run.
+        if (++separators > MAX_CARD_SEPARATORS) digits = 0;
+        if (c === 0x2d && s.charCodeAt(i + 5) === 0x42 && s.startsWith('----BEGIN ', i + 1)) triggers |= T_PEM;
         continue;
       }
       digits = 0;
-      afterSeparator = false;
+      separators = 0;
       if (kind === CONTROL) {
         triggers |= T_UNSAFE;
         continue;
       }
       switch (c) {
         case 0x22: // "
-          triggers |= T_QUOTE;
-          bytes++;
-          break;
         case 0x5c: // backslash
           bytes++;
           break;
         case 0x3a: // :
-          triggers |= T_COLON;
+          triggers |= T_PAIR;
+          if (s.charCodeAt(i + 1) === 0x2f && s.charCodeAt(i + 2) === 0x2f) triggers |= T_SCHEME;
           break;
         case 0x3d: // =
-          triggers |= T_EQUALS;
+          triggers |= T_PAIR;
           break;
         case 0x40: // @
           triggers |= T_AT;
@@ -643,13 +655,16 @@ function scanText(s: string, end: number): number {
         case 0x65: // e, of eyJ
           if (s.charCodeAt(i + 1) === 0x79 && s.charCodeAt(i + 2) === 0x4a) triggers |= T_JWT;
           break;
+        case 0x49: // I, of AKIA or ASIA
+          if (s.charCodeAt(i + 1) === 0x41 && s.charCodeAt(i - 2) === 0x41 && (s.charCodeAt(i - 1) === 0x4b || s.charCodeAt(i - 1) === 0x53)) triggers |= T_AWS;
+          break;
         default: // B or b
           if (continuesAuthScheme(s, i + 1)) triggers |= T_AUTH;
       }
       continue;
     }
     digits = 0;
-    afterSeparator = false;
+    separators = 0;
     if (c <= 0x9f) {
       triggers |= T_UNSAFE; // C1 controls
     } else if (c < 0x800) {
@@ -673,6 +688,11 @@ function scanText(s: string, end: number): number {
   return triggers;
 }
 
+function isUpperAt(s: string, at: number): boolean {
+  const c = s.charCodeAt(at);
+  return c >= 0x41 && c <= 0x5a;
+}
+
 /** Whether s continues at `from` with the rest of 'bearer' or 'basic', in any case (| 0x20 lowercases a letter). */
 function continuesAuthScheme(s: string, from: number): boolean {
   const first = s.charCodeAt(from) | 0x20;
@@ -692,74 +712,6 @@ function continuesAuthScheme(s: string, from: number): boolean {
     (s.charCodeAt(from + 2) | 0x20) === 0x69 &&
     (s.charCodeAt(from + 3) | 0x20) === 0x63
   );
-}
-
-/**
- * A run may hold a card plus neighbouring numbers ("4111 1111 1111 1111 123"),
- * so every span of whole groups is tried, longest first.
- */
-function redactCardsInRun(run: string): string {
-  const groups = run.split(/[ -]/);
-  const starts: number[] = [];
-  let offset = 0;
-  for (const g of groups) {
-    starts.push(offset);
-    offset += g.length + 1;
-  }
-  let out = '';
-  let copiedUpTo = 0;
-  for (let first = 0; first < groups.length; first++) {
-    const last = findCardSpan(groups, first);
-    if (last < 0) continue;
-    const start = starts[first] ?? 0;
-    const end = (starts[last] ?? 0) + (groups[last]?.length ?? 0);
-    out += run.slice(copiedUpTo, start) + REDACTED;
-    copiedUpTo = end;
-    first = last;
-  }
-  return copiedUpTo === 0 ? run : out + run.slice(copiedUpTo);
-}
-
-/** Index of the last group of the longest card starting at group `first`, or -1. */
-function findCardSpan(groups: readonly string[], first: number): number {
-  let digits = '';
-  let last = first - 1;
-  for (let next = groups[first]; next !== undefined && digits.length + next.length <= 19; next = groups[last + 1]) {
-    digits += next;
-    last++;
-    // Cards are written in blocks of 4+ digits ("4111 1111 …", "3782 822463 10005"),
-    // only the final block may be shorter; date ranges and lists of small numbers are not.
-    if (next.length < 4) break;
-  }
-  for (; last >= first && digits.length >= 13; last--) {
-    if (isCardDigits(digits)) return last;
-    digits = digits.slice(0, digits.length - (groups[last]?.length ?? 0));
-  }
-  return -1;
-}
-
-/**
- * Luhn alone flags one in ten random numbers. Issuers never start a card with
- * 0 or 1 (UATP airline cards aside), which also rules out every millisecond
- * or microsecond timestamp until the year 2286.
- */
-function isCardDigits(digits: string): boolean {
-  if (digits.length < 13 || digits.length > 19 || digits.charCodeAt(0) < 0x32 /* '2' */) return false;
-  let sum = 0;
-  for (let i = 0; i < digits.length; i++) {
-    let d = digits.charCodeAt(digits.length - 1 - i) - 48;
-    if (i % 2 === 1) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-  }
-  return sum % 10 === 0;
-}
-
-/** A card can arrive as a JSON number (`{"number": 4111111111111111}`). */
-function isCardNumber(n: number): boolean {
-  return Number.isSafeInteger(n) && n >= 1e12 && isCardDigits(String(n));
 }
 
 function escapeUnsafe(s: string): string {

@@ -39,7 +39,7 @@ const V1_ARGUMENTS = argumentsOf(V1_PARAMETERS);
 const V2_ARGUMENTS = argumentsOf(V2_PARAMETERS);
 const CONTENT_ARGUMENTS = argumentsOf(CONTENT_PARAMETERS);
 /** The types of activity_tracking_row_hash's arguments, in order: its signature. */
-export const ROW_HASH_SIGNATURE = `bigint, text, ${CONTENT_PARAMETERS.replace('p_position bigint, ', '')}`.replace(/p_\w+ /g, '').replace(/\s+/g, ' ');
+export const ROW_HASH_SIGNATURE = `bigint, text, ${CONTENT_PARAMETERS.replace('p_position bigint, ', '')}`.replace(/\bp_\w+ /g, '').replace(/\s+/g, ' ');
 
 const V1_RECORD = `row(
     'v1', p_position, p_id, p_user_id, p_session_id, p_activity_type, p_entity_type, p_entity_id, p_action,
