@@ -53,10 +53,11 @@ function asObject(header: string[], record: string[]): Record<string, unknown> {
 
 describe('CSV cells', () => {
   it('prefixes text a spreadsheet would evaluate with a single quote, and nothing else', () => {
-    for (const planted of ['=HYPERLINK("http://evil")', '+1+1', '-2', '@SUM(A1)', '\tx', '\rx', '\uFF1D1+1', '\uFF0B1', '\uFF0D1', '\uFF20SUM(A1)']) {
+    // Leading blanks and a trigger after a separator count too (hardeningSmall.test.ts has the whole class).
+    for (const planted of ['=HYPERLINK("http://evil")', '+1+1', '-2', '@SUM(A1)', '\tx', '\rx', '\nx', ' =1', ';=1+1', '\uFF1D1+1', '\uFF0B1', '\uFF0D1', '\uFF20SUM(A1)']) {
       expect(neutralizeFormula(planted)).toBe(`'${planted}`);
     }
-    for (const safe of ['/api/items/1', 'a=b', 'x-y', '', ' =1', "'=already quoted"]) expect(neutralizeFormula(safe)).toBe(safe);
+    for (const safe of ['/api/items/1', 'a=b', 'x-y', '', "'=already quoted"]) expect(neutralizeFormula(safe)).toBe(safe);
   });
 
   it('writes nulls empty, booleans as words, objects as JSON text (neutralized too), and keeps negative numbers numbers', () => {

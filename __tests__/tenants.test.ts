@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import knexFactory, { type Knex } from 'knex';
 import request from 'supertest';
+import { parse } from 'csv-parse/sync';
 import { runCli } from './support/cli';
 import { enableRowLevelSecurity, verifyChain } from '../lib/index';
 import { resolveConfig } from '../lib/config';
@@ -87,9 +88,9 @@ beforeAll(async () => {
 afterAll(async () => { await db.destroy(); });
 
 function csvIds(text: string): string[] {
-  const lines = text.replace(/^\uFEFF/, '').trim().split(/\r?\n/);
-  expect(lines[0]!.split(',')[0]).toBe('id');
-  return lines.slice(1).map((line) => line.split(',')[0]!).sort();
+  const [header, ...rows] = parse(text, { bom: true }) as string[][];
+  expect(header![0]).toBe('id');
+  return rows.map((row) => row[0]!).sort();
 }
 
 describe.each(EXPRESS_VERSIONS)('tenant scoping with %s', (_name, express) => {

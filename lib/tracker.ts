@@ -8,7 +8,7 @@ import { buildRecordedEvent } from './capture/recordedEvent';
 import { createSanitizer } from './capture/sanitize';
 import { SessionResolver } from './capture/session';
 import { UserAgentParser } from './capture/userAgent';
-import { TokenVerifier } from './auth/jwt';
+import { createTokenVerifier } from './auth/jwt';
 import { Recorder, type RecorderStats } from './recorder/recorder';
 import { Journal } from './recorder/journal';
 import { closeOnSignals } from './signals';
@@ -208,7 +208,7 @@ function createCaptureContext(config: ResolvedConfig): CaptureContext {
     userAgents: new UserAgentParser(),
     geo: new GeoLocator(config.geo, (error) => report('geo lookup', error)),
     sessions: new SessionResolver(config),
-    tokens: config.jwtSecret ? new TokenVerifier(config.jwtSecret) : null,
+    tokens: createTokenVerifier(config),
     report,
   };
 }

@@ -383,17 +383,17 @@ export interface Options {
   /** HS256 secret that bearer tokens are verified with. Default: `ACTIVITY_JWT_SECRET`, else none (tokens never name a user). */
   jwtSecret?: string;
   /**
-   * Public key (PEM) that report-route bearer tokens are verified with, instead of `jwtSecret`.
-   * Default: none. Requires `jwtAlgorithm`.
+   * Public key (PEM) that bearer tokens are verified with, instead of `jwtSecret`, by the report
+   * routes and by capture alike. Default: none. Requires `jwtAlgorithm`.
    */
   jwtPublicKey?: string;
   /** The one algorithm `jwtPublicKey` tokens must be signed with: `'RS256'` or `'ES256'`. Default: none. */
   jwtAlgorithm?: 'RS256' | 'ES256';
-  /** Required `iss` claim of report-route tokens. Default: not checked. */
+  /** Required `iss` claim of bearer tokens (report routes and capture). Default: not checked. */
   jwtIssuer?: string;
-  /** Required `aud` claim of report-route tokens. Default: not checked. */
+  /** Required `aud` claim of bearer tokens (report routes and capture). Default: not checked. */
   jwtAudience?: string;
-  /** Seconds of clock skew allowed on report-route tokens' `exp` and `nbf`. Default: `5`. */
+  /** Seconds of clock skew allowed on bearer tokens' `exp` and `nbf` (report routes and capture). Default: `5`. */
   jwtClockToleranceSeconds?: number;
   /**
    * Decides who is calling the report routes, for apps with their own auth; replaces bearer tokens.

@@ -1,13 +1,12 @@
-import jwt from 'jsonwebtoken';
 import type { ResolvedConfig } from '../config';
 import { ActivityTrackingError } from '../errors';
 import type { ReportPrincipal, TrackedRequest } from '../types';
 import { EVERY_TENANT, tenantOnly, type TenantScope } from '../store/reports/tenantScope';
-import { bearerToken } from './jwt';
+import { cleanId } from '../capture/ids';
+import { bearerToken, createTokenVerifier, subjectOf, type TokenFailure, type TokenVerifier } from './jwt';
 
 /** Why a caller was turned away with 401; stored in the `authz_fail` row. */
-export type AuthFailure = 'missing_token' | 'malformed_token' | 'bad_signature' | 'unsigned_token' | 'expired_token'
-  | 'missing_exp' | 'wrong_issuer' | 'wrong_audience' | 'not_yet_valid' | 'missing_subject' | 'not_authorized';
+export type AuthFailure = TokenFailure | 'missing_token' | 'missing_subject' | 'not_authorized';
 
 export type AuthResult = { ok: true; principal: ReportPrincipal } | { ok: false; reason: AuthFailure };
 
@@ -47,57 +46,37 @@ export function createReportAuthenticator(config: ResolvedConfig): ReportAuthent
       if (typeof principal !== 'object' || typeof principal.userId !== 'string' || principal.userId === '' || typeof principal.role !== 'string') {
         throw new ActivityTrackingError('ERR_AT_INVALID_OPTION', 'authorize(req) must return { userId: string, role: string, tenantId? } or null');
       }
-      return { ok: true, principal: { userId: principal.userId, role: principal.role, tenantId: tenantText(principal.tenantId) } };
+      return { ok: true, principal: { userId: cleanId(principal.userId), role: principal.role, tenantId: tenantText(principal.tenantId) } };
     };
   }
-  const key = config.jwtPublicKey ?? config.jwtSecret;
-  if (key === undefined) {
+  const tokens = createTokenVerifier(config);
+  if (tokens === null) {
     throw new ActivityTrackingError('ERR_AT_REPORT_AUTH_MISSING',
       'The report routes need a way to know who is calling. Fix: set ACTIVITY_JWT_SECRET (or the jwtSecret option) for HS256 bearer tokens, '
       + 'jwtPublicKey with jwtAlgorithm for RS256/ES256 tokens, or an authorize(req) option for apps with their own auth');
   }
-  const algorithm: jwt.Algorithm = config.jwtPublicKey !== undefined ? (config.jwtAlgorithm ?? 'RS256') : 'HS256';
-  const verifyOptions: jwt.VerifyOptions = {
-    algorithms: [algorithm],
-    clockTolerance: config.jwtClockToleranceSeconds,
-    ...(config.jwtIssuer !== undefined ? { issuer: config.jwtIssuer } : {}),
-    ...(config.jwtAudience !== undefined ? { audience: config.jwtAudience } : {}),
-  };
-  return (req) => Promise.resolve(verifyBearer(req.headers.authorization, key, verifyOptions));
+  return (req) => Promise.resolve(verifyBearer(req.headers.authorization, tokens));
 }
 
-function verifyBearer(authorization: string | undefined, key: string, options: jwt.VerifyOptions): AuthResult {
+function verifyBearer(authorization: string | undefined, tokens: TokenVerifier): AuthResult {
   if (authorization === undefined || authorization === '') return { ok: false, reason: 'missing_token' };
   const token = bearerToken(authorization);
-  if (token === null || token.split('.').length !== 3) return { ok: false, reason: 'malformed_token' };
-  let claims: string | jwt.JwtPayload;
-  try {
-    claims = jwt.verify(token, key, options);
-  } catch (error) {
-    return { ok: false, reason: failureOf(error, token) };
-  }
-  if (typeof claims !== 'object' || claims === null) return { ok: false, reason: 'malformed_token' };
-  if (typeof claims.exp !== 'number') return { ok: false, reason: 'missing_exp' };
-  const subject = claims.sub ?? claims['userId'];
-  if ((typeof subject !== 'string' && typeof subject !== 'number') || String(subject) === '') return { ok: false, reason: 'missing_subject' };
+  if (token === null) return { ok: false, reason: 'malformed_token' };
+  const checked = tokens.verify(token);
+  if (!checked.ok) return checked;
+  const { claims } = checked;
+  const subject = subjectOf(claims);
+  if (subject === null) return { ok: false, reason: 'missing_subject' };
   const role = typeof claims['role'] === 'string' ? claims['role'] : '';
   const tenant = TENANT_CLAIMS.map((claim) => tenantText(claims[claim])).find((value) => value !== null) ?? null;
-  return { ok: true, principal: { userId: String(subject), role, tenantId: tenant } };
+  return { ok: true, principal: { userId: cleanId(subject), role, tenantId: tenant } };
 }
 
-/** A tenant claim as text; anything but a non-empty string or a number is no tenant. */
+/**
+ * A tenant claim as text, cleaned as capture cleans the tenant ids it stores, so a scope compares
+ * equal to the rows it covers; anything but a non-empty string or a number is no tenant.
+ */
 function tenantText(value: unknown): string | null {
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-  return typeof value === 'string' && value !== '' ? value : null;
-}
-
-function failureOf(error: unknown, token: string): AuthFailure {
-  if (error instanceof jwt.TokenExpiredError) return 'expired_token';
-  if (error instanceof jwt.NotBeforeError) return 'not_yet_valid';
-  const message = error instanceof Error ? error.message : '';
-  if (/jwt issuer invalid/.test(message)) return 'wrong_issuer';
-  if (/jwt audience invalid/.test(message)) return 'wrong_audience';
-  if (/jwt signature is required/.test(message) || token.endsWith('.')) return 'unsigned_token';
-  if (/invalid signature|invalid algorithm/.test(message)) return 'bad_signature';
-  return 'malformed_token';
+  return typeof value === 'string' && value !== '' ? cleanId(value) : null;
 }

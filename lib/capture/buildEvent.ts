@@ -3,6 +3,7 @@ import type { ActivityEvent, ActivityType, TrackedRequest, TrackedResponse } fro
 import { actionFor, classifyActivity } from './classify';
 import { entityFromRoute } from './entity';
 import type { GeoLocator } from './geo';
+import { cleanId } from './ids';
 import { resolveTenantId, resolveUserId } from './identity';
 import { isRouteSecret, sensitiveRouteValues, withoutValues } from './routeSecrets';
 import { REDACTED, type Sanitizer } from './sanitize';
@@ -18,7 +19,7 @@ export interface CaptureContext {
   userAgents: UserAgentParser;
   geo: GeoLocator;
   sessions: SessionResolver;
-  /** Present when a JWT secret is configured. */
+  /** Present when a JWT secret or public key is configured: the report routes' own token rules. */
   tokens: TokenVerifier | null;
   /** Reports a failure inside capture without letting it reach the host app. */
   report(where: string, error: unknown): void;
@@ -40,6 +41,7 @@ export interface RequestStart {
 
 const MAX_PATH_LENGTH = 2048;
 const MAX_ROUTE_LENGTH = 512;
+const MAX_ACTION_LENGTH = 255;
 const ABORTED_STATUS = 499;
 
 export function buildRequestEvent(ctx: CaptureContext, req: TrackedRequest, res: TrackedResponse, start: RequestStart, aborted: boolean): ActivityEvent {
@@ -78,14 +80,14 @@ export function buildRequestEvent(ctx: CaptureContext, req: TrackedRequest, res:
   const entityId = overrides?.entityId !== undefined ? String(overrides.entityId)
     : isRouteSecret(routeSecrets, derived.entityId) ? REDACTED : derived.entityId;
 
-  let userId: string | null = overrides?.userId !== undefined ? sanitizer.text(String(overrides.userId)) : null;
+  let userId: string | null = overrides?.userId !== undefined ? cleanId(overrides.userId) : null;
   try {
     if (userId === null) userId = resolveUserId(req, config, ctx.tokens);
   } catch (error) {
     ctx.report('getUserId option', error);
   }
 
-  let tenantId: string | null = overrides?.tenantId !== undefined ? String(overrides.tenantId) : null;
+  let tenantId: string | null = overrides?.tenantId !== undefined ? cleanId(overrides.tenantId) : null;
   try {
     if (tenantId === null) tenantId = resolveTenantId(req, config);
   } catch (error) {
@@ -103,7 +105,7 @@ export function buildRequestEvent(ctx: CaptureContext, req: TrackedRequest, res:
     activityType,
     entityType: entityType === null ? null : sanitizer.text(entityType),
     entityId: entityId === null ? null : sanitizer.text(entityId),
-    action: overrides?.action ?? actionFor(activityType, method, statusCode),
+    action: overrides?.action !== undefined ? sanitizer.text(String(overrides.action).slice(0, MAX_ACTION_LENGTH)) : actionFor(activityType, method, statusCode),
     details,
     ipAddress: start.ip,
     userAgent: start.userAgent === null ? null : sanitizer.text(start.userAgent.slice(0, MAX_USER_AGENT_LENGTH)),
@@ -121,7 +123,7 @@ export function buildRequestEvent(ctx: CaptureContext, req: TrackedRequest, res:
     success: !aborted && statusCode < 400 && activityType !== 'login_failed' && activityType !== 'error',
     requestSize: Number.isSafeInteger(requestLength) && requestLength >= 0 ? Math.min(requestLength, 2 ** 31 - 1) : null,
     responseSize: responseBodySize(req, res, start, statusCode),
-    ...(tenantId === null ? {} : { tenantId: sanitizer.text(tenantId) }),
+    ...(tenantId === null ? {} : { tenantId }),
   };
 }
 

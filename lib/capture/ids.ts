@@ -54,3 +54,48 @@ export function uuidv7(now = Date.now()): string {
 export function randomId128(): string {
   return Buffer.from(random16()).toString('hex');
 }
+
+/** Longest id kept, escapes included: a report filter takes any stored id as it is shown. */
+export const MAX_ID_LENGTH = 255;
+const NAMED_ESCAPES: Readonly<Record<number, string>> = { 0x0a: '\\n', 0x0d: '\\r', 0x09: '\\t' };
+
+/**
+ * An identifier set by the app or read from a token (user, session, tenant, owner, actor id) as it
+ * is stored: control characters, Unicode line separators and bidi controls escaped exactly as
+ * sanitize.ts escapes every other recorded string (a NUL would make the database refuse the row; a
+ * CR/LF or U+202E would forge a line or reverse text in a report), then capped at MAX_ID_LENGTH.
+ * Unlike free text it is not searched for secrets: a numeric id that happens to pass the Luhn check
+ * is an id, and reports must find it as it was given. Escaping is idempotent, so an id cleaned twice
+ * (the report routes clean the caller's, capture cleans it again) stays the same.
+ */
+export function cleanId(value: string | number): string {
+  const text = typeof value === 'string' ? value : String(value);
+  const end = Math.min(text.length, MAX_ID_LENGTH);
+  let i = 0;
+  // The common case, an id with nothing to escape and no surrogate pair the cap could split, is kept as it is.
+  while (i < end && isPlain(text.charCodeAt(i))) i++;
+  if (i === text.length) return text;
+  let out = text.slice(0, i);
+  for (; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const piece = isUnsafe(c) ? NAMED_ESCAPES[c] ?? `\\u${c.toString(16).padStart(4, '0')}` : text[i] as string;
+    // A surrogate pair is kept whole or not at all.
+    const pair = c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && isLowSurrogate(text.charCodeAt(i + 1));
+    if (out.length + piece.length + (pair ? 1 : 0) > MAX_ID_LENGTH) break;
+    out += pair ? text.slice(i, ++i + 1) : piece;
+  }
+  return out;
+}
+
+function isPlain(c: number): boolean {
+  return !isUnsafe(c) && (c < 0xd800 || c > 0xdbff);
+}
+
+/** The characters sanitize.ts escapes in recorded text (its UNSAFE_CHARS). */
+function isUnsafe(c: number): boolean {
+  return c <= 0x1f || (c >= 0x7f && c <= 0x9f) || c === 0x2028 || c === 0x2029 || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+}
+
+function isLowSurrogate(c: number): boolean {
+  return c >= 0xdc00 && c <= 0xdfff;
+}

@@ -1,7 +1,7 @@
 import { ActivityTrackingError } from '../errors';
 import { ACTIVITY_TYPES, ACTOR_TYPES, EVENT_STATUSES, SEVERITIES, type ActivityEvent, type ActivityType, type Changes, type RecordInput } from '../types';
 import { fieldDiff } from './diff';
-import { uuidv7 } from './ids';
+import { cleanId, uuidv7 } from './ids';
 import type { Sanitizer } from './sanitize';
 import { MAX_USER_AGENT_LENGTH } from './userAgent';
 
@@ -47,12 +47,12 @@ export function buildRecordedEvent(input: RecordInput, defaults: Partial<Activit
   const details = given === undefined || given === null ? null : sanitizer.value(given);
   const detailsValue = details === null ? null : (details.value as Record<string, unknown>);
   if (details?.truncated && detailsValue) detailsValue['truncated'] = true;
-  const userId = optionalText(input.actor?.id ?? input.userId, sanitizer) ?? defaults.userId ?? null;
+  const userId = optionalId(input.actor?.id ?? input.userId) ?? defaults.userId ?? null;
   const status = input.status ?? (input.success === false ? 'failure' : 'success');
   return {
     id: uuidv7(startTime.getTime()),
     userId,
-    sessionId: optionalText(input.sessionId, sanitizer) ?? defaults.sessionId ?? null,
+    sessionId: optionalId(input.sessionId) ?? defaults.sessionId ?? null,
     activityType,
     entityType: optionalText(input.entity?.type ?? input.entityType, sanitizer),
     entityId: optionalText(input.entity?.id ?? input.entityId, sanitizer),
@@ -80,8 +80,8 @@ export function buildRecordedEvent(input: RecordInput, defaults: Partial<Activit
     category: optionalText(input.category, sanitizer),
     severity: input.severity ?? null,
     entityName: optionalText(input.entity?.name, sanitizer),
-    tenantId: optionalText(input.tenantId, sanitizer) ?? defaults.tenantId ?? null,
-    ownerId: optionalText(input.ownerId, sanitizer),
+    tenantId: optionalId(input.tenantId) ?? defaults.tenantId ?? null,
+    ownerId: optionalId(input.ownerId),
     status,
     reason: input.reason === undefined || input.reason === null || input.reason === '' ? null : sanitizer.text(String(input.reason).slice(0, MAX_REASON_LENGTH)),
     changes: changesOf(input, sanitizer),
@@ -101,6 +101,12 @@ function checkOneOf(name: string, value: unknown, allowed: readonly string[]): v
   if (value !== undefined && !allowed.includes(value as string)) {
     throw new ActivityTrackingError('ERR_AT_INVALID_EVENT', `Invalid event ${name} ${JSON.stringify(value)}. Fix: use one of ${allowed.join(', ')}`);
   }
+}
+
+/** Ids are escaped and capped like every recorded id, never searched for secrets: reports filter by them as given (see cleanId). */
+function optionalId(value: string | number | null | undefined): string | null {
+  if (value === undefined || value === null || value === '') return null;
+  return cleanId(value);
 }
 
 function optionalText(value: string | number | null | undefined, sanitizer: Sanitizer): string | null {

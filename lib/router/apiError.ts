@@ -20,6 +20,10 @@ export function invalidParam(param: string, message: string): ApiError {
   return new ApiError(400, 'ERR_AT_INVALID_PARAM', message, param);
 }
 
+export function routeNotFound(req: Request): ApiError {
+  return new ApiError(404, 'ERR_AT_NOT_FOUND', `No report route ${req.method} ${req.path.slice(0, 100)}; see openapi.json under this mount point`);
+}
+
 /** The router's last handler: ApiErrors as they are, anything else as a 500 that reveals nothing. */
 export function errorHandler(logger: Logger) {
   return (error: unknown, _req: Request, res: Response, next: NextFunction): void => {

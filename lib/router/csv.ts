@@ -2,15 +2,47 @@ import type { Response } from 'express';
 import { stringify, type Stringifier } from 'csv-stringify';
 
 /**
- * First characters that make a spreadsheet read a cell as a formula (OWASP "CSV Injection"):
- * = + - @, tab and carriage return, and the full-width = + - @ that some spreadsheets normalize
- * to the ASCII ones.
+ * CSV injection (OWASP "CSV Injection"), closed as a class rather than cell by cell:
+ * - every non-empty cell is quoted (see startCsv), so no `,` `;` tab or line break inside a cell can
+ *   start a new cell or row, whatever list separator the spreadsheet uses (Excel in many locales
+ *   splits unquoted text on `;`);
+ * - a text cell is prefixed with `'`, which spreadsheets show as text, when a formula trigger
+ *   (= + - @ or their full-width forms, which some spreadsheets normalize) opens the cell or follows
+ *   a `,` `;` tab or line break, even after whitespace, control or invisible format characters a
+ *   spreadsheet may drop first; a cell that starts with a tab, CR or LF is prefixed too.
+ * The scan is one pass over the cell, so its cost is linear in the cell whatever it holds.
  */
-const FORMULA_START = /^[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/;
-
-/** Prefixes text a spreadsheet would evaluate with a single quote, so it is shown as text. */
 export function neutralizeFormula(text: string): string {
-  return FORMULA_START.test(text) ? `'${text}` : text;
+  return isFormulaRisk(text) ? `'${text}` : text;
+}
+
+function isFormulaRisk(text: string): boolean {
+  const first = text.charCodeAt(0);
+  if (first === 0x09 || first === 0x0a || first === 0x0d) return true;
+  // At the start of the cell, or after a separator with nothing visible since.
+  let atBoundary = true;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (atBoundary && isTrigger(c)) return true;
+    if (isSeparator(c)) atBoundary = true;
+    else if (!isInvisible(c)) atBoundary = false;
+  }
+  return false;
+}
+
+function isTrigger(c: number): boolean {
+  return c === 0x3d || c === 0x2b || c === 0x2d || c === 0x40 || c === 0xff1d || c === 0xff0b || c === 0xff0d || c === 0xff20;
+}
+
+/** `,` `;` tab, LF, CR. */
+function isSeparator(c: number): boolean {
+  return c === 0x2c || c === 0x3b || c === 0x09 || c === 0x0a || c === 0x0d;
+}
+
+/** Spaces, C0 and C1 controls, no-break and Unicode spaces, zero-width and bidi format characters, the BOM. */
+function isInvisible(c: number): boolean {
+  return c <= 0x20 || (c >= 0x7f && c <= 0xa0) || c === 0x1680 || (c >= 0x2000 && c <= 0x200f)
+    || (c >= 0x2028 && c <= 0x202f) || (c >= 0x205f && c <= 0x206f) || c === 0x3000 || c === 0xfeff;
 }
 
 /**
@@ -46,7 +78,7 @@ export interface CsvWriter {
 
 /**
  * Sets the download headers and starts a CSV document on `res` with `header` as its first row.
- * Every cell goes through `csvCell`, so nothing reaches the file un-neutralized.
+ * Every cell goes through `csvCell` and is quoted, so nothing reaches the file un-neutralized.
  */
 export function startCsv(res: Response, fileName: string, header: readonly string[]): CsvWriter {
   res.status(200);
@@ -55,8 +87,8 @@ export function startCsv(res: Response, fileName: string, header: readonly strin
   res.setHeader('Cache-Control', 'no-store');
   res.setHeader('X-Content-Type-Options', 'nosniff');
 
-  // RFC 4180 line ends; a lone CR or LF inside a cell is quoted too (csv-stringify only quotes the full delimiter).
-  const stringifier: Stringifier = stringify({ eof: true, record_delimiter: '\r\n', quoted_match: /[\r\n]/ });
+  // RFC 4180 line ends; every non-empty cell quoted (empty ones stay empty, as csv-parse reads them back).
+  const stringifier: Stringifier = stringify({ eof: true, record_delimiter: '\r\n', quoted: true });
   let closed = false;
   const onClose = (): void => {
     if (res.writableFinished) return;

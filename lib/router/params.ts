@@ -5,8 +5,12 @@ import { invalidParam, ApiError } from './apiError';
 /** A query string as Express hands it over: strings, arrays of them, or nested objects from the qs parser. */
 export type RawQuery = Record<string, unknown>;
 
-/** Identifiers: letters, digits and the punctuation ids, emails and slugs use; never quotes, spaces or semicolons. */
-const IDENTIFIER = /^[A-Za-z0-9_.@:+\-|/=~#]+$/;
+/**
+ * Identifiers: letters, digits and the punctuation ids, emails and slugs use; never quotes, spaces or
+ * semicolons. The backslash is allowed because stored ids show control characters escaped
+ * (`bob\r\nadmin`, `x\u202e`): a filter takes an id exactly as a report shows it.
+ */
+const IDENTIFIER = /^[A-Za-z0-9_.@:+\-|/=~#\\]+$/;
 /** ISO 8601 date or date-time, with an optional zone (UTC when none): 2026-11-23, 2026-11-23T10:00:00Z, 2026-11-23T10:00:00.123+01:00. */
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
 
@@ -35,7 +39,7 @@ export function identifier(query: RawQuery, name: string, maxLength: number): st
   const value = single(query, name, maxLength);
   if (value === undefined) return undefined;
   if (value === '' || !IDENTIFIER.test(value)) {
-    throw invalidParam(name, `"${name}" may hold letters, digits and . _ @ : + - | / = ~ # only, at most ${maxLength} characters`);
+    throw invalidParam(name, `"${name}" may hold letters, digits and . _ @ : + - | / = ~ # \\ only, at most ${maxLength} characters`);
   }
   return value;
 }

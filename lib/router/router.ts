@@ -3,7 +3,8 @@ import { rateLimit } from 'express-rate-limit';
 import { ADMIN_ROLES, createReportAuthenticator, READER_ROLES, tenantScopeOf } from '../auth/reportAuth';
 import { describeTenantScope, EVERY_TENANT, type TenantScope } from '../store/reports/tenantScope';
 import type { ReportPrincipal } from '../types';
-import { ApiError, errorHandler } from './apiError';
+import { ApiError, errorHandler, routeNotFound } from './apiError';
+import { undecodablePathParam, type ParamRoute } from './pathParams';
 import type { ReadDescription, ReportContext, ReportHandler } from './context';
 import { noteOnTrail } from './trail';
 import { activitiesRoute } from './routes/activities';
@@ -23,6 +24,10 @@ import { acknowledgeAlertRoute, acknowledgeBody, alertsRoute } from './routes/al
  * (`platform`: whole-database routes such as the chain check), or every signed-in user about themself.
  */
 type Access = 'platform' | 'admin' | 'reader' | 'self';
+
+/** The routes with path parameters: Express decodes those before any handler runs (see pathParams.ts). */
+const ENTITY_TRAIL: ParamRoute<Access> = { method: 'GET', path: '/entities/:entityType/:entityId/audit-trail', access: 'reader' };
+const ACKNOWLEDGE: ParamRoute<Access> = { method: 'POST', path: '/alerts/:id/acknowledge', access: 'admin' };
 
 /**
  * The report routes. Every route but `/openapi.json` needs a caller (401 otherwise) with a role
@@ -108,19 +113,18 @@ export function createReportRouter(ctx: ReportContext): Router {
   router.get('/stats', guard('reader'), run(statsRoute(ctx)));
   router.get('/sessions/active', guard('reader'), run(activeSessionsRoute(ctx)));
   router.get('/suspicious', guard('reader'), run(suspiciousRoute(ctx)));
-  router.get('/entities/:entityType/:entityId/audit-trail', guard('reader'), run(auditTrailRoute(ctx)));
+  router.get(ENTITY_TRAIL.path, guard(ENTITY_TRAIL.access), run(auditTrailRoute(ctx)));
   router.get('/export', guard('reader'), exportLimiter, run(exportRoute(ctx)));
   router.get('/compliance-report', guard('reader'), run(complianceReportRoute(ctx)));
   router.get('/integrity', guard('platform'), run(integrityRoute(ctx)));
   router.get('/health', guard('platform'), healthRoute(ctx));
   // Alerts: readers list them; acknowledging is an admin's act.
   router.get('/alerts', guard('reader'), run(alertsRoute(ctx)));
-  router.post('/alerts/:id/acknowledge', guard('admin'), acknowledgeBody(), run(acknowledgeAlertRoute(ctx)));
+  router.post(ACKNOWLEDGE.path, guard(ACKNOWLEDGE.access), acknowledgeBody(), run(acknowledgeAlertRoute(ctx)));
   router.get('/me/sessions', guard('self'), run(mySessionsRoute(ctx)));
   router.get('/me/summary', guard('self'), run(mySummaryRoute(ctx)));
-  router.use((req, _res, next) => {
-    next(new ApiError(404, 'ERR_AT_NOT_FOUND', `No report route ${req.method} ${req.path.slice(0, 100)}; see openapi.json under this mount point`));
-  });
+  router.use((req, _res, next) => { next(routeNotFound(req)); });
+  router.use(undecodablePathParam([ENTITY_TRAIL, ACKNOWLEDGE], guard));
   router.use(errorHandler(ctx.config.logger));
   return router;
 }

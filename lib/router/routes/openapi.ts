@@ -39,8 +39,8 @@ const dateParams = [
   query('endDate', 'ISO 8601 date or date-time; inclusive; not before startDate', { type: 'string', maxLength: 40 }),
 ];
 const filterParams = [
-  query('userId', 'Only this user', { type: 'string', maxLength: 256, pattern: '^[A-Za-z0-9_.@:+\\-|/=~#]+$' }),
-  query('sessionId', 'Only this session', { type: 'string', maxLength: 128, pattern: '^[A-Za-z0-9_.@:+\\-|/=~#]+$' }),
+  query('userId', 'Only this user', { type: 'string', maxLength: 256, pattern: '^[A-Za-z0-9_.@:+\\-|/=~#\\\\]+$' }),
+  query('sessionId', 'Only this session', { type: 'string', maxLength: 128, pattern: '^[A-Za-z0-9_.@:+\\-|/=~#\\\\]+$' }),
   query('activityType', 'One or more activity types, repeated or comma separated', { type: 'string', maxLength: 400 }),
   query('entityType', 'Only this kind of entity', { type: 'string', maxLength: 128 }),
   query('entityId', 'Only this entity id', { type: 'string', maxLength: 256 }),
@@ -215,7 +215,7 @@ const DOCUMENT: Record<string, unknown> = {
       query('rule', 'Only this rule', { type: 'string', enum: [...ALERT_RULES] }),
       query('severity', 'Only this severity', { type: 'string', enum: [...SEVERITIES] }),
       query('status', 'open (no acknowledgement yet) or acknowledged', { type: 'string', enum: ['open', 'acknowledged'] }),
-      query('key', 'Only this key (an IP, an account, ip:<ip>, account:<id>, global, a tenant)', { type: 'string', maxLength: 300, pattern: '^[A-Za-z0-9_.@:+\\-|/=~#]+$' }),
+      query('key', 'Only this key (an IP, an account, ip:<ip>, account:<id>, global, a tenant)', { type: 'string', maxLength: 300, pattern: '^[A-Za-z0-9_.@:+\\-|/=~#\\\\]+$' }),
       query('startDate', 'Windows starting at or after this ISO 8601 date or date-time', { type: 'string', maxLength: 40 }),
       query('endDate', 'Windows starting at or before this ISO 8601 date or date-time', { type: 'string', maxLength: 40 }),
       ...pageParams,
