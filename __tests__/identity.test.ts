@@ -75,7 +75,7 @@ describe.each(EXPRESS_VERSIONS)('who and which session on %s', (_name, express) 
     const first = await agent.get('/page');
     const cookie = first.headers['set-cookie'] as unknown as string[];
     expect(cookie).toHaveLength(1);
-    expect(cookie[0]).toMatch(/^activity_sid=[0-9a-f]{32}; Path=\/; HttpOnly; SameSite=Lax$/);
+    expect(cookie[0]).toMatch(/^activity_sid=[0-9a-f]{32}\.[\w-]{22}; Path=\/; HttpOnly; SameSite=Lax$/);
     await agent.get('/page');
     await agent.get('/page');
     const rows = await rowsAfter(tracker);

@@ -12,7 +12,12 @@ beforeAll(async () => { db = await openTestDatabase(); });
 afterAll(async () => { await db.destroy(); });
 beforeEach(async () => { await resetTables(db.knex); });
 
-const COOKIE = 'activity_sid=0123456789abcdef0123456789abcdef';
+/** The session id in the package cookie the server issued (`activity_sid=<id>.<signature>`). */
+function issuedSessionId(response: request.Response): string {
+  const match = /activity_sid=([0-9a-f]{32})\./.exec(String(response.headers['set-cookie']));
+  if (!match) throw new Error(`no session cookie issued: ${String(response.headers['set-cookie'])}`);
+  return match[1] as string;
+}
 
 /** Every row, session events included, in chain order: a session_start shares its first request's time. */
 async function inChainOrder(): Promise<Awaited<ReturnType<typeof storedActivities>>> {
@@ -34,14 +39,13 @@ describe.each(EXPRESS_VERSIONS)('a session from first request to logout (%s)', (
   }
 
   it('starts with its first request, ends at logout, and each is a row of its own without method or path', async () => {
-    const server = app();
-    await request(server).get('/dashboard').set('Cookie', COOKIE).set('Accept', 'text/html');
+    const browser = request.agent(app());
+    const sessionId = issuedSessionId(await browser.get('/dashboard').set('Accept', 'text/html'));
     await tracker.flush();
-    await request(server).post('/logout').set('Cookie', COOKIE);
+    await browser.post('/logout');
     await tracker.flush();
 
     const rows = await inChainOrder();
-    const sessionId = '0123456789abcdef0123456789abcdef';
     // A session_start is chained right after the batch that opened the session, with its first request's time.
     expect(rows.map((r) => [r.activity_type, r.action, r.method, r.path, r.session_id, r.user_id])).toEqual([
       ['page_view', 'read', 'GET', '/dashboard', sessionId, 'dana'],
@@ -61,14 +65,14 @@ describe.each(EXPRESS_VERSIONS)('a session from first request to logout (%s)', (
   });
 
   it('starts again (session.resume) when the same session is used after it ended', async () => {
-    const server = app();
-    await request(server).post('/logout').set('Cookie', COOKIE);
+    const browser = request.agent(app());
+    const sessionId = issuedSessionId(await browser.post('/logout'));
     await tracker.flush();
-    await request(server).get('/dashboard').set('Cookie', COOKIE);
+    await browser.get('/dashboard');
     await tracker.flush();
     const rows = await inChainOrder();
     expect(rows.map((r) => r.action)).toEqual(['logout', 'session.start', 'session.logout', 'read', 'session.resume']);
-    const [session] = await db.knex('activity_sessions').where({ session_id: '0123456789abcdef0123456789abcdef' });
+    const [session] = await db.knex('activity_sessions').where({ session_id: sessionId });
     expect(session).toMatchObject({ is_active: true, end_time: null });
   });
 });

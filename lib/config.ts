@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { ActivityTrackingError } from './errors';
 import { ACTIVITY_TYPES, SEVERITIES, type ActivityType, type Logger, type Options, type RiskFactor, type RiskOptions, type SuspiciousThresholds } from './types';
 import { DEFAULT_SANITIZE_LIMITS, type SanitizeLimits } from './capture/sanitize';
+import { resolveSigningKey, SIGNING_KEY_ENV, writerKey, type BatchSigningKey } from './integrity/batchSignatures';
 import { DEFAULT_ALERT_INTERVAL_SECONDS, DEFAULT_ALERT_LOOKBACK_MINUTES, DEFAULT_ALERT_RULES, DEFAULT_WEBHOOK, RULE_SETTING_KEYS, type ResolvedAlertRule, type ResolvedAlerts, type ResolvedWebhook } from './alerts/settings';
 
 export const DEFAULT_LOGIN_PATHS = [
@@ -54,6 +55,10 @@ export interface ResolvedConfig {
   geo: boolean;
   sessionCookie: { name: string } | false;
   sessionSecret: string | undefined;
+  /** ACTIVITY_DATA_DIR or `dataDir`, on PostgreSQL too: the journal's default home and the session cookie key's. */
+  dataDir: string;
+  /** The resolved `signingKey` option (or ACTIVITY_SIGNING_KEY), able to sign; null when none is set. */
+  signingKey: BatchSigningKey | null;
   batchSize: number;
   flushIntervalMs: number;
   maxQueueSize: number;
@@ -85,7 +90,7 @@ const OPTION_KEYS: readonly OptionKey[] = [
   'jwtSecret', 'jwtPublicKey', 'jwtAlgorithm', 'jwtIssuer', 'jwtAudience', 'jwtClockToleranceSeconds',
   'authorize', 'jobs', 'sessionSweepMinutes', 'suspicious', 'exportRateLimit', 'getUserId', 'getTenantId', 'tenants', 'rowLevelSecurity', 'classify', 'routeActivityTypes', 'loginPaths', 'logoutPaths',
   'tokenRefreshPaths', 'skip', 'sensitiveKeys', 'limits', 'headers', 'geo', 'sessionCookie',
-  'sessionSecret', 'batchSize', 'flushIntervalMs', 'maxQueueSize', 'journal', 'retry', 'writeTimeoutMs', 'closeTimeoutMs',
+  'sessionSecret', 'signingKey', 'batchSize', 'flushIntervalMs', 'maxQueueSize', 'journal', 'retry', 'writeTimeoutMs', 'closeTimeoutMs',
   'handleSignals', 'risk', 'alerts', 'logger',
 ];
 /** Postgres caps a statement at 65535 bind parameters; a row of user_activity binds 24. */
@@ -148,9 +153,7 @@ export function resolveConfig(options: Options | undefined, env: NodeJS.ProcessE
   }
 
   const sessionCookie = resolveSessionCookie(opts.sessionCookie);
-  if (opts.sessionSecret !== undefined && (typeof opts.sessionSecret !== 'string' || opts.sessionSecret.length < 16)) {
-    throw invalid('sessionSecret', HIDDEN, 'use a random string of at least 16 characters');
-  }
+  const sessionSecret = resolveSessionSecret(opts, env);
   const geo = opts.geo ?? true;
   checkBoolean('geo', geo);
   const jobs = opts.jobs ?? true;
@@ -211,7 +214,9 @@ export function resolveConfig(options: Options | undefined, env: NodeJS.ProcessE
     headers: stringList('headers', opts.headers, DEFAULT_CAPTURED_HEADERS).map((h) => h.toLowerCase()),
     geo,
     sessionCookie,
-    sessionSecret: opts.sessionSecret,
+    sessionSecret,
+    dataDir: dataDirOf(opts, env),
+    signingKey: resolveWriterSigningKey(opts, env),
     batchSize,
     flushIntervalMs,
     maxQueueSize,
@@ -449,6 +454,17 @@ export function trimSlash(path: string): string {
   return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
 }
 
+/** The key the session cookie is signed with comes from it; without one, a key kept under dataDir. */
+function resolveSessionSecret(opts: Options, env: NodeJS.ProcessEnv): string | undefined {
+  const fromOption = opts.sessionSecret !== undefined;
+  const secret: unknown = fromOption ? opts.sessionSecret : (env['ACTIVITY_SESSION_SECRET'] || undefined);
+  if (secret === undefined) return undefined;
+  const name = fromOption ? 'sessionSecret' : 'ACTIVITY_SESSION_SECRET';
+  if (typeof secret !== 'string') throw invalid(name, HIDDEN, `it is ${secret === null ? 'null' : `a ${typeof secret}`}; pass a string of at least 16 random characters, e.g. from \`openssl rand -base64 32\`, or leave it out to keep a generated key under dataDir`);
+  if (secret.length < 16) throw invalid(name, HIDDEN, `it has ${secret.length} characters; use at least 16 random characters (32 or more recommended), e.g. from \`openssl rand -base64 32\``);
+  return secret;
+}
+
 function dataDirOf(opts: Options, env: NodeJS.ProcessEnv): string {
   const dataDir = opts.dataDir ?? (env['ACTIVITY_DATA_DIR'] || './.activity-data');
   if (typeof dataDir !== 'string' || dataDir.trim() === '') throw invalid('dataDir', dataDir, 'pass a folder path');
@@ -509,6 +525,19 @@ function unknownOption(key: string, known: readonly string[]): ActivityTrackingE
   const guess = closest(key, known);
   return new ActivityTrackingError('ERR_AT_UNKNOWN_OPTION',
     `Unknown option "${key}". ${guess ? `Did you mean "${guess}"? ` : ''}Known options: ${known.join(', ')}.`);
+}
+
+/** The option, else ACTIVITY_SIGNING_KEY; a key that cannot sign (an Ed25519 public key) is refused. */
+function resolveWriterSigningKey(opts: Options, env: NodeJS.ProcessEnv): BatchSigningKey | null {
+  const name = opts.signingKey !== undefined ? 'signingKey' : SIGNING_KEY_ENV;
+  const value = opts.signingKey ?? (env[SIGNING_KEY_ENV] || undefined);
+  if (value === undefined) return null;
+  try {
+    return writerKey(resolveSigningKey(value, name), name);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.replace(/ \(ERR_AT_\w+\)$/, '') : String(error);
+    throw new ActivityTrackingError('ERR_AT_INVALID_OPTION', `Invalid ${name}: ${describe(HIDDEN)}. ${reason}.`);
+  }
 }
 
 export function invalid(name: string, value: unknown, fix: string): ActivityTrackingError {

@@ -370,7 +370,11 @@ export type TrackedResponse = ServerResponse;
 export interface Options {
   /** PostgreSQL connection string or a knex instance. Default: `DATABASE_URL`, else the embedded database. */
   database?: string | Knex;
-  /** Where the embedded database lives. Default: `ACTIVITY_DATA_DIR`, else `./.activity-data`. */
+  /**
+   * Where the embedded database, the journal and the session cookie key live (the last two on
+   * PostgreSQL too), private to the process's user: folders 0700, files 0600. Default:
+   * `ACTIVITY_DATA_DIR`, else `./.activity-data`.
+   */
   dataDir?: string;
   /** Create or update the tables on a PostgreSQL server at start-up. Default `false` (the embedded database always migrates itself). */
   autoMigrate?: boolean;
@@ -451,9 +455,19 @@ export interface Options {
   headers?: string[];
   /** Look up country, region and city of public IPs (geoip-lite, loaded on first use). Default `true`. */
   geo?: boolean;
-  /** The package's own session cookie, for apps without express-session; `false` sets none. Default `{ name: 'activity_sid' }`. */
+  /**
+   * The package's own session cookie, for apps without express-session: `<session id>.<HMAC>`,
+   * signed with a key derived from `sessionSecret`; a cookie that does not verify is ignored.
+   * `false` sets none. Default `{ name: 'activity_sid' }`.
+   */
   sessionCookie?: false | { name?: string };
-  /** Key for the keyed hash of IP and user agent that recognizes a cookie-less client (never stored). Default: random per process. */
+  /**
+   * Secret (16+ characters) the session cookie's signature and the keyed hash of IP and user agent
+   * that recognizes a cookie-less client are derived from. Give every process of an app the same
+   * one (or the same data folder) so each accepts the others' cookies. Default:
+   * `ACTIVITY_SESSION_SECRET`, else a random key generated once and kept (0600) in
+   * `<dataDir>/session-key`, on PostgreSQL too.
+   */
   sessionSecret?: string;
   /** Rows per batch statement. Default `500`. */
   batchSize?: number;

@@ -1,13 +1,20 @@
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { ResolvedConfig } from '../config';
 import type { TrackedRequest } from '../types';
 import { bearerToken } from '../auth/jwt';
 import { randomId128 } from './ids';
 import { LruCache } from './lru';
+import { sessionMasterKey } from './sessionKey';
 
-const COOKIE_VALUE = /^[0-9a-f]{32}$/;
+const SESSION_ID = /^[0-9a-f]{32}$/;
+/** base64url characters of the cookie's HMAC-SHA-256 kept: 132 bits. */
+const MAC_CHARS = 22;
+/** `<32 hex id>.<mac>` */
+const COOKIE_LENGTH = 32 + 1 + MAC_CHARS;
 const DAY_MS = 86_400_000;
+/** Cookies that verified, so a browser's next requests cost a map lookup instead of an HMAC (about 4 µs). */
+const VERIFIED_CACHE = 10_000;
 
 /**
  * Gives every request a session id, so that a browser's requests, an API client's requests and a
@@ -15,7 +22,9 @@ const DAY_MS = 86_400_000;
  * 1. express-session's `req.sessionID`, once that session is real (its cookie came in or goes out;
  *    with `saveUninitialized: false` every signed-out request gets a throwaway id), hashed: it is a
  *    credential;
- * 2. the package's own cookie, a random 128-bit id;
+ * 2. the package's own cookie, a random 128-bit id followed by its HMAC under a key only the
+ *    server knows: a cookie the server did not issue (another user's session id, guessed or seen)
+ *    does not verify and is ignored, as if there were none;
  * 3. a bearer token (hashed: one token, one session);
  * 4. otherwise a keyed hash of IP and user agent, with a salt that rotates daily, maps to the random
  *    id issued to that client, so that a loop of cookie-less requests is one session. The first
@@ -24,14 +33,18 @@ const DAY_MS = 86_400_000;
  */
 export class SessionResolver {
   private readonly key: Buffer;
-  private readonly issued: LruCache<string, { id: string; lastSeen: number; userId?: string }>;
+  private readonly cookieKey: Buffer;
+  private readonly verified = new LruCache<string, string>(VERIFIED_CACHE);
+  private readonly issued: LruCache<string, { id: string; lastSeen: number; userId?: string; cookie?: string }>;
   /** The client fingerprint of each request whose session came from it. */
   private readonly fingerprints = new WeakMap<object, string>();
   private salt = { day: -1, value: Buffer.alloc(0) };
   private readonly timeoutMs: number;
 
-  constructor(private readonly config: Pick<ResolvedConfig, 'sessionCookie' | 'sessionSecret' | 'sessionTimeoutMinutes'>) {
-    this.key = config.sessionSecret ? Buffer.from(config.sessionSecret) : randomBytes(32);
+  constructor(private readonly config: Pick<ResolvedConfig, 'sessionCookie' | 'sessionSecret' | 'sessionTimeoutMinutes' | 'dataDir' | 'logger'>) {
+    // Without a cookie nothing outlives the process, so no key file is needed.
+    this.key = config.sessionCookie ? sessionMasterKey(config) : config.sessionSecret ? Buffer.from(config.sessionSecret) : randomBytes(32);
+    this.cookieKey = createHmac('sha256', this.key).update('activity-tracking session cookie v1').digest();
     this.issued = new LruCache(50_000);
     this.timeoutMs = config.sessionTimeoutMinutes * 60_000;
   }
@@ -41,18 +54,40 @@ export class SessionResolver {
     const cookieName = this.config.sessionCookie ? this.config.sessionCookie.name : null;
     if (cookieName !== null) {
       const fromCookie = readCookie(req.headers.cookie, cookieName);
-      if (fromCookie !== null && COOKIE_VALUE.test(fromCookie)) return fromCookie;
+      const id = fromCookie === null ? null : this.verifiedId(fromCookie);
+      if (id !== null) return id;
     }
     const token = bearerToken(req.headers.authorization);
     if (token !== null) return sha256(token);
     const fingerprint = createHmac('sha256', this.saltFor(now)).update(`${ip ?? ''}\n${userAgent ?? ''}`).digest('base64');
     this.fingerprints.set(req, fingerprint);
-    const id = this.idFor(fingerprint, now);
+    const issued = this.issuedFor(fingerprint, now);
     if (cookieName !== null && !res.headersSent) {
       const secure = req.secure === true ? '; Secure' : '';
-      appendSetCookie(res, `${cookieName}=${id}; Path=/; HttpOnly; SameSite=Lax${secure}`);
+      // Signed once per session id, not once per request: a cookie-less client asks for it every time.
+      issued.cookie ??= `${issued.id}.${this.mac(issued.id)}`;
+      appendSetCookie(res, `${cookieName}=${issued.cookie}; Path=/; HttpOnly; SameSite=Lax${secure}`);
     }
+    return issued.id;
+  }
+
+  /** The session id of a cookie this server signed; null for anything else. */
+  private verifiedId(cookie: string): string | null {
+    if (cookie.length !== COOKIE_LENGTH || cookie.charCodeAt(32) !== 0x2e) return null;
+    const known = this.verified.get(cookie);
+    if (known !== undefined) return known;
+    const id = cookie.slice(0, 32);
+    if (!SESSION_ID.test(id)) return null;
+    const expected = Buffer.from(this.mac(id));
+    const given = Buffer.from(cookie.slice(33));
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
+    // Only a cookie that verified is kept: a forged one cannot enter the cache, only miss it.
+    this.verified.set(cookie, id);
     return id;
+  }
+
+  private mac(id: string): string {
+    return createHmac('sha256', this.cookieKey).update(id).digest('base64url').slice(0, MAC_CHARS);
   }
 
   /**
@@ -67,22 +102,22 @@ export class SessionResolver {
     return fingerprint === undefined ? startId : this.idForUser(fingerprint, startId, userId, Date.now());
   }
 
-  private idFor(key: string, now: number): string {
+  private issuedFor(key: string, now: number): { id: string; lastSeen: number; userId?: string; cookie?: string } {
     const known = this.issued.get(key);
     if (known && now - known.lastSeen < this.timeoutMs) {
       known.lastSeen = now;
-      return known.id;
+      return known;
     }
-    const id = randomId128();
-    this.issued.set(key, { id, lastSeen: now });
-    return id;
+    const fresh = { id: randomId128(), lastSeen: now };
+    this.issued.set(key, fresh);
+    return fresh;
   }
 
   private idForUser(fingerprint: string, startId: string, userId: string, now: number): string {
     const shared = this.issued.get(fingerprint);
     if (!shared || shared.id !== startId) return startId;
     shared.userId ??= userId;
-    return shared.userId === userId ? startId : this.idFor(`${fingerprint}\n${userId}`, now);
+    return shared.userId === userId ? startId : this.issuedFor(`${fingerprint}\n${userId}`, now).id;
   }
 
   private saltFor(now: number): Buffer {

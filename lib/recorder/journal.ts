@@ -1,9 +1,10 @@
-import { mkdirSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { ActivityEvent, Logger } from '../types';
 import { ActivityTrackingError } from '../errors';
 import { checkHeader, decodePayload, encodeRecord, HEADER_BYTES, RECORD_MAGIC } from './journalFormat';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, preparePrivateDirSync, reportFailures } from '../privateFiles';
 import { lockPath, newOwnerId, orphanedOwners, releaseOwner, segmentName, touchLock, writeLock } from './journalOwnership';
 
 export interface JournalOptions {
@@ -91,11 +92,12 @@ export class Journal {
   }
 
   /**
-   * Creates the folder at once (synchronously, so events can be journaled from the first request);
-   * adopting what stopped processes left is `adoptOrphans()`'s job.
+   * Creates the folder at once (synchronously, so events can be journaled from the first request),
+   * private, with what an older version left in it made private too; adopting what stopped
+   * processes left is `adoptOrphans()`'s job.
    */
   static create(options: JournalOptions): Journal {
-    mkdirSync(options.dir, { recursive: true });
+    reportFailures(preparePrivateDirSync(options.dir), options.logger);
     return new Journal(options);
   }
 
@@ -203,7 +205,7 @@ export class Journal {
   reject(event: ActivityEvent, reason: string, code: string | null): Promise<void> {
     const line = `${JSON.stringify({ rejectedAt: new Date().toISOString(), reason, code, event })}\n`;
     return this.enqueue(async () => {
-      const handle = await fs.open(path.join(this.dir, 'rejects.jsonl'), 'a');
+      const handle = await fs.open(path.join(this.dir, 'rejects.jsonl'), 'a', PRIVATE_FILE_MODE);
       try {
         await handle.write(line);
         await handle.datasync();
@@ -343,7 +345,7 @@ export class Journal {
     }
     await this.ensureLock();
     const segment: Segment = { name: segmentName(this.owner, this.nextSeq++), size: 0, live: 0 };
-    const handle = await fs.open(path.join(this.dir, segment.name), 'a');
+    const handle = await fs.open(path.join(this.dir, segment.name), 'a', PRIVATE_FILE_MODE);
     this.segments.push(segment);
     this.active = { segment, handle };
     return this.active;
@@ -404,7 +406,7 @@ export class Journal {
 
   private async saveTorn(name: string, offset: number, bytes: number, reason: string, originalName = name): Promise<void> {
     const tornDir = path.join(this.dir, 'torn');
-    await fs.mkdir(tornDir, { recursive: true });
+    await fs.mkdir(tornDir, { recursive: true, mode: PRIVATE_DIR_MODE });
     const handle = await fs.open(path.join(this.dir, name), 'r');
     const buffer = Buffer.alloc(bytes);
     try {
@@ -413,7 +415,7 @@ export class Journal {
       await handle.close();
     }
     const target = path.join(tornDir, `${originalName}@${offset}.bin`);
-    await fs.writeFile(target, buffer);
+    await fs.writeFile(target, buffer, { mode: PRIVATE_FILE_MODE });
     this.options.logger.error('A journal record was torn or corrupt; it was not replayed', { file: originalName, offset, bytes, reason, keptAt: target });
   }
 }

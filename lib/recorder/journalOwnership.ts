@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PRIVATE_FILE_MODE } from '../privateFiles';
 
 /**
  * Several processes may share one journal folder (a cluster of workers, a restarted container).
@@ -42,7 +43,7 @@ export function lockPath(dir: string, owner: string): string {
 
 export async function writeLock(dir: string, owner: string): Promise<void> {
   const content: LockContent = { pid: process.pid, hostname: os.hostname(), startedAt: new Date().toISOString() };
-  await fs.writeFile(lockPath(dir, owner), JSON.stringify(content));
+  await fs.writeFile(lockPath(dir, owner), JSON.stringify(content), { mode: PRIVATE_FILE_MODE });
 }
 
 export async function touchLock(dir: string, owner: string): Promise<void> {

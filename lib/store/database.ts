@@ -1,8 +1,9 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import type { ResolvedConfig } from '../config';
 import type { Logger } from '../types';
+import { preparePrivateDirSync, reportFailures } from '../privateFiles';
+import { openPrivatePGlite } from './privateNodeFs';
 
 export interface Database {
   knex: Knex;
@@ -26,11 +27,13 @@ export function openDatabase(config: ResolvedConfig['database'], logger: Logger)
       };
     case 'embedded': {
       const dataDir = path.resolve(config.dataDir);
-      mkdirSync(dataDir, { recursive: true });
+      // A folder older versions left readable to others is made private before the database opens.
+      reportFailures(preparePrivateDirSync(dataDir), logger);
+      const pglite = openPrivatePGlite(dataDir, logger);
       // Required here, not imported at the top, so apps on PostgreSQL never load the WebAssembly build.
       const ClientPgLite = require('knex-pglite') as typeof Knex.Client;
       return {
-        knex: knexFactory({ client: ClientPgLite, dialect: 'postgres', connection: { filename: dataDir }, log } as Knex.Config),
+        knex: knexFactory({ client: ClientPgLite, dialect: 'postgres', connection: () => ({ pglite }), log } as Knex.Config),
         kind: 'embedded',
         owned: true,
       };
