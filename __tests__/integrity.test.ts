@@ -8,6 +8,7 @@ import { EXPRESS_VERSIONS, testTracker } from './support/app';
 import { openTestDatabase, resetTables, type TestDatabase } from './support/database';
 import { activity, bearer, MOUNT, openApiValidator, REPORT_SECRET, reportApp, seed } from './support/reports';
 import { withEnv } from './support/env';
+import { removeExpiredActivity } from '../lib/jobs/retention';
 
 let db: TestDatabase;
 beforeAll(async () => { db = await openTestDatabase(); });
@@ -64,17 +65,18 @@ describe('verifyChain on an untouched chain', () => {
     expect(await verifyChain(db.knex)).toEqual({ ok: true, rowsChecked: 0, verifiedFrom: null, verifiedTo: null, headHash: GENESIS_HASH });
   });
 
-  it('starts after the last retention run, linked to its last removed hash', async () => {
+  it('starts after what retention removed, linked to the last removed hash of its chained record', async () => {
     await seedTwelve();
     const removedHash = await hashAt(4);
-    await db.knex('activity_retention').insert({ from_position: 1, to_position: 4, removed: 4, last_removed_hash: removedHash, cutoff: new Date(BASE + 4 * 60_000), job: 'test' });
-    // Rows the run covers may still be there until its deletes commit; they are not part of the kept chain.
-    expect(await verifyChain(db.knex, { pageSize: 3 })).toEqual({ ok: true, rowsChecked: 8, verifiedFrom: 5, verifiedTo: 12, headHash: await hashAt(12) });
-    await db.knex('user_activity').where('chain_position', '<=', 4).delete();
-    expect(await verifyChain(db.knex, { pageSize: 3 })).toEqual({ ok: true, rowsChecked: 8, verifiedFrom: 5, verifiedTo: 12, headHash: await hashAt(12) });
-    // A retention record that does not match what was removed breaks the link to the first kept row.
+    // Rows 1-4 started before BASE + 4 min: a one-day retention measured a day after that removes them, in two batches.
+    const run = await removeExpiredActivity(db.knex, { retentionDays: 1, job: 'retention-job', batchSize: 3, now: new Date(BASE + 4 * 60_000 + 86_400_000) });
+    expect(run).toMatchObject({ removed: 4, fromPosition: 1, toPosition: 4, batches: 2 });
+    // The kept rows 5-12 and the two retention records at 13 and 14.
+    expect(await verifyChain(db.knex, { pageSize: 3 })).toEqual({ ok: true, rowsChecked: 10, verifiedFrom: 5, verifiedTo: 14, headHash: await hashAt(14) });
+    // A row in activity_retention that no chained record backs lets nothing go, and verify names it.
     await db.knex('activity_retention').insert({ from_position: 5, to_position: 5, removed: 1, last_removed_hash: removedHash, cutoff: new Date(BASE + 5 * 60_000), job: 'test' });
-    expect((await verifyChain(db.knex)).failure).toMatchObject({ position: 6, problem: 'chain_forked' });
+    await expect(db.knex('user_activity').where('chain_position', 5).delete()).rejects.toThrow('user_activity is append-only; DELETE is refused');
+    expect(await verifyChain(db.knex)).toMatchObject({ ok: false, rowsChecked: 0, failure: { position: 5, problem: 'retention_forged' } });
   });
 });
 
@@ -158,24 +160,18 @@ describe('verifyChain finds tampering by a superuser, at the first broken positi
     }
   });
 
-  it('rows that cannot be hashed are reported as a broken chain, not thrown', async () => {
+  it('never calls the hash functions stored in the database: one that fails changes nothing', async () => {
     await seedTwelve();
     const signature = ROW_HASH_SIGNATURE;
     await db.knex.raw(`alter function activity_tracking_row_hash(${signature}) rename to activity_tracking_row_hash_saved`);
     try {
-      await db.knex.raw(`create function activity_tracking_row_hash(${signature.split(', ').map((type, i) => `a${i} ${type}`).join(', ')}) returns text language plpgsql as $fn$
-        begin
-          if a0 = 6 then raise exception 'cannot hash position %', a0; end if;
-          return activity_tracking_row_hash_saved(${signature.split(', ').map((_t, i) => `a${i}`).join(', ')});
-        end $fn$`);
-      const result = await verifyChain(db.knex, { pageSize: 5 });
-      expect(result).toMatchObject({ ok: false, rowsChecked: 5, verifiedTo: 5, failure: { position: 6, problem: 'content_changed' } });
-      expect(result.failure?.message).toContain('cannot hash position 6');
+      await db.knex.raw(`create function activity_tracking_row_hash(${signature}) returns text language plpgsql as $fn$
+        begin raise exception 'this function must not be trusted'; end $fn$`);
+      expect(await verifyChain(db.knex, { pageSize: 5 })).toMatchObject({ ok: true, rowsChecked: 12 });
     } finally {
       await db.knex.raw(`drop function activity_tracking_row_hash(${signature})`);
       await db.knex.raw(`alter function activity_tracking_row_hash_saved(${signature}) rename to activity_tracking_row_hash`);
     }
-    expect((await verifyChain(db.knex)).ok).toBe(true);
   });
 });
 
@@ -283,7 +279,7 @@ describe('checkpoints', () => {
     expect((await verifyChain(db.knex, { checkpoint, checkpointKey: { hmacSecret: HMAC_SECRET } })).failure).toMatchObject({ position: 12, problem: 'bad_checkpoint' });
   });
 
-  it('before the last retention run: compared with a run\'s last removed hash, else reported as removed', async () => {
+  it('at a position retention removed: compared with the hash its chained retention record gives, else reported as removed', async () => {
     await seedTwelve();
     await seed(db.knex, [activity({ userId: 'later', startTime: BASE + 3_600_000 })]);
     const createdAt = '2026-11-25T08:00:00.000Z';
@@ -292,16 +288,20 @@ describe('checkpoints', () => {
       signature: createHmac('sha256', HMAC_SECRET).update(`activity-tracking-checkpoint:v1:${position}:${hash}:${createdAt}`).digest('base64url'),
     });
     const atTwelve = signed(12, await hashAt(12));
+    const atTen = signed(10, await hashAt(10));
     const atFour = signed(4, await hashAt(4));
     const forgedTwelve = signed(12, await hashAt(11));
-    await db.knex('activity_retention').insert({ from_position: 1, to_position: 12, removed: 12, last_removed_hash: await hashAt(12), cutoff: new Date(BASE + 3_600_000), job: 'test' });
-    await db.knex('user_activity').where('chain_position', '<=', 12).delete();
+    const forgedTen = signed(10, await hashAt(9));
+    // Positions 1-12 go in batches 1-5, 6-10 and 11-12, recorded at 14, 15 and 16.
+    await removeExpiredActivity(db.knex, { retentionDays: 1, job: 'retention-job', batchSize: 5, now: new Date(BASE + 12 * 60_000 + 86_400_000) });
     const checkpointKey = { hmacSecret: HMAC_SECRET };
     expect(await verifyChain(db.knex, { checkpoint: atTwelve, checkpointKey })).toEqual({
-      ok: true, rowsChecked: 1, verifiedFrom: 13, verifiedTo: 13, headHash: await hashAt(13), checkpoint: { position: 12, hash: atTwelve.hash, createdAt, status: 'matched' },
+      ok: true, rowsChecked: 4, verifiedFrom: 13, verifiedTo: 16, headHash: await hashAt(16), checkpoint: { position: 12, hash: atTwelve.hash, createdAt, status: 'matched' },
     });
-    expect(await verifyChain(db.knex, { checkpoint: atFour, checkpointKey })).toMatchObject({ ok: true, rowsChecked: 1, checkpoint: { position: 4, status: 'removed_by_retention' } });
+    expect(await verifyChain(db.knex, { checkpoint: atTen, checkpointKey })).toMatchObject({ ok: true, checkpoint: { position: 10, status: 'matched' } });
+    expect(await verifyChain(db.knex, { checkpoint: atFour, checkpointKey })).toMatchObject({ ok: true, rowsChecked: 4, checkpoint: { position: 4, status: 'removed_by_retention' } });
     expect(await verifyChain(db.knex, { checkpoint: forgedTwelve, checkpointKey })).toMatchObject({ ok: false, rowsChecked: 0, failure: { position: 12, problem: 'checkpoint_mismatch' } });
+    expect(await verifyChain(db.knex, { checkpoint: forgedTen, checkpointKey })).toMatchObject({ ok: false, rowsChecked: 0, failure: { position: 10, problem: 'checkpoint_mismatch' } });
   });
 
   describe('keys from the environment', () => {
@@ -393,3 +393,73 @@ describe.each(EXPRESS_VERSIONS)('GET /integrity (%s)', (_name, express) => {
   });
 });
 
+
+describe('verification in JavaScript (issue 12, section 3)', () => {
+  const CONTENT_SIGNATURE = ROW_HASH_SIGNATURE.replace('bigint, text, ', 'bigint, ');
+  const named = (signature: string): string => signature.split(', ').map((type, i) => `a${i} ${type}`).join(', ');
+
+  it('a row hash function replaced to return the stored hash hides no change from verify, the checkpoint or GET /integrity', async () => {
+    await seedTwelve();
+    const checkpoint = await createCheckpoint(db.knex, { hmacSecret: HMAC_SECRET });
+    await db.knex.raw(`alter function activity_tracking_row_hash(${ROW_HASH_SIGNATURE}) rename to activity_tracking_row_hash_saved`);
+    await db.knex.raw(`alter function activity_tracking_content_hash(${CONTENT_SIGNATURE}) rename to activity_tracking_content_hash_saved`);
+    const tracker = testTracker(db.knex, { jwtSecret: REPORT_SECRET });
+    try {
+      // What an attacker with the owner's rights installs: every row "hashes" to what it stores.
+      await db.knex.raw(`create function activity_tracking_row_hash(${named(ROW_HASH_SIGNATURE)}) returns text language sql stable as $fn$
+        select row_hash from user_activity where chain_position = a0 $fn$`);
+      await db.knex.raw(`create function activity_tracking_content_hash(${named(CONTENT_SIGNATURE)}) returns text language sql immutable as $fn$
+        select repeat('0', 64) $fn$`);
+      await asAttacker([`update user_activity set user_id = 'mallory', details = '{"note": "approved", "amount": 1000000}' where chain_position = 5`]);
+      const broken = { position: 5, problem: 'content_changed', message: 'The row at position 5 no longer matches its hash: its content or hash was changed' };
+      expect(await verifyChain(db.knex)).toMatchObject({ ok: false, rowsChecked: 4, verifiedTo: 4, failure: broken });
+      expect(await verifyChain(db.knex, { checkpoint, checkpointKey: { hmacSecret: HMAC_SECRET } })).toMatchObject({ ok: false, rowsChecked: 4, failure: broken });
+      const response = await request(reportApp(EXPRESS_VERSIONS[0][1], tracker, { capture: false })).get(`${MOUNT}/integrity`).set(bearer('root', 'admin')).expect(200);
+      expect(response.body.data).toMatchObject({ ok: false, rowsChecked: 4, failure: broken });
+    } finally {
+      await tracker.close();
+      await db.knex.raw(`drop function activity_tracking_row_hash(${ROW_HASH_SIGNATURE})`);
+      await db.knex.raw(`drop function activity_tracking_content_hash(${CONTENT_SIGNATURE})`);
+      await db.knex.raw(`alter function activity_tracking_row_hash_saved(${ROW_HASH_SIGNATURE}) rename to activity_tracking_row_hash`);
+      await db.knex.raw(`alter function activity_tracking_content_hash_saved(${CONTENT_SIGNATURE}) rename to activity_tracking_content_hash`);
+    }
+  });
+});
+
+describe('backdated rows (issue 12, section 3)', () => {
+  const DAY = 86_400_000;
+
+  it('a row appended through activity_tracking_append() with a start time 8 days back is reported as backdated; the bound is an option', async () => {
+    const now = Date.now();
+    await seed(db.knex, [1, 2, 3].map((i) => activity({ userId: `user-${i}`, startTime: now - (4 - i) * 60_000 })));
+    await db.knex.raw('select activity_tracking_append(?::jsonb)', [JSON.stringify([activity({ userId: 'mallory', action: 'approve', startTime: now - 8 * DAY })])]);
+    await withEnv({ ACTIVITY_BACKDATED_AFTER_DAYS: undefined }, async () => {
+      const result = await verifyChain(db.knex);
+      expect(result).toMatchObject({ ok: false, rowsChecked: 3, verifiedTo: 3, failure: { position: 4, problem: 'backdated' } });
+      expect(result.failure?.message).toMatch(/^The row at position 4 started 8 day\(s\) before it was stored \(start_time .*\), more than 7 day\(s\): it was appended with a made-up start time$/);
+      expect(await verifyChain(db.knex, { backdatedAfterDays: 9 })).toMatchObject({ ok: true });
+      await expect(verifyChain(db.knex, { backdatedAfterDays: 0 })).rejects.toMatchObject({ code: 'ERR_AT_INVALID_OPTION', message: expect.stringContaining('Invalid backdatedAfterDays: 0. Fix: pass a whole number of days from 1 to 36500') });
+    });
+    await withEnv({ ACTIVITY_BACKDATED_AFTER_DAYS: '9' }, async () => {
+      expect(await verifyChain(db.knex)).toMatchObject({ ok: true });
+    });
+    await withEnv({ ACTIVITY_BACKDATED_AFTER_DAYS: 'week' }, async () => {
+      await expect(verifyChain(db.knex)).rejects.toMatchObject({ code: 'ERR_AT_INVALID_ENV', message: expect.stringContaining('ACTIVITY_BACKDATED_AFTER_DAYS="week"') });
+    });
+  });
+
+  it('GET /integrity reports it too', async () => {
+    await db.knex.raw('select activity_tracking_append(?::jsonb)', [JSON.stringify([activity({ startTime: Date.now() - 30 * DAY })])]);
+    const tracker = testTracker(db.knex, { jwtSecret: REPORT_SECRET });
+    try {
+      const response = await withEnv({ ACTIVITY_BACKDATED_AFTER_DAYS: undefined }, () => request(reportApp(EXPRESS_VERSIONS[0][1], tracker, { capture: false })).get(`${MOUNT}/integrity`).set(bearer('root', 'admin')));
+      expect(response.body.data).toMatchObject({ ok: false, rowsChecked: 0, failure: { position: 1, problem: 'backdated' } });
+      // A bad bound fails when the router is built, not on each request.
+      await withEnv({ ACTIVITY_BACKDATED_AFTER_DAYS: '0' }, async () => {
+        expect(() => tracker.router()).toThrow(expect.objectContaining({ code: 'ERR_AT_INVALID_ENV' }));
+      });
+    } finally {
+      await tracker.close();
+    }
+  });
+});

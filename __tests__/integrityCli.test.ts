@@ -49,7 +49,7 @@ describe('activity-tracking verify and checkpoint, before any database', () => {
     const { code, out } = await cli(['help']);
     expect(code).toBe(0);
     expect(out).toContain('migrate   Create or update the activity tracking tables.');
-    expect(out).toContain('  verify [--checkpoint FILE] [--json]\n');
+    expect(out).toContain('  verify [--checkpoint FILE] [--backdated-after DAYS] [--json]\n');
     expect(out).toContain('  checkpoint\n');
   });
 
@@ -57,6 +57,8 @@ describe('activity-tracking verify and checkpoint, before any database', () => {
     [['verify', '--bogus'], 'verify does not take "--bogus"'],
     [['verify', '--checkpoint'], 'verify does not take "--checkpoint"'],
     [['checkpoint', 'now'], 'checkpoint takes no arguments, not "now"'],
+    [['verify', '--backdated-after', '0'], '--backdated-after takes a whole number of days from 1 to 36500, not "0"'],
+    [['verify', '--backdated-after=week'], '--backdated-after takes a whole number of days from 1 to 36500, not "week"'],
   ])('%j: usage error, exit code 2', async (argv, message) => {
     const { code, out, err } = await cli(argv);
     expect(code).toBe(2);
@@ -148,6 +150,23 @@ describe('on the embedded database', () => {
     expect(await cli(['verify', '--checkpoint', file], { ...env(), ACTIVITY_CHECKPOINT_KEY: 'another-secret-of-sixteen-chars' })).toMatchObject({
       code: 1, out: expect.stringContaining('BROKEN at position 12 (bad_checkpoint)'),
     });
+  });
+
+  it('verify: a backdated row, exit code 1; --backdated-after raises the bound', async () => {
+    await seed(db.knex, [activity({ startTime: Date.now() - 60_000 }), activity({ startTime: Date.now() - 10 * 86_400_000 })]);
+    const env8 = { ...env(), ACTIVITY_BACKDATED_AFTER_DAYS: undefined };
+    const broken = await cli(['verify'], env8);
+    expect(broken).toMatchObject({ code: 1, err: '', out: expect.stringContaining('BROKEN at position 2 (backdated): The row at position 2 started 10 day(s) before it was stored') });
+    expect(await cli(['verify', '--backdated-after', '11'], env8)).toMatchObject({ code: 0, out: expect.stringContaining('OK: the hash chain is intact') });
+    expect(await cli(['verify'], { ...env8, ACTIVITY_BACKDATED_AFTER_DAYS: 'x' })).toMatchObject({ code: 2, out: '', err: expect.stringContaining('Invalid environment variable ACTIVITY_BACKDATED_AFTER_DAYS="x"') });
+  });
+
+  it('verify: rows deleted behind a forged activity_retention row, exit code 1 (retention_forged)', async () => {
+    await seedTwelve();
+    await asAttacker(`insert into activity_retention (from_position, to_position, removed, last_removed_hash, cutoff, job)
+      values (1, 6, 6, (select row_hash from user_activity where chain_position = 6), now(), 'retention')`);
+    await asAttacker('delete from user_activity where chain_position <= 6');
+    expect(await cli(['verify'], env())).toMatchObject({ code: 1, out: expect.stringMatching(/^Checked 0 rows\.\nBROKEN at position 1 \(retention_forged\): activity_retention says positions 1 to 6 were removed/) });
   });
 
   it('an unreachable server or a missing schema: exit code 2', async () => {

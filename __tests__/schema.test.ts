@@ -16,8 +16,8 @@ import { memoryLogger, storedActivities } from './support/app';
 import { openTestDatabase, usingPostgres, type TestDatabase } from './support/database';
 import { withEnv } from './support/env';
 
-const TABLES = ['user_activity', 'activity_sessions', 'activity_summaries', 'activity_retention', 'activity_alerts', 'activity_alert_acknowledgements', 'activity_risk_baseline'];
-const ALL_MIGRATIONS = ['20261123000000_create_activity_tables', '20261124000000_report_indexes', '20261125000000_integrity', '20261126000000_domain_events', '20261127000000_risk_scores', '20261128000000_alerts'];
+const TABLES = ['user_activity', 'activity_sessions', 'activity_summaries', 'activity_retention', 'activity_alerts', 'activity_alert_acknowledgements', 'activity_risk_baseline', 'activity_chain_signatures'];
+const ALL_MIGRATIONS = ['20261123000000_create_activity_tables', '20261124000000_report_indexes', '20261125000000_integrity', '20261126000000_domain_events', '20261127000000_risk_scores', '20261128000000_alerts', '20261129000000_retention_guard', '20261130000000_writer_role'];
 
 async function columnsWithoutComment(db: TestDatabase): Promise<string[]> {
   const result = await db.knex.raw(
@@ -98,13 +98,13 @@ describe('the schema', () => {
     const tracker = createActivityTracker({ database: db.url!, logger: memoryLogger() });
     await expect(tracker.ready()).rejects.toMatchObject({
       code: 'ERR_AT_SCHEMA_BEHIND',
-      message: expect.stringContaining('missing migration 20261128000000_alerts). Fix: run `npx activity-tracking migrate`'),
+      message: expect.stringContaining('missing migration 20261130000000_writer_role). Fix: run `npx activity-tracking migrate`'),
     });
     await tracker.close();
   });
 
   it('migrates by itself with autoMigrate: true', async () => {
-    await db.knex.raw('drop table user_activity, activity_sessions, activity_summaries, activity_retention, activity_alert_acknowledgements, activity_alerts, activity_risk_baseline, activity_tracking_migrations, activity_tracking_migrations_lock');
+    await db.knex.raw('drop table user_activity, activity_sessions, activity_summaries, activity_retention, activity_alert_acknowledgements, activity_alerts, activity_risk_baseline, activity_chain_signatures, activity_tracking_migrations, activity_tracking_migrations_lock');
     const tracker = createActivityTracker({ database: db.url!, autoMigrate: true, logger: memoryLogger() });
     await tracker.ready();
     await tracker.close();
@@ -156,7 +156,7 @@ describe('upgrading a trail recorded before the hash chain', () => {
         created_at: new Date(base + (i + k) * 1000),
       })));
     }
-    expect(await migrate(db.knex)).toEqual({ applied: ['20261125000000_integrity', '20261126000000_domain_events', '20261127000000_risk_scores', '20261128000000_alerts'] });
+    expect(await migrate(db.knex)).toEqual({ applied: ['20261125000000_integrity', '20261126000000_domain_events', '20261127000000_risk_scores', '20261128000000_alerts', '20261129000000_retention_guard', '20261130000000_writer_role'] });
     const chain = await db.knex('user_activity').orderBy('chain_position').select('id', 'chain_position');
     expect(chain.map((r: { id: string }) => r.id)).toEqual(ids);
     expect(chain.map((r: { chain_position: unknown }) => Number(r.chain_position))).toEqual(ids.map((_, i) => i + 1));

@@ -8,6 +8,7 @@ import { resolveConfig } from '../lib/config';
 import { KnexActivityStore } from '../lib/store/activityStore';
 import { tenantOnly, EVERY_TENANT } from '../lib/store/reports/tenantScope';
 import { readInTenant, rowLevelSecurityBinding, rowLevelSecurityStatus } from '../lib/store/rowLevelSecurity';
+import { grantWriterRole } from '../lib/store/writerRole';
 import { uuidv7 } from '../lib/capture/ids';
 import type { ActivityTracker } from '../lib/tracker';
 import type { ActivityEvent } from '../lib/types';
@@ -317,9 +318,8 @@ describe('the tenants and rowLevelSecurity options', () => {
       await db.knex.raw(`grant usage on schema "${schema}" to "${role}"`);
       await db.knex.raw(`grant select on all tables in schema "${schema}" to "${role}"`);
     }
-    // What an application's own database role typically has: read and write, own nothing.
-    await db.knex.raw(`grant insert, update on all tables in schema "${schema}" to "${writerRole}"`);
-    await db.knex.raw(`grant usage on all sequences in schema "${schema}" to "${writerRole}"`);
+    // The application's writer role as the README sets it up: it owns nothing and appends only through the package's functions.
+    await grantWriterRole(db.knex, writerRole);
     reader = connectAs(readerRole);
     writer = connectAs(writerRole);
     await cli(['rls', 'enable']);

@@ -14,7 +14,8 @@ export type ActivityTrackingErrorCode =
   | 'ERR_AT_INVALID_EVENT'
   | 'ERR_AT_DEFAULT_TRACKER_CONFLICT'
   | 'ERR_AT_REPORT_AUTH_MISSING'
-  | 'ERR_AT_CHECKPOINT_KEY';
+  | 'ERR_AT_CHECKPOINT_KEY'
+  | 'ERR_AT_SIGNING_KEY';
 
 export class ActivityTrackingError extends Error {
   readonly code: ActivityTrackingErrorCode;

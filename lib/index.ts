@@ -5,6 +5,7 @@ export { enableRowLevelSecurity, disableRowLevelSecurity, rowLevelSecurityStatus
 export { applyTenantScope, tenantCondition, EVERY_TENANT, type TenantScope } from './store/reports/tenantScope';
 export { verifyChain, createCheckpoint, verifyCheckpoint, type ChainVerification, type IntegrityProblem, type SignedCheckpoint, type CheckpointKey } from './integrity';
 export { migrationSource, MIGRATIONS_TABLE } from '../migrations';
+export { grantWriterRole, writerGrantStatements } from './store/writerRole';
 export { ActivityTrackingError, type ActivityTrackingErrorCode } from './errors';
 export { ACTIVITY_TYPES, ACTOR_TYPES, EVENT_STATUSES, SEVERITIES, RISK_FACTORS } from './types';
 export type { RiskFactor, RiskOptions } from './types';

@@ -109,12 +109,12 @@ export function createActivityTracker(options?: Options): ActivityTracker {
     retention: {
       name: 'retention',
       intervalMs: RETENTION_INTERVAL_MS,
-      run: (knex) => removeExpiredActivity(knex, { retentionDays: config.retentionDays, job: 'retention-job' }),
+      run: (knex) => removeExpiredActivity(knex, { retentionDays: config.retentionDays, job: 'retention-job', signingKey: config.signingKey }),
     },
     'session-sweeper': {
       name: 'session-sweeper',
       intervalMs: config.sessionSweepMinutes * 60_000,
-      run: (knex) => closeIdleSessions(knex, { timeoutMinutes: config.sessionTimeoutMinutes, risk: config.risk }),
+      run: (knex) => closeIdleSessions(knex, { timeoutMinutes: config.sessionTimeoutMinutes, risk: config.risk, signingKey: config.signingKey }),
     },
     alerts: {
       name: 'alerts',
@@ -221,7 +221,7 @@ async function prepare(database: Database, config: ResolvedConfig): Promise<Acti
   }
   if (database.kind === 'embedded' || config.autoMigrate) await migrate(database.knex);
   else await assertSchemaCurrent(database.knex);
-  return new KnexActivityStore(database.knex, { risk: config.risk });
+  return new KnexActivityStore(database.knex, { risk: config.risk, signingKey: config.signingKey });
 }
 
 /** Memoizes a successful start-up; a failed one is tried again on the next call, so a late migration or a returning server is picked up. */

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { KeyObject } from 'node:crypto';
 
 /** The product's vocabulary of what happened. */
 export const ACTIVITY_TYPES = [
@@ -469,6 +470,13 @@ export interface Options {
    * `<dataDir>/session-key`, on PostgreSQL too.
    */
   sessionSecret?: string;
+  /**
+   * The writer's signing key: every batch appended to the trail is signed with it as it is written,
+   * and `verify` with the same key reports rows no signed batch covers (`unsigned_rows`). An
+   * HMAC-SHA256 secret (16+ characters) or an Ed25519 private key (PEM or KeyObject). Every process
+   * that writes (app instances, the CLI's cleanup) needs it. Default: `ACTIVITY_SIGNING_KEY`, else none.
+   */
+  signingKey?: string | KeyObject;
   /** Rows per batch statement. Default `500`. */
   batchSize?: number;
   /** Longest wait before queued events are written, in milliseconds. Default `50`. */

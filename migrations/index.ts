@@ -5,6 +5,8 @@ import * as integrity from './20261125000000_integrity';
 import * as domainEvents from './20261126000000_domain_events';
 import * as riskScores from './20261127000000_risk_scores';
 import * as alerts from './20261128000000_alerts';
+import * as retentionGuard from './20261129000000_retention_guard';
+import * as writerRole from './20261130000000_writer_role';
 
 /** The package's migrations keep their own table, so they never meet the host app's. */
 export const MIGRATIONS_TABLE = 'activity_tracking_migrations';
@@ -22,6 +24,8 @@ const MIGRATIONS: readonly Migration[] = [
   { name: '20261126000000_domain_events', migration: domainEvents },
   { name: '20261127000000_risk_scores', migration: riskScores },
   { name: '20261128000000_alerts', migration: alerts },
+  { name: '20261129000000_retention_guard', migration: retentionGuard },
+  { name: '20261130000000_writer_role', migration: writerRole },
 ];
 
 export const LATEST_MIGRATION = MIGRATIONS[MIGRATIONS.length - 1]?.name ?? '';

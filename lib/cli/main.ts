@@ -6,6 +6,8 @@ import { createCheckpoint, resolveCheckpointKey } from '../integrity/checkpoint'
 import { verifyChain, type ChainVerification } from '../integrity/verify';
 import { openDatabase, type Database } from '../store/database';
 import { assertSchemaCurrent, migrate } from '../store/schema';
+import { grantWriterRole } from '../store/writerRole';
+import { SIGNING_KEY_ENV, signingKeyFromEnvironment, type BatchSigningKey } from '../integrity/batchSignatures';
 import { disableRowLevelSecurity, enableRowLevelSecurity, rowLevelSecurityStatus, TENANT_SETTING } from '../store/rowLevelSecurity';
 
 const USAGE = `Usage: activity-tracking <command>
@@ -13,10 +15,14 @@ const USAGE = `Usage: activity-tracking <command>
 Commands:
   migrate   Create or update the activity tracking tables.
             Uses DATABASE_URL, or the embedded database under ACTIVITY_DATA_DIR (default ./.activity-data).
-  verify [--checkpoint FILE] [--json]
+  verify [--checkpoint FILE] [--backdated-after DAYS] [--json]
             Check the hash chain of the activity trail: every row unchanged, none missing, none moved.
             With --checkpoint, also that the chain still holds the signed checkpoint in FILE (catches
-            rows removed from the end). Exit code 0 intact, 1 broken, 2 usage or connection error.
+            rows removed from the end). With ACTIVITY_SIGNING_KEY set (the writer's key, or for Ed25519
+            its public key), also that every row is in a batch signed with it (unsigned_rows).
+            A row that started more than DAYS (default ACTIVITY_BACKDATED_AFTER_DAYS, else 7) before
+            it was stored is reported as backdated.
+            Exit code 0 intact, 1 broken, 2 usage or connection error.
   checkpoint
             Print a signed checkpoint of the chain head as JSON; keep it outside the database.
             Signs with ACTIVITY_CHECKPOINT_PRIVATE_KEY (Ed25519 PEM) or ACTIVITY_CHECKPOINT_KEY (HMAC
@@ -25,6 +31,11 @@ Commands:
             Remove activity older than ACTIVITY_LOG_RETENTION_DAYS (default 90) from the beginning of
             the chain, in batches, recording each batch in the chain so that verify still passes.
             With --dry-run, only say what would be removed.
+  grant --role NAME
+            PostgreSQL only; run as the tables' owner (the role that runs migrate), again after each
+            migrate. Lets an existing role that owns nothing run the app: read the tables, append to
+            the trail through the package's functions, add alerts and batch signatures. It cannot
+            change or delete trail rows, replace a function or disable a trigger.
   rls enable|disable|status
             PostgreSQL only. enable: add row-level security policies to user_activity and
             activity_sessions, so a connection that sets ${TENANT_SETTING} sees only that
@@ -52,6 +63,8 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
       return runCleanup(args, out, err);
     case 'rls':
       return runRowLevelSecurity(args, out, err);
+    case 'grant':
+      return runGrant(args, out, err);
     case undefined:
     case 'help':
     case '--help':
@@ -65,7 +78,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
 }
 
 async function runMigrate(out: NodeJS.WritableStream): Promise<number> {
-  const config = resolveConfig({});
+  const config = resolveConfig({}, { ...process.env, [SIGNING_KEY_ENV]: undefined });
   const database = openDatabase(config.database, config.logger);
   try {
     const { applied } = await migrate(database.knex);
@@ -81,13 +94,29 @@ async function runMigrate(out: NodeJS.WritableStream): Promise<number> {
 
 async function runVerify(args: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   let checkpointFile: string | undefined;
+  let backdatedAfter: string | undefined;
   let json = false;
   for (let i = 0; i < args.length; i += 1) {
     const arg = args[i] as string;
     if (arg === '--json') json = true;
     else if (arg === '--checkpoint' && args[i + 1] !== undefined && checkpointFile === undefined) checkpointFile = args[++i];
     else if (arg.startsWith('--checkpoint=') && checkpointFile === undefined) checkpointFile = arg.slice('--checkpoint='.length);
+    else if (arg === '--backdated-after' && args[i + 1] !== undefined && backdatedAfter === undefined) backdatedAfter = args[++i];
+    else if (arg.startsWith('--backdated-after=') && backdatedAfter === undefined) backdatedAfter = arg.slice('--backdated-after='.length);
     else return usageError(err, `verify does not take "${arg.slice(0, 100)}"`);
+  }
+  let backdatedAfterDays: number | undefined;
+  if (backdatedAfter !== undefined) {
+    if (!/^\d{1,5}$/.test(backdatedAfter) || Number(backdatedAfter) < 1 || Number(backdatedAfter) > 36_500) {
+      return usageError(err, `--backdated-after takes a whole number of days from 1 to 36500, not "${backdatedAfter.slice(0, 100)}"`);
+    }
+    backdatedAfterDays = Number(backdatedAfter);
+  }
+  let signingKey: BatchSigningKey | null;
+  try {
+    signingKey = signingKeyFromEnvironment();
+  } catch (error) {
+    return failWith(err, messageOf(error));
   }
   let checkpoint: unknown;
   if (checkpointFile !== undefined) {
@@ -98,7 +127,9 @@ async function runVerify(args: string[], out: NodeJS.WritableStream, err: NodeJS
     }
   }
   return withDatabase(err, async (database) => {
-    const result = await verifyChain(database.knex, checkpoint === undefined ? {} : { checkpoint });
+    const result = await verifyChain(database.knex, {
+      ...(checkpoint === undefined ? {} : { checkpoint }), ...(signingKey ? { signingKey } : {}), ...(backdatedAfterDays === undefined ? {} : { backdatedAfterDays }),
+    });
     out.write(json ? `${JSON.stringify(result, null, 2)}\n` : describeVerification(result));
     return result.ok ? OK : BROKEN;
   });
@@ -122,11 +153,22 @@ async function runCleanup(args: string[], out: NodeJS.WritableStream, err: NodeJ
   const unknown = args.find((a) => a !== '--dry-run');
   if (unknown !== undefined) return usageError(err, `cleanup does not take "${unknown.slice(0, 100)}"`);
   return withDatabase(err, async (database, config) => {
-    const result = await removeExpiredActivity(database.knex, { retentionDays: config.retentionDays, job: 'cleanup-command', dryRun });
+    const result = await removeExpiredActivity(database.knex, { retentionDays: config.retentionDays, job: 'cleanup-command', dryRun, signingKey: config.signingKey });
     const range = result.fromPosition === null ? '' : ` (chain positions ${result.fromPosition} to ${result.toPosition})`;
     out.write(dryRun
       ? `Would remove ${result.removed} activity row(s) older than ${result.cutoff}${range}. Nothing was changed.\n`
       : `Removed ${result.removed} activity row(s) older than ${result.cutoff}${range} in ${result.batches} batch(es).\n`);
+    return OK;
+  }, true);
+}
+
+async function runGrant(args: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  const [flag, role, ...rest] = args;
+  if (flag !== '--role' || role === undefined || rest.length > 0) return usageError(err, `grant takes --role NAME, not "${args.join(' ').slice(0, 100)}"`);
+  return withDatabase(err, async (database) => {
+    if (database.kind === 'embedded') return failWith(err, 'grant is for PostgreSQL: the embedded database has one user. Fix: set DATABASE_URL to the server, connected as the tables\' owner');
+    const statements = await grantWriterRole(database.knex, role);
+    out.write(`${statements.map((statement) => `${statement};`).join('\n')}\nRole "${role}" can now run the app as the writer.\n`);
     return OK;
   });
 }
@@ -146,10 +188,11 @@ async function runRowLevelSecurity(args: string[], out: NodeJS.WritableStream, e
 }
 
 /** Opens the database as `migrate` does, checks the schema is current, runs fn; any error is exit code 2. */
-async function withDatabase(err: NodeJS.WritableStream, fn: (database: Database, config: ResolvedConfig) => Promise<number>): Promise<number> {
+async function withDatabase(err: NodeJS.WritableStream, fn: (database: Database, config: ResolvedConfig) => Promise<number>, appends = false): Promise<number> {
   let database: Database | undefined;
   try {
-    const config = resolveConfig({});
+    // Only a command that appends to the trail signs: the others accept a key that only verifies.
+    const config = resolveConfig({}, appends ? process.env : { ...process.env, [SIGNING_KEY_ENV]: undefined });
     database = openDatabase(config.database, config.logger);
     await assertSchemaCurrent(database.knex);
     return await fn(database, config);

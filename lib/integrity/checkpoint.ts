@@ -170,12 +170,13 @@ function parseCheckpoint(value: unknown): SignedCheckpoint | string {
   return { position, hash, createdAt, algorithm, signature };
 }
 
-/** The last row of the chain; when retention removed every row, the last removed one; when there never was a row, position 0. */
+/**
+ * The last row of the chain, or position 0 when there is none. Retention always leaves its own
+ * record at the head, so the chain is never emptied on purpose; activity_retention is not read, since
+ * anyone who can write that table could make a checkpoint sign a head that never existed.
+ */
 async function chainHead(knex: Knex): Promise<{ position: number; hash: string }> {
   const head = (await knex.raw('select chain_position::text as position, row_hash as hash from user_activity order by chain_position desc limit 1')) as { rows: Array<{ position: string; hash: string }> };
-  const retained = (await knex.raw('select to_position::text as position, last_removed_hash as hash from activity_retention order by to_position desc limit 1')) as { rows: Array<{ position: string; hash: string }> };
-  // Rows a retention run covers may linger until its deletes commit; the chain continues after them.
-  const [row, run] = [head.rows[0], retained.rows[0]];
-  const found = row && run ? (BigInt(row.position) > BigInt(run.position) ? row : run) : row ?? run;
-  return found ? { position: Number(found.position), hash: found.hash } : { position: 0, hash: GENESIS_HASH };
+  const row = head.rows[0];
+  return row ? { position: Number(row.position), hash: row.hash } : { position: 0, hash: GENESIS_HASH };
 }

@@ -1,6 +1,7 @@
 /**
- * The hash chain's encoding and the SQL that computes it: shared by the migration that installs the
- * functions, the batch writer and the verifier, so all three hash the same bytes.
+ * The hash chain's encoding and the SQL that computes it, for the migrations that install the
+ * functions and the batch writer. The verifier does not call these functions: it recomputes the
+ * same bytes in JavaScript (recordEncoding.ts), and a test checks the two agree.
  */
 
 /** The hash of the chain before its first row. */

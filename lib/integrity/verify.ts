@@ -1,6 +1,10 @@
 import type { Knex } from 'knex';
-import { GENESIS_HASH, ROW_HASH_ARGUMENTS } from './encoding';
+import { ActivityTrackingError } from '../errors';
+import { GENESIS_HASH } from './encoding';
 import { verifyCheckpoint, type CheckpointKey, type SignedCheckpoint } from './checkpoint';
+import { checkBatchSignatures, resolveSigningKey, type BatchSigningKey, type SigningKeyInput } from './batchSignatures';
+import { createdMs, HASH_INPUT_COLUMNS, hashInputsOf, rowHashOf, startMs, type HashInputs } from './recordEncoding';
+import { forgedRetentionRun, RetentionTrail, retentionRecordOf, type RetentionProblem } from './retentionTrail';
 
 /** What broke the chain first. */
 export type IntegrityProblem =
@@ -10,10 +14,14 @@ export type IntegrityProblem =
   | 'chain_forked'
   | 'truncated'
   | 'checkpoint_mismatch'
-  | 'bad_checkpoint';
+  | 'bad_checkpoint'
+  | 'retention_forged'
+  | 'backdated'
+  | 'unsigned_rows';
 
 export const INTEGRITY_PROBLEMS: readonly IntegrityProblem[] = [
   'content_changed', 'row_missing', 'rows_reordered', 'chain_forked', 'truncated', 'checkpoint_mismatch', 'bad_checkpoint',
+  'retention_forged', 'backdated', 'unsigned_rows',
 ];
 
 /** How a checkpoint given to `verifyChain` compared with the chain. */
@@ -43,22 +51,33 @@ export interface VerifyChainOptions {
   checkpointKey?: CheckpointKey;
   /** Rows per query, 1 to 10000 (default 1000). */
   pageSize?: number;
+  /**
+   * A row whose start_time is more than this many days before its created_at is reported as
+   * `backdated`: nothing the package writes is held back that long (the journal replays within
+   * days), so such a row was appended with a made-up start time. Whole days, 1 to 36500.
+   * Default: ACTIVITY_BACKDATED_AFTER_DAYS, else 7.
+   */
+  backdatedAfterDays?: number;
+  /**
+   * The writer's signing key (for Ed25519 the public key is enough): rows of an intact chain in no
+   * batch signed with it are reported as `unsigned_rows`. Default: signatures are not checked.
+   */
+  signingKey?: SigningKeyInput | BatchSigningKey;
 }
+
+/** The default of `backdatedAfterDays`: longer than any outage the journal is meant to ride out. */
+export const DEFAULT_BACKDATED_AFTER_DAYS = 7;
+const BACKDATED_ENV = 'ACTIVITY_BACKDATED_AFTER_DAYS';
 
 interface ChainRow {
   position: bigint;
-  prevHash: string | null;
-  rowHash: string | null;
-  recomputed: string | null;
+  inputs: HashInputs;
 }
 
-interface Start {
-  /** The first position the chain must have. */
-  position: bigint;
-  /** The prev_hash the row there must carry. */
-  prevHash: string;
-  /** Whether a retention run removed the positions before it. */
-  retained: boolean;
+interface Settings {
+  pageSize: number;
+  backdatedAfterMs: number;
+  backdatedAfterDays: number;
 }
 
 type Failure = NonNullable<ChainVerification['failure']>;
@@ -71,92 +90,167 @@ const REORDER_DEPTH = 4;
 /** Retention that runs during verification removes rows under it; the walk restarts after it this often. */
 const RESTARTS = 3;
 
-const PAGE_SQL = `select t.chain_position::text as position, t.prev_hash, t.row_hash,
-  activity_tracking_row_hash(${ROW_HASH_ARGUMENTS}) as recomputed
-  from user_activity t where t.chain_position > ?::bigint order by t.chain_position limit ?`;
-const HASH_AT_SQL = `select activity_tracking_row_hash(${ROW_HASH_ARGUMENTS.replace('t.chain_position', '?::bigint')}) as hash
-  from user_activity t where t.chain_position = ?::bigint`;
+const PAGE_SQL = `select ${HASH_INPUT_COLUMNS} from user_activity t where t.chain_position > ?::bigint order by t.chain_position limit ?`;
+const BY_HASH_SQL = `select ${HASH_INPUT_COLUMNS} from user_activity t where t.row_hash = ? and t.chain_position <> ?::bigint limit 1`;
 
 /**
  * Walks the hash chain of user_activity from its first kept position to its head, in keyset pages
- * (memory stays flat at any table size), recomputing each row's hash in the database and checking
- * that it links to the row before. Reports the first problem in chain order; never throws for what
- * it finds in the rows (only when the database cannot be reached or the schema is missing).
+ * (memory stays flat at any table size), recomputing each row's hashes in JavaScript from the
+ * documented encoding (lib/integrity/recordEncoding.ts: no function stored in the database is
+ * trusted) and checking that it links to the row before, that a gap at the chain's start is
+ * accounted for by the chain's own retention records, and that no row is backdated. Reports the
+ * first problem in chain order; never throws for what it finds in the rows (only when the database
+ * cannot be reached, the schema is missing, or an option is invalid).
  */
 export async function verifyChain(knex: Knex, options: VerifyChainOptions = {}): Promise<ChainVerification> {
   const pageSize = Math.trunc(options.pageSize ?? DEFAULT_PAGE_SIZE);
   if (!(pageSize >= 1 && pageSize <= 10_000)) throw new RangeError('pageSize must be from 1 to 10000');
+  const backdatedAfterDays = resolveBackdatedAfterDays(options.backdatedAfterDays);
+  const settings: Settings = { pageSize, backdatedAfterDays, backdatedAfterMs: backdatedAfterDays * 86_400_000 };
+  const signingKey = options.signingKey === undefined ? undefined : resolveSigningKey(options.signingKey, 'signingKey');
   let checkpoint: SignedCheckpoint | undefined;
   if (options.checkpoint !== undefined) {
     const check = verifyCheckpoint(options.checkpoint, options.checkpointKey);
     if (!check.valid) {
       const position = (options.checkpoint as { position?: unknown } | null)?.position;
       return {
-        ok: false, rowsChecked: 0, verifiedFrom: null, verifiedTo: null, headHash: (await chainStart(knex)).prevHash,
+        ok: false, rowsChecked: 0, verifiedFrom: null, verifiedTo: null, headHash: GENESIS_HASH,
         failure: { position: typeof position === 'number' && Number.isSafeInteger(position) ? position : null, problem: 'bad_checkpoint', message: `The checkpoint is not trustworthy: ${check.reason}` },
       };
     }
     checkpoint = check.checkpoint;
   }
+  let result: ChainVerification | 'restart';
   for (let attempt = 0; ; attempt += 1) {
-    const result = await walk(knex, pageSize, checkpoint, attempt < RESTARTS);
-    if (result !== 'restart') return result;
+    result = await walk(knex, settings, checkpoint, attempt < RESTARTS);
+    if (result !== 'restart') break;
   }
+  if (!result.ok) return result;
+  // Checks of the chain as a whole, once every row in it was found intact, come here.
+  const unsigned = signingKey ? await checkBatchSignatures(knex, signingKey, result.verifiedTo) : undefined;
+  if (unsigned) return { ...result, ok: false, failure: unsigned };
+  return result;
 }
 
-async function walk(knex: Knex, pageSize: number, checkpoint: SignedCheckpoint | undefined, mayRestart: boolean): Promise<ChainVerification | 'restart'> {
-  const start = await chainStart(knex);
-  let expected = start.position;
-  let prevHash = start.prevHash;
+/** The option, else the environment variable, else the default; throws naming the one that is wrong. */
+export function resolveBackdatedAfterDays(option: number | undefined, env: NodeJS.ProcessEnv = process.env): number {
+  if (option !== undefined) {
+    if (!Number.isInteger(option) || option < 1 || option > 36_500) {
+      throw new ActivityTrackingError('ERR_AT_INVALID_OPTION', `Invalid backdatedAfterDays: ${JSON.stringify(option)}. Fix: pass a whole number of days from 1 to 36500, or leave it out for ${DEFAULT_BACKDATED_AFTER_DAYS}.`);
+    }
+    return option;
+  }
+  const raw = env[BACKDATED_ENV]?.trim();
+  if (raw === undefined || raw === '') return DEFAULT_BACKDATED_AFTER_DAYS;
+  if (!/^\d{1,5}$/.test(raw) || Number(raw) < 1 || Number(raw) > 36_500) {
+    throw new ActivityTrackingError('ERR_AT_INVALID_ENV', `Invalid environment variable ${BACKDATED_ENV}=${JSON.stringify(raw)}. Fix: set it to a whole number of days from 1 to 36500, or unset it for the default ${DEFAULT_BACKDATED_AFTER_DAYS}.`);
+  }
+  return Number(raw);
+}
+
+async function walk(knex: Knex, settings: Settings, checkpoint: SignedCheckpoint | undefined, mayRestart: boolean): Promise<ChainVerification | 'restart'> {
+  const first = await firstPosition(knex);
+  const checkpointStatus: { value: CheckpointStatus } = { value: 'not_reached' };
+  const checkpointOf = (): Pick<ChainVerification, 'checkpoint'> => (checkpoint
+    ? { checkpoint: { position: checkpoint.position, hash: checkpoint.hash, createdAt: checkpoint.createdAt, status: checkpointStatus.value } }
+    : {});
+  // A problem before the first kept position: nothing in the chain can be called verified.
+  const gapResult = (problem: IntegrityProblem, position: number, message: string): ChainVerification => ({
+    ok: false, rowsChecked: 0, verifiedFrom: null, verifiedTo: null, headHash: GENESIS_HASH, ...checkpointOf(), failure: { position, problem, message },
+  });
+
+  const forgedRun = await forgedRetentionRun(knex, first);
+  if (forgedRun) {
+    if (mayRestart && (await firstPosition(knex)) !== first) return 'restart';
+    return gapResult('retention_forged', forgedRun.position, forgedRun.message);
+  }
+
+  let start: bigint | null = null;
+  let expected = 1n;
+  let prevHash = GENESIS_HASH;
   let rowsChecked = 0;
-  let checkpointStatus: CheckpointStatus = 'not_reached';
+  let trail: RetentionTrail | null = null;
   const result = (failure?: Failure): ChainVerification => ({
     ok: failure === undefined,
     rowsChecked,
-    verifiedFrom: rowsChecked > 0 ? Number(start.position) : null,
+    verifiedFrom: rowsChecked > 0 && start !== null ? Number(start) : null,
     verifiedTo: rowsChecked > 0 ? Number(expected - 1n) : null,
     headHash: prevHash,
-    ...(checkpoint ? { checkpoint: { position: checkpoint.position, hash: checkpoint.hash, createdAt: checkpoint.createdAt, status: checkpointStatus } } : {}),
+    ...checkpointOf(),
     ...(failure ? { failure } : {}),
   });
+  const retentionFailure = (found: RetentionProblem): ChainVerification => (found.inGap
+    ? gapResult(found.problem ?? 'retention_forged', found.position, found.message)
+    : result({ position: found.position, problem: found.problem ?? 'retention_forged', message: found.message }));
 
-  if (checkpoint && BigInt(checkpoint.position) < start.position) {
-    const covered = await hashBefore(knex, BigInt(checkpoint.position));
-    checkpointStatus = covered === undefined ? 'removed_by_retention' : covered === checkpoint.hash ? 'matched' : 'mismatched';
-    if (checkpointStatus === 'mismatched') {
-      return result({ position: checkpoint.position, problem: 'checkpoint_mismatch', message: `The checkpoint of ${checkpoint.createdAt} says position ${checkpoint.position} had hash ${checkpoint.hash}; the retention record says ${covered}` });
-    }
-  }
-
-  let cursor = start.retained ? start.position - 1n : BEFORE_EVERY_POSITION;
+  let cursor = BEFORE_EVERY_POSITION;
   for (;;) {
     let page: ChainRow[];
     try {
-      page = await readPage(knex, cursor, pageSize);
+      page = await readPage(knex, cursor, settings.pageSize);
     } catch (error) {
       await rethrowUnlessAboutTheRows(knex, error);
-      return result({ position: Number(expected), problem: 'content_changed', message: `The rows from position ${expected} on cannot be read or hashed: ${messageOf(error)}` });
+      return result({ position: Number(expected), problem: 'content_changed', message: `The rows from position ${expected} on cannot be read: ${messageOf(error)}` });
     }
     for (const row of page) {
-      if (row.position > expected && mayRestart && (await chainStart(knex)).position > expected) return 'restart';
-      const failure = await checkRow(knex, row, expected, prevHash);
+      if (start === null) {
+        // The first row fixes where the chain starts: position 1, or after what retention removed.
+        if (row.position > 1n) {
+          expected = row.position;
+          prevHash = row.inputs.prevHash ?? GENESIS_HASH;
+        }
+        start = expected;
+        trail = new RetentionTrail(start, prevHash, checkpoint ? BigInt(checkpoint.position) : null);
+      }
+      if (row.position > expected && mayRestart && ((await firstPosition(knex)) ?? 0n) > expected) return 'restart';
+      const failure = await checkRow(knex, row, expected, prevHash, trail);
       if (failure) return result(failure);
+      const backdated = backdatedFailure(row, settings);
+      if (backdated) return result(backdated);
+      const seen = (trail as RetentionTrail).see(row.position, startMs(row.inputs), createdMs(row.inputs), retentionRecordOf(row.inputs, row.position));
+      if (seen === 'still_there') {
+        if (mayRestart) return 'restart';
+        return result({ position: Number(row.position), problem: 'retention_forged', message: `The retention record at position ${row.position} says rows were removed that are still in the chain (it starts at ${start})` });
+      }
+      if (seen) return retentionFailure(seen);
       if (checkpoint && BigInt(checkpoint.position) === row.position) {
-        checkpointStatus = row.rowHash === checkpoint.hash ? 'matched' : 'mismatched';
-        if (checkpointStatus === 'mismatched') {
-          return result({ position: checkpoint.position, problem: 'checkpoint_mismatch', message: `The checkpoint of ${checkpoint.createdAt} says position ${checkpoint.position} had hash ${checkpoint.hash}; it now has ${row.rowHash}: the chain was rewritten from there or before` });
+        checkpointStatus.value = row.inputs.rowHash === checkpoint.hash ? 'matched' : 'mismatched';
+        if (checkpointStatus.value === 'mismatched') {
+          return result({ position: checkpoint.position, problem: 'checkpoint_mismatch', message: `The checkpoint of ${checkpoint.createdAt} says position ${checkpoint.position} had hash ${checkpoint.hash}; it now has ${row.inputs.rowHash}: the chain was rewritten from there or before` });
         }
       }
       rowsChecked += 1;
       expected += 1n;
-      prevHash = row.rowHash as string;
+      prevHash = row.inputs.rowHash as string;
     }
-    if (page.length < pageSize) break;
+    if (page.length < settings.pageSize) break;
     cursor = (page[page.length - 1] as ChainRow).position;
   }
 
-  if (checkpoint && BigInt(checkpoint.position) >= expected) {
-    checkpointStatus = 'missing';
+  const gapProblem = trail?.finish();
+  if (gapProblem) return retentionFailure(gapProblem);
+
+  if (checkpoint && start !== null && BigInt(checkpoint.position) < start) {
+    // Removed by retention: compared with what the chain's retention records say about it.
+    const position = BigInt(checkpoint.position);
+    const removedEnd = (trail as RetentionTrail).removedEnd;
+    const covering = (trail as RetentionTrail).covering;
+    const recorded = position === 0n ? GENESIS_HASH
+      : removedEnd && removedEnd.position === position ? removedEnd.hash
+        : covering && covering.to === position ? covering.lastRemovedHash : undefined;
+    checkpointStatus.value = recorded === undefined ? 'removed_by_retention' : recorded === checkpoint.hash ? 'matched' : 'mismatched';
+    if (checkpointStatus.value === 'mismatched') {
+      return gapResult('checkpoint_mismatch', checkpoint.position, `The checkpoint of ${checkpoint.createdAt} says position ${checkpoint.position} had hash ${checkpoint.hash}; the chain's retention record says ${recorded}`);
+    }
+  } else if (checkpoint && start === null && checkpoint.position === 0) {
+    checkpointStatus.value = checkpoint.hash === GENESIS_HASH ? 'matched' : 'mismatched';
+    if (checkpointStatus.value === 'mismatched') {
+      return result({ position: 0, problem: 'checkpoint_mismatch', message: `The checkpoint of ${checkpoint.createdAt} says the empty chain had hash ${checkpoint.hash}, not the genesis hash` });
+    }
+  }
+
+  if (checkpoint && BigInt(checkpoint.position) >= expected && checkpointStatus.value === 'not_reached') {
+    checkpointStatus.value = 'missing';
     return result({
       position: Number(expected), problem: 'truncated',
       message: `The checkpoint of ${checkpoint.createdAt} covers position ${checkpoint.position}, but the chain ends at ${expected - 1n}: rows were removed from its end`,
@@ -165,27 +259,36 @@ async function walk(knex: Knex, pageSize: number, checkpoint: SignedCheckpoint |
   return result();
 }
 
-/** Where the chain must start: after the last retention run, linked to its last removed row; else position 1, linked to the genesis hash. */
-async function chainStart(knex: Knex): Promise<Start> {
-  const found = (await knex.raw('select to_position::text as position, last_removed_hash from activity_retention order by to_position desc limit 1')) as { rows: Array<{ position: string; last_removed_hash: string }> };
-  const run = found.rows[0];
-  return run ? { position: BigInt(run.position) + 1n, prevHash: run.last_removed_hash, retained: true } : { position: 1n, prevHash: GENESIS_HASH, retained: false };
-}
-
-/** The hash recorded for a position before the chain start: genesis at 0, a retention run's last removed row; undefined when nothing records it. */
-async function hashBefore(knex: Knex, position: bigint): Promise<string | undefined> {
-  if (position === 0n) return GENESIS_HASH;
-  const found = (await knex.raw('select last_removed_hash from activity_retention where to_position = ?::bigint limit 1', [position.toString()])) as { rows: Array<{ last_removed_hash: string }> };
-  return found.rows[0]?.last_removed_hash;
+/** The first position in user_activity (kept rows start there), or null when it is empty. */
+async function firstPosition(knex: Knex): Promise<bigint | null> {
+  const found = (await knex.raw('select chain_position::text as position from user_activity order by chain_position limit 1')) as { rows: Array<{ position: string }> };
+  const row = found.rows[0];
+  return row ? BigInt(row.position) : null;
 }
 
 async function readPage(knex: Knex, after: bigint, limit: number): Promise<ChainRow[]> {
-  const found = (await knex.raw(PAGE_SQL, [after.toString(), limit])) as { rows: Array<{ position: string; prev_hash: string | null; row_hash: string | null; recomputed: string | null }> };
-  return found.rows.map((r) => ({ position: BigInt(r.position), prevHash: r.prev_hash, rowHash: r.row_hash, recomputed: r.recomputed }));
+  const found = (await knex.raw(PAGE_SQL, [after.toString(), limit])) as { rows: Array<Record<string, unknown>> };
+  return found.rows.map(chainRowOf);
+}
+
+function chainRowOf(raw: Record<string, unknown>): ChainRow {
+  const inputs = hashInputsOf(raw);
+  return { position: BigInt(inputs.position), inputs };
+}
+
+function backdatedFailure(row: ChainRow, settings: Settings): Failure | undefined {
+  const started = startMs(row.inputs);
+  const created = createdMs(row.inputs);
+  if (started === null || created === null || !(created - started > settings.backdatedAfterMs)) return undefined;
+  const days = Math.floor((created - started) / 86_400_000);
+  return {
+    position: Number(row.position), problem: 'backdated',
+    message: `The row at position ${row.position} started ${days} day(s) before it was stored (start_time ${new Date(started).toISOString()}, created_at ${new Date(created).toISOString()}), more than ${settings.backdatedAfterDays} day(s): it was appended with a made-up start time`,
+  };
 }
 
 /** Undefined when the row is where the chain expects it, hashes to what it stores and links to the row before. */
-async function checkRow(knex: Knex, row: ChainRow, expected: bigint, prevHash: string): Promise<Failure | undefined> {
+async function checkRow(knex: Knex, row: ChainRow, expected: bigint, prevHash: string, trail: RetentionTrail | null): Promise<Failure | undefined> {
   const at = Number(row.position);
   if (row.position < expected) {
     return { position: at, problem: 'content_changed', message: `A row sits at position ${row.position}, before the chain's first position ${expected}: it was added outside the write path` };
@@ -193,12 +296,13 @@ async function checkRow(knex: Knex, row: ChainRow, expected: bigint, prevHash: s
   if (row.position > expected) {
     return { position: Number(expected), problem: 'row_missing', message: `Position ${expected} is missing: the next row is at ${row.position}` };
   }
-  const selfConsistent = row.rowHash !== null && row.recomputed === row.rowHash;
-  if (selfConsistent && row.prevHash === prevHash) return undefined;
+  const stored = row.inputs.rowHash;
+  const selfConsistent = stored !== null && rowHashOf(row.inputs) === stored;
+  if (selfConsistent && row.inputs.prevHash === prevHash) return undefined;
   if (selfConsistent) {
-    return { position: at, problem: 'chain_forked', message: `The row at position ${row.position} is hashed correctly but links to ${row.prevHash ?? 'nothing'}, not to the row before (${prevHash}): another chain was grafted on here` };
+    return { position: at, problem: 'chain_forked', message: `The row at position ${row.position} is hashed correctly but links to ${row.inputs.prevHash ?? 'nothing'}, not to the row before (${prevHash}): another chain was grafted on here` };
   }
-  const moved = await validPositionElsewhere(knex, row);
+  const moved = await validPositionElsewhere(knex, row, trail);
   if (moved !== undefined) {
     return { position: at, problem: 'rows_reordered', message: `The row at position ${row.position} carries a valid hash for position ${moved}: rows were moved` };
   }
@@ -210,9 +314,9 @@ async function checkRow(knex: Knex, row: ChainRow, expected: bigint, prevHash: s
  * names (following such links a few rows back, since that row may have moved too). Failure path
  * only: row_hash has no index, and this costs a few scans.
  */
-async function validPositionElsewhere(knex: Knex, row: ChainRow): Promise<bigint | undefined> {
+async function validPositionElsewhere(knex: Knex, row: ChainRow, trail: RetentionTrail | null): Promise<bigint | undefined> {
   try {
-    const position = await originalPosition(knex, row, REORDER_DEPTH);
+    const position = await originalPosition(knex, row, REORDER_DEPTH, trail);
     return position !== undefined && position !== row.position ? position : undefined;
   } catch {
     // A row too damaged to classify further is still a changed row.
@@ -220,26 +324,25 @@ async function validPositionElsewhere(knex: Knex, row: ChainRow): Promise<bigint
   }
 }
 
-async function originalPosition(knex: Knex, row: ChainRow, depth: number): Promise<bigint | undefined> {
-  if (row.rowHash !== null && row.recomputed === row.rowHash) return row.position;
-  if (depth === 0 || row.prevHash === null || row.rowHash === null) return undefined;
-  const before = await predecessor(knex, row.prevHash, row.position, depth);
+async function originalPosition(knex: Knex, row: ChainRow, depth: number, trail: RetentionTrail | null): Promise<bigint | undefined> {
+  const { rowHash, prevHash } = row.inputs;
+  if (rowHash !== null && rowHashOf(row.inputs) === rowHash) return row.position;
+  if (depth === 0 || prevHash === null || rowHash === null) return undefined;
+  const before = await predecessor(knex, prevHash, row.position, depth, trail);
   if (before === undefined) return undefined;
   const candidate = before + 1n;
-  const found = (await knex.raw(HASH_AT_SQL, [candidate.toString(), row.position.toString()])) as { rows: Array<{ hash: string | null }> };
-  return found.rows[0]?.hash === row.rowHash ? candidate : undefined;
+  return rowHashOf(row.inputs, candidate.toString()) === rowHash ? candidate : undefined;
 }
 
-/** The original position of the row whose row_hash is `hash`: 0 for genesis, a retention run's end, or a stored row's (itself possibly moved). */
-async function predecessor(knex: Knex, hash: string, from: bigint, depth: number): Promise<bigint | undefined> {
+/** The original position of the row whose row_hash is `hash`: 0 for genesis, the end of the removed range, or a stored row's (itself possibly moved). */
+async function predecessor(knex: Knex, hash: string, from: bigint, depth: number, trail: RetentionTrail | null): Promise<bigint | undefined> {
   if (hash === GENESIS_HASH) return 0n;
-  const run = (await knex.raw('select to_position::text as position from activity_retention where last_removed_hash = ? limit 1', [hash])) as { rows: Array<{ position: string }> };
-  if (run.rows[0]) return BigInt(run.rows[0].position);
-  const found = (await knex.raw(`select t.chain_position::text as position, t.prev_hash, t.row_hash, activity_tracking_row_hash(${ROW_HASH_ARGUMENTS}) as recomputed
-    from user_activity t where t.row_hash = ? and t.chain_position <> ?::bigint limit 1`, [hash, from.toString()])) as { rows: Array<{ position: string; prev_hash: string | null; row_hash: string | null; recomputed: string | null }> };
+  const removedEnd = trail?.removedEnd;
+  if (removedEnd && removedEnd.hash === hash) return removedEnd.position;
+  const found = (await knex.raw(BY_HASH_SQL, [hash, from.toString()])) as { rows: Array<Record<string, unknown>> };
   const r = found.rows[0];
   if (r === undefined) return undefined;
-  return originalPosition(knex, { position: BigInt(r.position), prevHash: r.prev_hash, rowHash: r.row_hash, recomputed: r.recomputed }, depth - 1);
+  return originalPosition(knex, chainRowOf(r), depth - 1, trail);
 }
 
 /** SQLSTATE classes that say nothing about the rows: connection, schema, resources, operator, system. */

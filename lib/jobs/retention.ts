@@ -2,19 +2,22 @@ import type { Knex } from 'knex';
 import { uuidv7 } from '../capture/ids';
 import { appendToChain, lockChain } from '../store/activityStore';
 import type { ActivityEvent } from '../types';
+import type { BatchSigningKey } from '../integrity/batchSignatures';
 
 /** Rows removed per transaction: a run never holds one statement over the whole table. */
 export const RETENTION_BATCH_SIZE = 1000;
 
 export interface RetentionOptions {
   retentionDays: number;
-  /** Who removes: recorded in the chain and in activity_retention. */
+  /** Who removes: recorded in the chain's retention record and in activity_retention. */
   job: 'retention-job' | 'cleanup-command';
   /** Report what would be removed, remove nothing. */
   dryRun?: boolean;
   batchSize?: number;
   /** The time the cutoff is measured from. Default: now. */
   now?: Date;
+  /** The writer's key: each retention record is signed as it joins the chain. Default: none. */
+  signingKey?: BatchSigningKey | null;
 }
 
 export interface RetentionResult {
@@ -30,11 +33,12 @@ export interface RetentionResult {
 
 /**
  * Removes activity that started before the retention cutoff, oldest chain positions first, in
- * batches of one transaction each. Each batch first appends a retention record to the chain (the
- * range, the count and the hash of the last removed row), then records the run in
- * activity_retention, which is what lets the append-only trigger allow exactly these deletes; so
- * the chain still verifies from the first kept position. Rows leave only as a prefix of the chain:
- * an old row behind a newer one waits until everything before it has gone.
+ * batches of one transaction each, under the chain lock. Each batch first appends a retention
+ * record to the chain (the range, the count, the hash of the last removed row and the cutoff): that
+ * chained record is what lets the append-only trigger allow exactly these deletes, and what verify
+ * checks the gap against. The run is also listed in activity_retention, an index that authorizes
+ * nothing. Rows leave only as a prefix of the chain: an old row behind a newer one waits until
+ * everything before it has gone.
  */
 export async function removeExpiredActivity(knex: Knex, options: RetentionOptions): Promise<RetentionResult> {
   const cutoff = new Date((options.now ?? new Date()).getTime() - options.retentionDays * 86_400_000);
@@ -52,13 +56,14 @@ export async function removeExpiredActivity(knex: Knex, options: RetentionOption
       await lockChain(trx);
       const prefix = await expiredPrefix(trx, cutoff, batchSize);
       if (!prefix) return null;
-      await appendToChain(trx, [retentionRecord(prefix, cutoff, options.job)]);
+      await appendToChain(trx, [retentionRecord(prefix, cutoff, options.job)], options.signingKey);
       const head = (await trx('user_activity').select('chain_position').orderBy('chain_position', 'desc').first()) as { chain_position: unknown };
       await trx('activity_retention').insert({
         from_position: prefix.from, to_position: prefix.to, removed: prefix.count, last_removed_hash: prefix.lastHash,
         cutoff, job: options.job, record_position: Number(head.chain_position),
       });
-      await trx('user_activity').whereBetween('chain_position', [prefix.from, prefix.to]).delete();
+      // Through the function, which runs as the tables' owner: the app's writer role may not delete rows itself.
+      await trx.raw('select activity_tracking_remove_prefix(?::bigint, ?::bigint)', [prefix.from, prefix.to]);
       return prefix;
     });
     if (!batch) break;

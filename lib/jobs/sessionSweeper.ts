@@ -1,16 +1,19 @@
 import type { Knex } from 'knex';
 import type { ResolvedRisk } from '../config';
+import type { BatchSigningKey } from '../integrity/batchSignatures';
+import { endSessions } from '../store/activityStore';
 
 /** Sessions closed per statement. */
 export const SWEEP_BATCH_SIZE = 500;
 
 /**
  * Ends the sessions with no activity for `timeoutMinutes`: `end_time` is their last activity, and
- * each gets a `session_end` row (action `session.timeout`) in the chain. Each batch is one
- * statement, so a failure leaves every session either closed with its row or untouched; a session
- * another process closed meanwhile is skipped. Returns how many it ended.
+ * each gets a `session_end` row (action `session.timeout`) in the chain, signed with `signingKey`
+ * when one is given. Each batch is one transaction, so a failure leaves every session either
+ * closed with its row or untouched; a session another process closed meanwhile is skipped.
+ * Returns how many it ended.
  */
-export async function closeIdleSessions(knex: Knex, options: { timeoutMinutes: number; now?: Date; batchSize?: number; risk?: ResolvedRisk | false | null }): Promise<number> {
+export async function closeIdleSessions(knex: Knex, options: { timeoutMinutes: number; now?: Date; batchSize?: number; risk?: ResolvedRisk | false | null; signingKey?: BatchSigningKey | null }): Promise<number> {
   const cutoff = new Date((options.now ?? new Date()).getTime() - options.timeoutMinutes * 60_000);
   const batchSize = options.batchSize ?? SWEEP_BATCH_SIZE;
   // The session_end rows are scored for risk like every other row.
@@ -25,7 +28,7 @@ export async function closeIdleSessions(knex: Knex, options: { timeoutMinutes: n
       .select('session_id', 'last_activity')) as Array<{ session_id: string; last_activity: Date }>;
     if (idle.length === 0) return ended;
     const ends = idle.map((s) => ({ sessionId: s.session_id, endedAt: new Date(s.last_activity).getTime() }));
-    await knex.raw("select activity_tracking_end_sessions(?::jsonb, 'session.timeout', ?::jsonb)", [JSON.stringify(ends), risk]);
+    await endSessions(knex, ends, 'session.timeout', risk, options.signingKey);
     ended += idle.length;
     if (idle.length < batchSize) return ended;
   }

@@ -1,6 +1,6 @@
 import type { ReportContext, ReportHandler } from '../context';
 import { allowOnly, type RawQuery } from '../params';
-import { verifyChain } from '../../integrity/verify';
+import { resolveBackdatedAfterDays, verifyChain } from '../../integrity/verify';
 
 /**
  * `GET /integrity` (admins only): walks the whole hash chain, so it takes time in proportion to the
@@ -8,9 +8,12 @@ import { verifyChain } from '../../integrity/verify';
  * `activity-tracking verify --checkpoint` command, where the checkpoint file lives outside the app.
  */
 export function integrityRoute(ctx: ReportContext): ReportHandler {
+  // Read when the router is built, so a bad ACTIVITY_BACKDATED_AFTER_DAYS fails at start-up, not per request.
+  const backdatedAfterDays = resolveBackdatedAfterDays(undefined);
   return async (req, res, _principal, describe) => {
     allowOnly(req.query as RawQuery, []);
-    const data = await verifyChain(ctx.knex);
+    // With the tracker's signing key, rows no signed batch covers are reported (unsigned_rows).
+    const data = await verifyChain(ctx.knex, { backdatedAfterDays, ...(ctx.config.signingKey ? { signingKey: ctx.config.signingKey } : {}) });
     describe({ filters: {} });
     res.json({ data });
   };

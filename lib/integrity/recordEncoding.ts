@@ -1,0 +1,133 @@
+import { createHash } from 'node:crypto';
+import { V2_COLUMNS } from './encoding';
+
+/**
+ * The chain's record encoding (lib/integrity/encoding.ts) computed in JavaScript, so `verifyChain`
+ * never trusts a function stored in the database: whoever can replace `activity_tracking_row_hash`
+ * could make it return the stored hash. Column values are read through PostgreSQL's built-in type
+ * output only (`::text`, `float8send`, `extract`), which a database user cannot redefine; the record
+ * text, its quoting and both hashes are made here.
+ */
+
+/** A value as record_out prints it: text from the type's output function, a boolean, or NULL. */
+export type FieldValue = string | boolean | null;
+
+type Kind = 'text' | 'cast' | 'float' | 'time' | 'bool';
+
+/** The version-1 columns after the position, in encoding order, with how each is read. */
+const V1_FIELDS: ReadonlyArray<readonly [column: string, kind: Kind]> = [
+  ['id', 'cast'], ['user_id', 'text'], ['session_id', 'text'], ['activity_type', 'text'], ['entity_type', 'text'],
+  ['entity_id', 'text'], ['action', 'text'], ['details', 'cast'], ['ip_address', 'text'], ['user_agent', 'text'],
+  ['browser', 'text'], ['operating_system', 'text'], ['device_info', 'cast'], ['location', 'cast'], ['duration', 'float'],
+  ['start_time', 'time'], ['end_time', 'time'], ['method', 'text'], ['path', 'text'], ['route', 'text'],
+  ['status_code', 'cast'], ['success', 'bool'], ['request_size', 'cast'], ['response_size', 'cast'],
+];
+const V2_FIELDS: ReadonlyArray<readonly [column: string, kind: Kind]> = V2_COLUMNS.map(([column, type]) => [
+  column, type === 'double precision' ? 'float' : type === 'boolean' ? 'bool' : type === 'text' ? 'text' : 'cast',
+] as const);
+
+function readExpression(column: string, kind: Kind): string {
+  switch (kind) {
+    case 'text': case 'bool': return `t.${column}`;
+    case 'cast': return `t.${column}::text`;
+    case 'float': return `encode(float8send(t.${column}), 'hex')`;
+    case 'time': return `round(extract(epoch from t.${column}) * 1000)::text`;
+  }
+}
+
+/**
+ * The select list (over user_activity `t`) that reads every hash input: position, prev_hash,
+ * row_hash, v1_0.. and v2_0.. in encoding order, plus start and created_at as epoch milliseconds.
+ */
+export const HASH_INPUT_COLUMNS = [
+  't.chain_position::text as position', 't.prev_hash', 't.row_hash',
+  ...V1_FIELDS.map(([column, kind], i) => `${readExpression(column, kind)} as v1_${i}`),
+  ...V2_FIELDS.map(([column, kind], i) => `${readExpression(column, kind)} as v2_${i}`),
+  'round(extract(epoch from t.created_at) * 1000)::text as created_ms',
+].join(', ');
+
+/** One row's hash inputs as read with HASH_INPUT_COLUMNS. */
+export interface HashInputs {
+  position: string;
+  prevHash: string | null;
+  rowHash: string | null;
+  v1: FieldValue[];
+  v2: FieldValue[];
+  createdMs: string | null;
+}
+
+const START_TIME_INDEX = V1_FIELDS.findIndex(([column]) => column === 'start_time');
+const ACTION_INDEX = V1_FIELDS.findIndex(([column]) => column === 'action');
+const ACTIVITY_TYPE_INDEX = V1_FIELDS.findIndex(([column]) => column === 'activity_type');
+const ENTITY_TYPE_INDEX = V1_FIELDS.findIndex(([column]) => column === 'entity_type');
+const DETAILS_INDEX = V1_FIELDS.findIndex(([column]) => column === 'details');
+
+export function hashInputsOf(row: Record<string, unknown>): HashInputs {
+  const field = (name: string): FieldValue => {
+    const value = row[name];
+    if (value === null || value === undefined) return null;
+    return typeof value === 'boolean' ? value : String(value);
+  };
+  return {
+    position: String(row['position']),
+    prevHash: (row['prev_hash'] as string | null) ?? null,
+    rowHash: (row['row_hash'] as string | null) ?? null,
+    v1: V1_FIELDS.map((_f, i) => field(`v1_${i}`)),
+    v2: V2_FIELDS.map((_f, i) => field(`v2_${i}`)),
+    createdMs: field('created_ms') as string | null,
+  };
+}
+
+/** Epoch milliseconds of start_time (null when there is none). */
+export function startMs(inputs: HashInputs): number | null {
+  const value = inputs.v1[START_TIME_INDEX];
+  return typeof value === 'string' ? Number(value) : null;
+}
+
+/** Epoch milliseconds of created_at, the time the database stored the row. */
+export function createdMs(inputs: HashInputs): number | null {
+  return inputs.createdMs === null ? null : Number(inputs.createdMs);
+}
+
+/** The fields a retention record is recognized by, and its details as JSON text. */
+export function recordFields(inputs: HashInputs): { action: FieldValue; activityType: FieldValue; entityType: FieldValue; details: FieldValue } {
+  return { action: inputs.v1[ACTION_INDEX] ?? null, activityType: inputs.v1[ACTIVITY_TYPE_INDEX] ?? null, entityType: inputs.v1[ENTITY_TYPE_INDEX] ?? null, details: inputs.v1[DETAILS_INDEX] ?? null };
+}
+
+/** Characters that make record_out quote a value: its own delimiters and C isspace() (ASCII only). */
+const NEEDS_QUOTES = /["\\(),\t\n\v\f\r ]/;
+
+/**
+ * PostgreSQL's record_out: `(a,b,...)`, NULL as nothing, a value quoted when it is empty or holds
+ * `"` `\` `(` `)` `,` or whitespace, with `"` and `\` doubled inside the quotes; booleans t and f.
+ */
+export function recordText(values: readonly FieldValue[]): string {
+  let text = '(';
+  for (let i = 0; i < values.length; i += 1) {
+    if (i > 0) text += ',';
+    const value = values[i];
+    if (value === null || value === undefined) continue;
+    const shown = typeof value === 'boolean' ? (value ? 't' : 'f') : value;
+    text += shown !== '' && !NEEDS_QUOTES.test(shown) ? shown : `"${shown.replace(/["\\]/g, '$&$&')}"`;
+  }
+  return `${text})`;
+}
+
+function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/** The text the content hash covers at `position`: version 1, followed by version 2 when any version-2 value is set. */
+export function contentText(inputs: HashInputs, position: string = inputs.position): string {
+  const v1 = recordText(['v1', position, ...inputs.v1]);
+  return inputs.v2.every((value) => value === null) ? v1 : v1 + recordText(['v2', ...inputs.v2]);
+}
+
+export function contentHash(inputs: HashInputs, position?: string): string {
+  return sha256Hex(contentText(inputs, position));
+}
+
+/** The row hash: SHA-256 of prev_hash followed by the content hash; none without a prev_hash (as in SQL, where NULL || text is NULL). */
+export function rowHashOf(inputs: HashInputs, position?: string): string | null {
+  return inputs.prevHash === null ? null : sha256Hex(inputs.prevHash + contentHash(inputs, position));
+}
