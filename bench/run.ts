@@ -87,11 +87,26 @@ interface VariantResult {
 
 const CHROME_UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
 const CLIENT_IPS = ['8.8.8.8', '81.2.69.142', '185.60.216.35', '133.242.0.3', '200.160.2.3'];
-const SESSION_IDS = ['0f5c1a2b3c4d5e6f708192a3b4c5d6e7', '1a2b3c4d5e6f708192a3b4c5d6e7f809', '9e8d7c6b5a49382716051f2e3d4c5b6a', 'aa11bb22cc33dd44ee55ff6677889900', '5f4e3d2c1b0a99887766554433221100'];
+/** What bare Express is sent; a tracked server's clients send the signed cookie it gave them (sessionCookies). */
+const UNSIGNED_SESSION_IDS = ['0f5c1a2b3c4d5e6f708192a3b4c5d6e7', '1a2b3c4d5e6f708192a3b4c5d6e7f809', '9e8d7c6b5a49382716051f2e3d4c5b6a', 'aa11bb22cc33dd44ee55ff6677889900', '5f4e3d2c1b0a99887766554433221100'];
 // Seven items and one that does not exist: non-2xx responses are requests too.
 const ITEM_IDS = ['1', '2', '3', '4', '5', '6', '7', '404'];
 
-function requestMix(): autocannon.Request[] {
+/**
+ * Each client's first request, as a browser makes it: without a cookie. A tracked server answers
+ * with its signed session cookie, which the client sends from then on (a cookie it did not sign is
+ * ignored, and would make every request a new cookie-less client).
+ */
+async function sessionCookies(url: string): Promise<string[]> {
+  return Promise.all(CLIENT_IPS.map(async (ip, client) => {
+    const response = await fetch(`${url}/api/items/1?fields=name&page=2`, { headers: { 'user-agent': CHROME_UA, 'x-forwarded-for': `${ip}, 10.0.0.7` } });
+    await response.arrayBuffer();
+    const set = response.headers.getSetCookie().find((cookie) => cookie.startsWith('activity_sid='));
+    return set ? (set.slice('activity_sid='.length).split(';')[0] as string) : (UNSIGNED_SESSION_IDS[client] as string);
+  }));
+}
+
+function requestMix(cookies: readonly string[]): autocannon.Request[] {
   return ITEM_IDS.map((id, i) => {
     const client = i % CLIENT_IPS.length;
     return {
@@ -104,7 +119,7 @@ function requestMix(): autocannon.Request[] {
         'accept-encoding': 'gzip, deflate, br',
         referer: 'https://shop.example.com/catalog?page=2',
         'x-forwarded-for': `${CLIENT_IPS[client]}, 10.0.0.7`,
-        cookie: `theme=dark; activity_sid=${SESSION_IDS[client]}; _ga=GA1.1.1234567890.1700000000`,
+        cookie: `theme=dark; activity_sid=${cookies[client]}; _ga=GA1.1.1234567890.1700000000`,
       },
     };
   });
@@ -216,7 +231,8 @@ async function runVariant(variant: Variant, config: ServerConfig): Promise<Varia
   try {
     const { port } = await channel.next('listening', 120_000);
     const url = `http://127.0.0.1:${port}`;
-    const base = { url, connections: CONNECTIONS, pipelining: PIPELINING, requests: requestMix() };
+    const cookies = await sessionCookies(url);
+    const base = { url, connections: CONNECTIONS, pipelining: PIPELINING, requests: requestMix(cookies) };
 
     const warm = await autocannon({ ...base, duration: WARMUP });
     channel.send({ type: 'mark' });
@@ -240,7 +256,7 @@ async function runVariant(variant: Variant, config: ServerConfig): Promise<Varia
       rps: measured.requests.mean,
       p50: measured.latency.p50,
       p99: measured.latency.p99,
-      sent: warm.requests.sent + measured.requests.sent,
+      sent: cookies.length + warm.requests.sent + measured.requests.sent,
       served: stopped.served,
       non2xx: stopped.servedNon2xx,
       errors: warm.errors + measured.errors,
