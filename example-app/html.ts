@@ -2,6 +2,8 @@
  * A tiny HTML toolkit for the example: a tagged template that escapes every interpolated value
  * unless it is already markup built by the same template, and the one layout every page uses.
  */
+import type { Request, Response } from 'express';
+import { currentUser } from './accounts';
 
 /** Markup that is safe to insert as is: only `html` and `raw` make it. */
 export class SafeHtml {
@@ -84,4 +86,9 @@ export function layout(title: string, body: SafeHtml, user: { id: string } | und
 </body>
 </html>
 `.value;
+}
+
+/** Answers with a page in the layout, showing who is signed in. */
+export function sendPage(req: Request, res: Response, title: string, body: SafeHtml, status = 200): void {
+  res.status(status).type('html').send(layout(title, body, currentUser(req)));
 }
