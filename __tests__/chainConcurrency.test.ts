@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { GENESIS_HASH, ROW_HASH_ARGUMENTS } from '../lib/integrity/encoding';
+import { GENESIS_HASH } from '../lib/integrity/encoding';
+import { ROW_HASH_ARGUMENTS } from '../migrations/sql/generator/chainSql';
 import { openTestDatabase, usingPostgres, type TestDatabase } from './support/database';
 import { verifyChain } from '../lib/integrity/verify';
 

@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { openTestDatabase, resetTables, type TestDatabase } from './support/database';
 import { activity, seed } from './support/reports';
 import { verifyChain } from '../lib/integrity/verify';
-import { CONTENT_HASH_ARGUMENTS } from '../lib/integrity/encoding';
+import { CONTENT_HASH_ARGUMENTS } from '../migrations/sql/generator/chainSql';
 import { contentHash, contentText, HASH_INPUT_COLUMNS, hashInputsOf, recordText, rowHashOf } from '../lib/integrity/recordEncoding';
 
 let db: TestDatabase;

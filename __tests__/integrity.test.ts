@@ -2,7 +2,8 @@ import { createHmac, generateKeyPairSync, randomUUID, verify } from 'node:crypto
 import type { Knex } from 'knex';
 import request from 'supertest';
 import { createCheckpoint, verifyChain, verifyCheckpoint, type SignedCheckpoint } from '../lib/index';
-import { GENESIS_HASH, ROW_HASH_ARGUMENTS, ROW_HASH_SIGNATURE } from '../lib/integrity/encoding';
+import { GENESIS_HASH } from '../lib/integrity/encoding';
+import { ROW_HASH_ARGUMENTS, ROW_HASH_SIGNATURE } from '../migrations/sql/generator/chainSql';
 import type { ActivityTracker } from '../lib/tracker';
 import { EXPRESS_VERSIONS, testTracker } from './support/app';
 import { openTestDatabase, resetTables, type TestDatabase } from './support/database';

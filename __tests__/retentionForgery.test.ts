@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import request from 'supertest';
 import { createCheckpoint, verifyChain, type SignedCheckpoint } from '../lib/index';
 import { removeExpiredActivity } from '../lib/jobs/retention';
-import { ROW_HASH_ARGUMENTS } from '../lib/integrity/encoding';
+import { ROW_HASH_ARGUMENTS } from '../migrations/sql/generator/chainSql';
 import type { ActivityTracker } from '../lib/tracker';
 import { EXPRESS_VERSIONS, testTracker } from './support/app';
 import { openTestDatabase, resetTables, usingPostgres, type TestDatabase } from './support/database';

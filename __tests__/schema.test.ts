@@ -1,8 +1,9 @@
-import { HASH_FUNCTIONS } from '../lib/integrity/encoding';
-import { APPEND_FUNCTION } from '../lib/store/appendSql';
+import { HASH_FUNCTIONS } from '../migrations/sql/generator/chainSql';
+import { APPEND_FUNCTION } from '../migrations/sql/generator/appendFunction';
 import { HASH_FUNCTIONS_V2 } from '../migrations/sql/domainEventsV2';
 import { APPEND_FUNCTION_V3 } from '../migrations/sql/riskScoresV3';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { renderFrozenModule, UNPUBLISHED_MARK, writeFrozenFile } from '../migrations/sql/generator/frozenFile';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -166,9 +167,64 @@ describe('upgrading a trail recorded before the hash chain', () => {
 
 describe('the SQL the package runs', () => {
   it('is what the newest migration installs: a change to the encoding or the append function needs a migration of its own', () => {
-    // When this fails, freeze the new SQL into migrations/sql/ with a new migration that installs it, and point this test at it.
+    // When this fails, run `npm run sql:freeze` (migrations/sql/generator/freeze.ts) for a new migration that installs it, and point this test at it.
     expect(HASH_FUNCTIONS).toEqual(HASH_FUNCTIONS_V2); // migration 20261126000000_domain_events
     expect(APPEND_FUNCTION).toEqual(APPEND_FUNCTION_V3); // migration 20261127000000_risk_scores
     expect(LATEST_MIGRATION).toBe(ALL_MIGRATIONS[ALL_MIGRATIONS.length - 1]);
   });
+
+  it('is what a fully migrated database holds, whichever migration installed it last', async () => {
+    const db = await openTestDatabase();
+    try {
+      const found = (await db.knex.raw(
+        `select p.proname || '/' || p.pronargs as name, p.prosrc from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+          where n.nspname = current_schema() and p.proname like 'activity_tracking_%'`)) as { rows: Array<{ name: string; prosrc: string }> };
+      const installed = new Map(found.rows.map((r) => [r.name, r.prosrc]));
+      const [contentHash, rowHash] = HASH_FUNCTIONS;
+      const [endSessions, append] = APPEND_FUNCTION;
+      expect(installed.get('activity_tracking_content_hash/40')).toBe(bodyOf(contentHash!));
+      expect(installed.get('activity_tracking_row_hash/41')).toBe(bodyOf(rowHash!));
+      expect(installed.get('activity_tracking_end_sessions/3')).toBe(bodyOf(endSessions!));
+      expect(installed.get('activity_tracking_append/3')).toBe(bodyOf(append!));
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('is frozen for the next migration by sql:freeze, which never overwrites a published frozen file', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'activity-freeze-'));
+    try {
+      const rendered = renderFrozenModule('20991231000000_next', [{ name: 'APPEND_FUNCTION_V9', doc: 'x', statements: APPEND_FUNCTION }]);
+      const file = writeFrozenFile(dir, 'chainV9', rendered);
+      expect(readFileSync(file, 'utf8')).toBe(rendered);
+      expect(rendered).toContain(` * ${UNPUBLISHED_MARK}\n`);
+      expect(UNPUBLISHED_MARK).toMatch(/^UNPUBLISHED: /);
+      expect(loadFrozenModule(rendered)['APPEND_FUNCTION_V9']).toEqual(APPEND_FUNCTION);
+      expect(writeFrozenFile(dir, 'chainV9', rendered)).toBe(file); // unpublished: written again
+      const published = readFileSync(path.join(process.cwd(), 'migrations', 'sql', 'riskScoresV3.ts'), 'utf8');
+      writeFileSync(path.join(dir, 'riskScoresV3.ts'), published);
+      expect(() => writeFrozenFile(dir, 'riskScoresV3', rendered)).toThrow(/published migration's frozen SQL and never changes\. Fix: freeze into a new file for the next migration, e\.g\. riskScoresV4/);
+      expect(readFileSync(path.join(dir, 'riskScoresV3.ts'), 'utf8')).toBe(published);
+      expect(() => writeFrozenFile(dir, 'chain', rendered)).toThrow(/not a frozen file name/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
+
+/** What PostgreSQL keeps as a function's source: the text between the statement's dollar quotes. */
+function bodyOf(statement: string): string {
+  const tag = /\$[a-z_]*\$/.exec(statement)?.[0] ?? '';
+  return statement.slice(statement.indexOf(tag) + tag.length, statement.lastIndexOf(tag));
+}
+
+/** Evaluates a module renderFrozenModule wrote (its only TypeScript is the exports' type). */
+function loadFrozenModule(source: string): Record<string, unknown> {
+  const exports: Record<string, unknown> = {};
+  const script = source.split('\n').map((line) => {
+    const declaration = /^export const (\w+): readonly string\[\] = \[$/.exec(line);
+    return declaration ? `exports.${declaration[1]} = [` : line;
+  }).join('\n');
+  new Function('exports', script)(exports);
+  return exports;
+}

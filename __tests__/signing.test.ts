@@ -4,7 +4,7 @@ import request from 'supertest';
 import express from 'express';
 import { verifyChain } from '../lib/index';
 import { batchSignatureText, resolveSigningKey } from '../lib/integrity/batchSignatures';
-import { ROW_HASH_ARGUMENTS } from '../lib/integrity/encoding';
+import { ROW_HASH_ARGUMENTS } from '../migrations/sql/generator/chainSql';
 import { resolveConfig } from '../lib/config';
 import { closeIdleSessions } from '../lib/jobs/sessionSweeper';
 import { removeExpiredActivity } from '../lib/jobs/retention';

@@ -3,7 +3,7 @@ import express from 'express';
 import knexFactory, { type Knex } from 'knex';
 import request from 'supertest';
 import { createCheckpoint, verifyChain, verifyCheckpoint } from '../lib/index';
-import { ROW_HASH_SIGNATURE } from '../lib/integrity/encoding';
+import { ROW_HASH_SIGNATURE } from '../migrations/sql/generator/chainSql';
 import { removeExpiredActivity } from '../lib/jobs/retention';
 import { resolveSigningKey } from '../lib/integrity/batchSignatures';
 import { grantWriterRole } from '../lib/store/writerRole';

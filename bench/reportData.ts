@@ -10,7 +10,8 @@
  * logins from a few IPs; then the matching activity_sessions and activity_summaries rows.
  */
 import type { Knex } from 'knex';
-import { chainRowsSql, CONTENT_COLUMNS, GENESIS_HASH } from '../lib/integrity/encoding';
+import { GENESIS_HASH } from '../lib/integrity/encoding';
+import { chainRowsSql, CONTENT_COLUMNS } from '../migrations/sql/generator/chainSql';
 
 export interface ReportDataOptions {
   /** Rows of user_activity in total, bursts included. */

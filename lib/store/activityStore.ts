@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { ActivityEvent } from '../types';
 import type { ResolvedRisk } from '../config';
-import { CHAIN_LOCK_KEY } from './appendSql';
+import { CHAIN_LOCK_KEY } from './chainLock';
 import { headPosition, signAppendedAfter, signBatch, type BatchSigningKey } from '../integrity/batchSignatures';
 
 export { CHAIN_LOCK_KEY };

@@ -1,6 +1,13 @@
-import type { ActivityEvent } from '../types';
-import { chainRowsSql, GENESIS_HASH } from '../integrity/encoding';
-import { RISK_COLUMNS, RISK_DECLARATIONS, riskCtes } from './riskSql';
+import type { ActivityEvent } from '../../../lib/types';
+import { GENESIS_HASH } from '../../../lib/integrity/encoding';
+import { CHAIN_LOCK_KEY } from '../../../lib/store/chainLock';
+import { chainRowsSql } from './chainSql';
+import { RISK_COLUMNS, RISK_DECLARATIONS, riskCtes } from './riskScoring';
+
+/**
+ * The append function's SQL. Nothing here runs in the package: migrations install frozen copies
+ * (migrations/sql/*.ts, written by `npm run sql:freeze`), and a test ties the newest one to this.
+ */
 
 /** Each column of user_activity a batch carries, the ActivityEvent field it comes from, and its type. */
 const COLUMNS: ReadonlyArray<readonly [column: string, field: keyof ActivityEvent, type: string]> = [
@@ -24,16 +31,13 @@ const RECORD_DEFINITION = COLUMNS.map(([, field, type]) => `"${field}" ${type ==
 /** Times travel as epoch milliseconds: serializing a Date costs more than the rest of a row. */
 const SELECT_LIST = COLUMNS.map(([column, field, type]) => (type === 'epoch_ms' ? `to_timestamp("${field}" / 1000.0) as ${column}` : `"${field}" as ${column}`)).join(', ');
 
-/** Taken by every writer, in every process, before it reads the chain head: one lock per batch. */
-export const CHAIN_LOCK_KEY = 7_318_245_501;
-
 /**
  * One statement per batch, run by activity_tracking_append right after it takes the chain lock: the rows travel
  * as a single JSON parameter (serialized once, natively, instead of thousands of bind values); rows
  * not already stored (a replayed event keeps its id) take the next chain positions in batch order,
  * each hashed over its content and the previous row's hash; only the rows actually inserted update
  * their sessions and their users' daily summaries (a session counts on the day it started, for the
- * user known when its row was created). With p_risk, each new row is scored for risk (lib/store/riskSql.ts)
+ * user known when its row was created). With p_risk, each new row is scored for risk (riskScoring.ts)
  * before it is chained. Sessions are upserted in session_id order, one lock order for every writer, so
  * concurrent batches cannot deadlock.
  */

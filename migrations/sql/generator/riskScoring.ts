@@ -1,11 +1,11 @@
-import { RISK_FACTORS, SEVERITIES, type RiskFactor } from '../types';
+import { RISK_FACTORS, SEVERITIES, type RiskFactor } from '../../../lib/types';
 
 /**
  * Risk scoring inside the append function: each batch's rows are scored as they are written, after
  * they are known to be new and before they are chained, so the score, factors, severity and anomaly
  * flag are on the hash chain and the same whichever process wrote the batch. `p_risk` is the
  * resolved `risk` option as JSON (lib/config.ts ResolvedRisk); null scores nothing and keeps what
- * the rows carry.
+ * the rows carry. Only migrations use this, through frozen copies (`npm run sql:freeze`).
  */
 
 /** The table of each user's known devices and countries: what "new for this user" is measured against. */
@@ -32,22 +32,28 @@ export const RISK_DECLARATIONS = [
   `v_work_days integer[] := array(select jsonb_array_elements_text(p_risk->'workingHours'->'days')::integer);`,
 ].join('\n  ');
 
-/** When each factor is present; `f` is the batch row with its novelty and its burst count. */
-const FACTOR_CONDITIONS: Record<RiskFactor, string> = {
+/** When each factor is present, as the lines of one condition; `f` is the batch row with its novelty and its burst count. */
+const FACTOR_CONDITIONS: Record<RiskFactor, readonly string[]> = {
   // 401 is HTTP's "not authenticated"; a failed login answered 401 is one failure, not two.
-  failed_authentication: `f.activity_type = 'login_failed' or f.status_code = 401
-      or (f.status = 'failure' and (f.activity_type in ('login', 'token_refresh') or f.category = 'authentication'))`,
-  authorization_failure: `f.activity_type = 'authz_fail' or f.status_code = 403`,
-  privileged_action: `f.actor_type = 'admin' or f.actor_role = any(v_privileged_roles) or f.activity_type = 'data_delete'`,
-  export_or_bulk_read: `f.activity_type in ('audit_export', 'file_download') or f.response_size > v_bulk_read_bytes`,
-  new_device: `f.is_new_device`,
-  new_country: `f.is_new_country`,
+  failed_authentication: [
+    `f.activity_type = 'login_failed' or f.status_code = 401`,
+    `or (f.status = 'failure' and (f.activity_type in ('login', 'token_refresh') or f.category = 'authentication'))`,
+  ],
+  authorization_failure: [`f.activity_type = 'authz_fail' or f.status_code = 403`],
+  privileged_action: [`f.actor_type = 'admin' or f.actor_role = any(v_privileged_roles) or f.activity_type = 'data_delete'`],
+  export_or_bulk_read: [`f.activity_type in ('audit_export', 'file_download') or f.response_size > v_bulk_read_bytes`],
+  new_device: [`f.is_new_device`],
+  new_country: [`f.is_new_country`],
   // (<> all of an empty array is true, even for null: the time zone must be checked first.)
-  outside_working_hours: `v_time_zone is not null and (extract(isodow from f.start_time at time zone v_time_zone)::integer <> all(v_work_days)
-      or extract(hour from f.start_time at time zone v_time_zone) < v_work_start
-      or extract(hour from f.start_time at time zone v_time_zone) >= v_work_end)`,
-  burst_rate: `f.burst_count > v_burst_threshold`,
+  outside_working_hours: [
+    `v_time_zone is not null and (extract(isodow from f.start_time at time zone v_time_zone)::integer <> all(v_work_days)`,
+    `or extract(hour from f.start_time at time zone v_time_zone) < v_work_start`,
+    `or extract(hour from f.start_time at time zone v_time_zone) >= v_work_end)`,
+  ],
+  burst_rate: [`f.burst_count > v_burst_threshold`],
 };
+/** Where a condition's continuation lines start in the statement. */
+const CONDITION_BREAK = `\n${' '.repeat(12)}`;
 
 const SEVERITY_RANKS = `array[${SEVERITIES.map((s) => `'${s}'`).join(', ')}]`;
 
@@ -71,7 +77,7 @@ const SEVERITY_RANKS = `array[${SEVERITIES.map((s) => `'${s}'`).join(', ')}]`;
  * built once per batch.
  */
 export function riskCtes(columns: readonly string[], overridden: ReadonlySet<string>): string {
-  const present = RISK_FACTORS.map((factor) => `coalesce(${FACTOR_CONDITIONS[factor].replace(/\n/g, '\n      ')}, false) as ${factor}`).join(',\n                     ');
+  const present = RISK_FACTORS.map((factor) => `coalesce(${FACTOR_CONDITIONS[factor].join(CONDITION_BREAK)}, false) as ${factor}`).join(',\n                     ');
   const names = RISK_FACTORS.map((factor) => `case when ${factor} then '${factor}' end`).join(', ');
   const sum = RISK_FACTORS.map((factor) => `case when ${factor} then v_weight_${factor} else 0 end`).join('\n                   + ');
   const outputs: Record<string, string> = {
