@@ -6,7 +6,7 @@ import { EXPRESS_VERSIONS, memoryLogger, storedActivities, testTracker, type Exp
 import { openTestDatabase, resetTables, type TestDatabase } from './support/database';
 import { activity, bearer, MOUNT, REPORT_SECRET, reportApp, seed, tokenFor } from './support/reports';
 import { TokenVerifier } from '../lib/auth/jwt';
-import { cleanId, MAX_ID_LENGTH } from '../lib/capture/ids';
+import { cleanId, MAX_ID_LENGTH } from '../lib/util/ids';
 import { createSanitizer } from '../lib/capture/sanitize';
 import { csvCell, neutralizeFormula } from '../lib/router/csv';
 import type { ActivityTracker } from '../lib/tracker';

@@ -9,7 +9,7 @@ import { KnexActivityStore } from '../lib/store/activityStore';
 import { tenantOnly, EVERY_TENANT } from '../lib/store/reports/tenantScope';
 import { readInTenant, rowLevelSecurityBinding, rowLevelSecurityStatus } from '../lib/store/rowLevelSecurity';
 import { grantWriterRole } from '../lib/store/writerRole';
-import { uuidv7 } from '../lib/capture/ids';
+import { uuidv7 } from '../lib/util/ids';
 import type { ActivityTracker } from '../lib/tracker';
 import type { ActivityEvent } from '../lib/types';
 import { EXPRESS_VERSIONS, memoryLogger, testTracker } from './support/app';

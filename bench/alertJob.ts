@@ -14,7 +14,7 @@ import { migrate } from '../lib/index';
 import { evaluateAlerts } from '../lib/jobs/alerts';
 import { resolveConfig } from '../lib/config';
 import { KnexActivityStore } from '../lib/store/activityStore';
-import { uuidv7 } from '../lib/capture/ids';
+import { uuidv7 } from '../lib/util/ids';
 import type { ResolvedAlerts } from '../lib/alerts/settings';
 import type { ActivityEvent, Logger } from '../lib/types';
 

@@ -7,6 +7,7 @@
 import http from 'node:http';
 import express from 'express';
 import { createActivityTracker } from '../lib/index';
+import { messageOf } from '../lib/util/messageOf';
 
 /** What bench/reports.ts tells this child. */
 export interface ExportChildConfig {
@@ -137,7 +138,7 @@ async function main(): Promise<void> {
 // bench/reports.ts imports the types and MOUNT from here; only a forked child runs the export.
 if (require.main === module) {
   main().then(() => process.exit(0), async (error: unknown) => {
-    await send({ type: 'failed', error: error instanceof Error ? error.stack ?? error.message : String(error) });
+    await send({ type: 'failed', error: messageOf(error, { stack: true }) });
     process.exit(1);
   });
 }

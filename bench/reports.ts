@@ -23,6 +23,7 @@ import { Client } from 'pg';
 import { createActivityTracker, migrate, type ActivityTracker } from '../lib/index';
 import { DEFAULT_REPORT_DATA, generateReportData, type ReportDataSummary } from './reportData';
 import { MOUNT, type CapturedQuery, type ExportChildConfig, type ExportChildResult } from './exportChild';
+import { messageOf } from '../lib/util/messageOf';
 
 const LOCAL_PG = 'postgres://postgres@127.0.0.1:5432/test';
 const RUNS = 5;
@@ -236,7 +237,7 @@ async function explain(client: Client, q: CapturedQuery, analyze = false): Promi
       plan,
     };
   } catch (error) {
-    return { sql: q.sql, bindings: q.bindings, top: '-', scans: [], seqScanOnActivity: false, plan: [], error: error instanceof Error ? error.message : String(error) };
+    return { sql: q.sql, bindings: q.bindings, top: '-', scans: [], seqScanOnActivity: false, plan: [], error: messageOf(error) };
   }
 }
 

@@ -28,6 +28,7 @@ import { Client } from 'pg';
 import { migrate, type RecorderStats } from '../lib/index';
 import type { FromServer, JournalMode, ServerConfig, ToServer, VariantKind } from './protocol';
 import { runReportBench } from './reports';
+import { messageOf } from '../lib/util/messageOf';
 
 const LOCAL_PG = 'postgres://postgres@127.0.0.1:5432/test';
 const CONNECTIONS = 50;
@@ -468,7 +469,7 @@ async function probePostgres(url: string): Promise<string | null> {
     })(), timeout]);
     return null;
   } catch (error) {
-    return error instanceof Error ? error.message : String(error);
+    return messageOf(error);
   } finally {
     void client.end().catch(() => undefined);
   }

@@ -9,6 +9,7 @@ import express from 'express';
 import knexFactory, { type Knex } from 'knex';
 import { createActivityTracker, type ActivityTracker, type Options } from '../lib/index';
 import type { FromServer, ServerConfig, ToServer } from './protocol';
+import { messageOf } from '../lib/util/messageOf';
 
 const config = JSON.parse(process.argv[2] ?? '{}') as ServerConfig;
 
@@ -88,7 +89,7 @@ async function main(): Promise<void> {
     if (message.type === 'stop' && !stopping) {
       stopping = true;
       stop().catch(async (error: unknown) => {
-        await send({ type: 'failed', error: error instanceof Error ? error.stack ?? error.message : String(error) });
+        await send({ type: 'failed', error: messageOf(error, { stack: true }) });
         process.exit(1);
       });
     }
@@ -158,6 +159,6 @@ async function countRows(open?: Knex): Promise<{ rows: number; sessions: number 
 }
 
 main().catch(async (error: unknown) => {
-  await send({ type: 'failed', error: error instanceof Error ? error.stack ?? error.message : String(error) });
+  await send({ type: 'failed', error: messageOf(error, { stack: true }) });
   process.exit(1);
 });

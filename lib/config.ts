@@ -3,6 +3,8 @@ import type { Knex } from 'knex';
 import { ActivityTrackingError } from './errors';
 import { ACTIVITY_TYPES, SEVERITIES, type ActivityType, type Logger, type Options, type RiskFactor, type RiskOptions, type SuspiciousThresholds } from './types';
 import { DEFAULT_SANITIZE_LIMITS, type SanitizeLimits } from './capture/sanitize';
+import { messageOf } from './util/messageOf';
+import { trimSlash } from './util/paths';
 import { resolveSigningKey, SIGNING_KEY_ENV, writerKey, type BatchSigningKey } from './integrity/batchSignatures';
 import { DEFAULT_ALERT_INTERVAL_SECONDS, DEFAULT_ALERT_LOOKBACK_MINUTES, DEFAULT_ALERT_RULES, DEFAULT_WEBHOOK, RULE_SETTING_KEYS, type ResolvedAlertRule, type ResolvedAlerts, type ResolvedWebhook } from './alerts/settings';
 
@@ -450,10 +452,6 @@ export function normalizeRouteKey(key: string): string {
   return match[1] ? `${match[1].toUpperCase()} ${path}` : path;
 }
 
-export function trimSlash(path: string): string {
-  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
-}
-
 /** The key the session cookie is signed with comes from it; without one, a key kept under dataDir. */
 function resolveSessionSecret(opts: Options, env: NodeJS.ProcessEnv): string | undefined {
   const fromOption = opts.sessionSecret !== undefined;
@@ -535,7 +533,7 @@ function resolveWriterSigningKey(opts: Options, env: NodeJS.ProcessEnv): BatchSi
   try {
     return writerKey(resolveSigningKey(value, name), name);
   } catch (error) {
-    const reason = error instanceof Error ? error.message.replace(/ \(ERR_AT_\w+\)$/, '') : String(error);
+    const reason = messageOf(error, { withoutCode: true });
     throw new ActivityTrackingError('ERR_AT_INVALID_OPTION', `Invalid ${name}: ${describe(HIDDEN)}. ${reason}.`);
   }
 }

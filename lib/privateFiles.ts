@@ -1,6 +1,7 @@
 import { chmodSync, lstatSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from './types';
+import { messageOf } from './util/messageOf';
 
 /**
  * The data folder holds the trail before it is stored (journal, rejects), the embedded database
@@ -46,7 +47,7 @@ export function tightenTreeSync(dir: string): Failure[] {
       }
     } catch (error) {
       // Gone since it was listed (a journal segment trimmed by another process) is not a failure.
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') failures.push({ path: current, error: error instanceof Error ? error.message : String(error) });
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') failures.push({ path: current, error: messageOf(error) });
     }
   }
   return failures;

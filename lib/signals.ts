@@ -1,4 +1,5 @@
 import type { Logger } from './types';
+import { messageOf } from './util/messageOf';
 
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
@@ -18,7 +19,7 @@ export function closeOnSignals(close: () => Promise<void>, logger: Logger): () =
     const handler = (): void => {
       logger.info(`Received ${signal}; closing activity tracking`);
       close()
-        .catch((error: unknown) => logger.error('Closing activity tracking on a signal failed', { error: error instanceof Error ? error.message : String(error) }))
+        .catch((error: unknown) => logger.error('Closing activity tracking on a signal failed', { error: messageOf(error) }))
         .finally(() => {
           remove();
           if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);

@@ -26,6 +26,7 @@ import { AlertListeners } from './alerts/emitter';
 import { WebhookSender } from './alerts/webhook';
 import { createActivityMiddleware, type ActivityMiddleware } from '../middleware/activityMiddleware';
 import type { ActivityEvent, Alert, Logger, Options, RecordInput } from './types';
+import { messageOf } from './util/messageOf';
 
 export interface ActivityTracker {
   /** The capture middleware; mount it before the app's routes. */
@@ -254,10 +255,6 @@ function openJournal(config: ResolvedConfig): Journal | null {
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /**

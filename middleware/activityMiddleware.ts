@@ -1,7 +1,7 @@
 import type { NextFunction } from 'express';
 import type { CaptureContext, RequestStart } from '../lib/capture/buildEvent';
 import { buildRequestEvent, statusAtEnd } from '../lib/capture/buildEvent';
-import { uuidv7 } from '../lib/capture/ids';
+import { uuidv7 } from '../lib/util/ids';
 import { resolveTenantId, resolveUserId } from '../lib/capture/identity';
 import type { ActivityEvent, RecordInput, RequestActivity, TrackedRequest, TrackedResponse } from '../lib/types';
 

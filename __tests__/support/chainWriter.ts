@@ -11,6 +11,7 @@
  */
 import { createActivityTracker } from '../../lib/tracker';
 import type { Logger } from '../../lib/types';
+import { messageOf } from '../../lib/util/messageOf';
 
 /**
  * knex puts the whole statement before the database's message (`<sql> - <message>`); the write
@@ -67,7 +68,7 @@ async function main(argv: readonly string[]): Promise<void> {
 main(process.argv.slice(2)).then(
   () => { process.exitCode = 0; },
   (error: unknown) => {
-    process.stderr.write(`chainWriter failed: ${brief(error instanceof Error ? error.message : String(error))}\n`);
+    process.stderr.write(`chainWriter failed: ${brief(messageOf(error))}\n`);
     process.exitCode = 1;
   },
 );

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { Recorder, type RecorderOptions } from '../../lib/recorder/recorder';
 import { Journal } from '../../lib/recorder/journal';
 import { KnexActivityStore, type ActivityStore } from '../../lib/store/activityStore';
-import { uuidv7 } from '../../lib/capture/ids';
+import { uuidv7 } from '../../lib/util/ids';
 import type { ActivityEvent } from '../../lib/types';
 import { memoryLogger, tempJournalDir } from './app';
 

@@ -6,7 +6,7 @@ import type { Knex } from 'knex';
 import { createActivityTracker, type ActivityTracker } from '../../lib/tracker';
 import type { ActivityEvent } from '../../lib/types';
 import { KnexActivityStore } from '../../lib/store/activityStore';
-import { uuidv7 } from '../../lib/capture/ids';
+import { uuidv7 } from '../../lib/util/ids';
 import type { ExpressFactory } from './app';
 
 /** The HS256 secret the report-route tests sign tokens with. */

@@ -1,4 +1,5 @@
 import type { Alert, Logger } from '../types';
+import { messageOf } from '../util/messageOf';
 
 export type AlertListener = (alert: Alert) => void;
 
@@ -24,7 +25,7 @@ export class AlertListeners {
       try {
         listener(alert);
       } catch (error) {
-        this.logger.error('An alert listener threw; the other listeners were still called', { alertId: alert.id, rule: alert.rule, error: error instanceof Error ? error.message : String(error) });
+        this.logger.error('An alert listener threw; the other listeners were still called', { alertId: alert.id, rule: alert.rule, error: messageOf(error) });
       }
     }
   }

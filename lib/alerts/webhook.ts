@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Alert, Logger } from '../types';
 import type { ResolvedWebhook } from './settings';
+import { messageOf } from '../util/messageOf';
 
 export const SIGNATURE_HEADER = 'X-Activity-Signature';
 export const TIMESTAMP_HEADER = 'X-Activity-Timestamp';
@@ -87,7 +88,7 @@ export class WebhookSender {
       // Drain the body so the connection is freed.
       await response.arrayBuffer().catch(() => undefined);
       return response.ok ? null : `HTTP ${response.status}`;
-    }, (error: unknown) => (error instanceof Error ? error.message : String(error)))
+    }, (error: unknown) => messageOf(error))
       .then((failure) => {
         clearTimeout(timeout);
         this.inFlight.delete(controller);
@@ -111,7 +112,7 @@ export class WebhookSender {
         this.timers.add(timer);
       })
       .catch((error: unknown) => {
-        this.logger.error('Alert webhook delivery failed unexpectedly', { alertId: alert.id, error: error instanceof Error ? error.message : String(error) });
+        this.logger.error('Alert webhook delivery failed unexpectedly', { alertId: alert.id, error: messageOf(error) });
       });
   }
 }

@@ -1,6 +1,6 @@
 import jwt from 'jsonwebtoken';
 import type { ResolvedConfig } from '../config';
-import { LruCache } from '../capture/lru';
+import { LruCache } from '../util/lru';
 
 const MAX_CACHED_TOKEN_LENGTH = 4096;
 

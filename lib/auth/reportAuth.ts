@@ -2,7 +2,7 @@ import type { ResolvedConfig } from '../config';
 import { ActivityTrackingError } from '../errors';
 import type { ReportPrincipal, TrackedRequest } from '../types';
 import { EVERY_TENANT, tenantOnly, type TenantScope } from '../store/reports/tenantScope';
-import { cleanId } from '../capture/ids';
+import { cleanId } from '../util/ids';
 import { bearerToken, createTokenVerifier, subjectOf, type TokenFailure, type TokenVerifier } from './jwt';
 
 /** Why a caller was turned away with 401; stored in the `authz_fail` row. */

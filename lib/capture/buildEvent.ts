@@ -3,13 +3,13 @@ import type { ActivityEvent, ActivityType, TrackedRequest, TrackedResponse } fro
 import { actionFor, classifyActivity } from './classify';
 import { entityFromRoute } from './entity';
 import type { GeoLocator } from './geo';
-import { cleanId } from './ids';
+import { cleanId } from '../util/ids';
 import { resolveTenantId, resolveUserId } from './identity';
 import { isRouteSecret, sensitiveRouteValues, withoutValues } from './routeSecrets';
 import { REDACTED, type Sanitizer } from './sanitize';
 import type { SessionResolver } from './session';
 import { MAX_USER_AGENT_LENGTH, type UserAgentParser } from './userAgent';
-import { trimSlash } from '../config';
+import { trimSlash } from '../util/paths';
 import type { TokenVerifier } from '../auth/jwt';
 
 /** Everything capture needs, built once per tracker. */

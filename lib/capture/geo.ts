@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import type { GeoLocation } from '../types';
-import { LruCache } from './lru';
+import { LruCache } from '../util/lru';
 
 type GeoLookup = (ip: string) => { country?: string; region?: string; city?: string; timezone?: string } | null;
 

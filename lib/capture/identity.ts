@@ -1,7 +1,7 @@
 import type { ResolvedConfig } from '../config';
 import type { TrackedRequest } from '../types';
 import { bearerToken, subjectOf, type TokenVerifier } from '../auth/jwt';
-import { cleanId } from './ids';
+import { cleanId } from '../util/ids';
 
 /**
  * Who made the request, read when the response ends so that auth middleware mounted after the

@@ -1,7 +1,7 @@
 import { ActivityTrackingError } from '../errors';
 import { ACTIVITY_TYPES, ACTOR_TYPES, EVENT_STATUSES, SEVERITIES, type ActivityEvent, type ActivityType, type Changes, type RecordInput } from '../types';
 import { fieldDiff } from './diff';
-import { cleanId, uuidv7 } from './ids';
+import { cleanId, uuidv7 } from '../util/ids';
 import type { Sanitizer } from './sanitize';
 import { MAX_USER_AGENT_LENGTH } from './userAgent';
 

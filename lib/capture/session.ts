@@ -3,8 +3,8 @@ import type { ServerResponse } from 'node:http';
 import type { ResolvedConfig } from '../config';
 import type { TrackedRequest } from '../types';
 import { bearerToken } from '../auth/jwt';
-import { randomId128 } from './ids';
-import { LruCache } from './lru';
+import { randomId128 } from '../util/ids';
+import { LruCache } from '../util/lru';
 import { sessionMasterKey } from './sessionKey';
 
 const SESSION_ID = /^[0-9a-f]{32}$/;

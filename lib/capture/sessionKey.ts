@@ -3,6 +3,7 @@ import { chmodSync, closeSync, fstatSync, fsyncSync, linkSync, mkdirSync, openSy
 import path from 'node:path';
 import type { Logger } from '../types';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, reportFailures } from '../privateFiles';
+import { messageOf } from '../util/messageOf';
 
 /** Under the data folder; every process of an app that shares the folder signs and checks cookies with it. */
 export const SESSION_KEY_FILE = 'session-key';
@@ -24,13 +25,13 @@ export function sessionMasterKey(config: { sessionSecret: string | undefined; da
     // On PostgreSQL nothing else may look at the folder: one an older version left open is closed here.
     if ((statSync(dir).mode & 0o777) !== PRIVATE_DIR_MODE) chmodSync(dir, PRIVATE_DIR_MODE);
   } catch (error) {
-    reportFailures([{ path: dir, error: error instanceof Error ? error.message : String(error) }], config.logger);
+    reportFailures([{ path: dir, error: messageOf(error) }], config.logger);
   }
   try {
     return readOrCreateKey(file);
   } catch (error) {
     config.logger.error('The session cookie key cannot be kept under the data folder; this process uses a key of its own, so its cookies are not accepted by other processes or after a restart. Fix: make ACTIVITY_DATA_DIR (or dataDir) writable, delete a damaged key file, or set sessionSecret (ACTIVITY_SESSION_SECRET)', {
-      file, error: error instanceof Error ? error.message : String(error),
+      file, error: messageOf(error),
     });
     return randomBytes(32);
   }

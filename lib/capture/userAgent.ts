@@ -1,6 +1,6 @@
 import UAParser from 'ua-parser-js';
 import type { DeviceInfo } from '../types';
-import { LruCache } from './lru';
+import { LruCache } from '../util/lru';
 
 export interface ParsedUserAgent {
   browser: string | null;

@@ -9,6 +9,7 @@ import { assertSchemaCurrent, migrate } from '../store/schema';
 import { grantWriterRole } from '../store/writerRole';
 import { SIGNING_KEY_ENV, signingKeyFromEnvironment, type BatchSigningKey } from '../integrity/batchSignatures';
 import { disableRowLevelSecurity, enableRowLevelSecurity, rowLevelSecurityStatus, TENANT_SETTING } from '../store/rowLevelSecurity';
+import { messageOf } from '../util/messageOf';
 
 const USAGE = `Usage: activity-tracking <command>
 
@@ -224,15 +225,11 @@ function failWith(err: NodeJS.WritableStream, message: string): number {
   return ERROR;
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 if (require.main === module) {
   main(process.argv.slice(2)).then(
     (code) => { process.exitCode = code; },
     (error: unknown) => {
-      process.stderr.write(`activity-tracking: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.stderr.write(`activity-tracking: ${messageOf(error)}\n`);
       process.exitCode = 1;
     },
   );

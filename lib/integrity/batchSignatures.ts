@@ -2,6 +2,7 @@ import { createHash, createHmac, createPublicKey, sign, timingSafeEqual, verify,
 import type { Knex } from 'knex';
 import { ActivityTrackingError } from '../errors';
 import { resolveCheckpointKey, type CheckpointAlgorithm } from './checkpoint';
+import { messageOf } from '../util/messageOf';
 
 /**
  * The writer's key (option `signingKey`, env ACTIVITY_SIGNING_KEY): an HMAC-SHA256 secret of at
@@ -41,7 +42,7 @@ export function resolveSigningKey(value: unknown, name: string = 'signingKey'): 
     resolved = resolveCheckpointKey(isPem || isKeyObject(value) ? (isPublic ? { publicKey: value } : { privateKey: value }) : { hmacSecret: value as string });
   } catch (error) {
     // The checkpoint key's message names its own fields; this key has one name.
-    const reason = error instanceof Error ? error.message.replace(/ \(ERR_AT_\w+\)$/, '').replace(/\b(hmacSecret|privateKey|publicKey)\b/g, name) : String(error);
+    const reason = messageOf(error, { withoutCode: true }).replace(/\b(hmacSecret|privateKey|publicKey)\b/g, name);
     throw signingKeyError(reason);
   }
   if (resolved.hmacSecret !== undefined) {

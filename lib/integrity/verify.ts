@@ -5,6 +5,7 @@ import { verifyCheckpoint, type CheckpointKey, type SignedCheckpoint } from './c
 import { checkBatchSignatures, resolveSigningKey, type BatchSigningKey, type SigningKeyInput } from './batchSignatures';
 import { createdMs, HASH_INPUT_COLUMNS, hashInputsOf, rowHashOf, startMs, type HashInputs } from './recordEncoding';
 import { forgedRetentionRun, RetentionTrail, retentionRecordOf, type RetentionProblem } from './retentionTrail';
+import { messageOf } from '../util/messageOf';
 
 /** What broke the chain first. */
 export type IntegrityProblem =
@@ -190,7 +191,7 @@ async function walk(knex: Knex, settings: Settings, checkpoint: SignedCheckpoint
       page = await readPage(knex, cursor, settings.pageSize);
     } catch (error) {
       await rethrowUnlessAboutTheRows(knex, error);
-      return result({ position: Number(expected), problem: 'content_changed', message: `The rows from position ${expected} on cannot be read: ${messageOf(error)}` });
+      return result({ position: Number(expected), problem: 'content_changed', message: `The rows from position ${expected} on cannot be read: ${briefMessageOf(error)}` });
     }
     for (const row of page) {
       if (start === null) {
@@ -362,8 +363,8 @@ async function rethrowUnlessAboutTheRows(knex: Knex, error: unknown): Promise<vo
   }
 }
 
-function messageOf(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
+function briefMessageOf(error: unknown): string {
+  const message = messageOf(error);
   // knex puts the statement in front ("select ... - <message>"); the statement says nothing new.
   const separator = message.startsWith('select ') ? message.indexOf(' - ') : -1;
   return (separator >= 0 ? message.slice(separator + 3) : message).slice(0, 300);

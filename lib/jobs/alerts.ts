@@ -3,6 +3,7 @@ import type { Alert, AlertRuleName, Logger } from '../types';
 import { RULES, type AlertCandidate } from '../alerts/rules';
 import type { ResolvedAlerts } from '../alerts/settings';
 import { insertNewAlerts } from '../store/alerts/alertRows';
+import { messageOf } from '../util/messageOf';
 
 /**
  * Evaluates every enabled rule over the activity of the last `lookbackMinutes` (from the start of
@@ -28,7 +29,7 @@ export async function evaluateAlerts(knex: Knex, settings: ResolvedAlerts, logge
   if (failures.length > 0 && failures.length === rules.length) throw failures[0]?.error;
   if (failures.length > 0) {
     logger.error(`Alert rules ${failures.map((f) => f.rule).join(', ')} could not be evaluated; the other rules ran`, {
-      errors: Object.fromEntries(failures.map((f) => [f.rule, f.error instanceof Error ? f.error.message : String(f.error)])),
+      errors: Object.fromEntries(failures.map((f) => [f.rule, messageOf(f.error)])),
     });
   }
   return insertNewAlerts(knex, candidates);

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { uuidv7 } from '../capture/ids';
+import { uuidv7 } from '../util/ids';
 import { appendToChain, lockChain } from '../store/activityStore';
 import type { ActivityEvent } from '../types';
 import type { BatchSigningKey } from '../integrity/batchSignatures';

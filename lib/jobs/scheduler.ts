@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Logger } from '../types';
 import { isPgLite } from '../store/database';
+import { messageOf } from '../util/messageOf';
 
 export interface Job {
   /** Also the advisory-lock key's source: one name, one lock, in every process. */
@@ -40,7 +41,7 @@ export class Scheduler {
         await this.ready();
         ran = await withJobLock(this.knex, job.name, () => job.run(this.knex));
       } catch (error) {
-        this.logger.error(`Activity tracking job ${job.name} failed; it runs again at its next interval`, { error: error instanceof Error ? error.message : String(error) });
+        this.logger.error(`Activity tracking job ${job.name} failed; it runs again at its next interval`, { error: messageOf(error) });
       }
     })();
     this.running.add(run);

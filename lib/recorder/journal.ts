@@ -6,6 +6,7 @@ import { ActivityTrackingError } from '../errors';
 import { checkHeader, decodePayload, encodeRecord, HEADER_BYTES, RECORD_MAGIC } from './journalFormat';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, preparePrivateDirSync, reportFailures } from '../privateFiles';
 import { lockPath, newOwnerId, orphanedOwners, releaseOwner, segmentName, touchLock, writeLock } from './journalOwnership';
+import { messageOf } from '../util/messageOf';
 
 export interface JournalOptions {
   dir: string;
@@ -180,7 +181,7 @@ export class Journal {
       if (!check.ok) return check;
       return decodePayload(header, buffer.subarray(HEADER_BYTES, bytesRead), check.payloadBytes);
     } catch (error) {
-      return { ok: false, reason: error instanceof Error ? error.message : String(error) };
+      return { ok: false, reason: messageOf(error) };
     } finally {
       await handle?.close();
     }

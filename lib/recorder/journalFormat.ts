@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ActivityEvent } from '../types';
+import { messageOf } from '../util/messageOf';
 
 /**
  * One journal record frames one batch:
@@ -47,7 +48,7 @@ export function decodePayload(header: Buffer, payload: Buffer, expectedBytes: nu
   try {
     events = JSON.parse(json);
   } catch (error) {
-    return { ok: false, reason: `unreadable payload: ${error instanceof Error ? error.message : String(error)}` };
+    return { ok: false, reason: `unreadable payload: ${messageOf(error)}` };
   }
   if (!Array.isArray(events) || events.some((e) => typeof e !== 'object' || e === null || typeof (e as { id?: unknown }).id !== 'string')) {
     return { ok: false, reason: 'payload is not a list of events' };

@@ -4,6 +4,7 @@ import { isDataError } from './errors';
 import { ActivityTrackingError } from '../errors';
 import { Backoff } from './backoff';
 import type { Journal, JournalEntry } from './journal';
+import { messageOf } from '../util/messageOf';
 
 export interface RecorderStats {
   /**
@@ -408,7 +409,7 @@ export class Recorder {
   }
 
   private noteError(error: unknown): void {
-    this.lastError = error instanceof Error ? error.message : String(error);
+    this.lastError = messageOf(error);
     this.lastErrorAt = new Date().toISOString();
   }
 

@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../types';
+import { messageOf } from '../util/messageOf';
 
 export type ApiErrorCode = 'ERR_AT_INVALID_PARAM' | 'ERR_AT_UNKNOWN_PARAM' | 'ERR_AT_UNAUTHENTICATED' | 'ERR_AT_FORBIDDEN'
   | 'ERR_AT_RATE_LIMITED' | 'ERR_AT_NOT_FOUND' | 'ERR_AT_INTERNAL';
@@ -35,7 +36,7 @@ export function errorHandler(logger: Logger) {
       res.status(error.status).json(error.toJSON());
       return;
     }
-    logger.error('Activity report route failed', { error: error instanceof Error ? error.message : String(error) });
+    logger.error('Activity report route failed', { error: messageOf(error) });
     res.status(500).json(new ApiError(500, 'ERR_AT_INTERNAL', 'The report could not be produced; the server log has the cause').toJSON());
   };
 }

@@ -5,6 +5,7 @@ import { allowOnly, dateRange, describeFilters, identifier, limitOffset, oneOf }
 import { ALERT_RULES, SEVERITIES, type RecordInput } from '../../types';
 import { readInTenant } from '../../store/rowLevelSecurity';
 import { acknowledgeAlert, ALERT_STATUSES, findAlert, listAlerts, type AlertFilters } from '../../store/alerts/alertRows';
+import { messageOf } from '../../util/messageOf';
 
 export const ALERTS_PARAMS = ['rule', 'severity', 'status', 'key', 'startDate', 'endDate', 'limit', 'offset'] as const;
 export const MAX_NOTE_LENGTH = 1000;
@@ -68,7 +69,7 @@ export function acknowledgeAlertRoute(ctx: ReportContext): ReportHandler {
     };
     // Linked to this request (its IP, session and device) when the capture middleware saw it.
     if (req.activity && typeof req.activity.record === 'function') {
-      req.activity.record(event).catch((error: unknown) => ctx.config.logger.error('An alert acknowledgement could not be put on the trail', { alertId: id, error: error instanceof Error ? error.message : String(error) }));
+      req.activity.record(event).catch((error: unknown) => ctx.config.logger.error('An alert acknowledgement could not be put on the trail', { alertId: id, error: messageOf(error) }));
     } else {
       ctx.record(event);
     }

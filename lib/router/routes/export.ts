@@ -4,6 +4,7 @@ import { csvFileName, startCsv, type CsvWriter } from '../csv';
 import { ACTIVITY_COLUMNS, toActivityJson, type ActivityField } from '../../store/reports/activityRows';
 import { exportPages } from '../../store/reports/exportRows';
 import { readInTenant } from '../../store/rowLevelSecurity';
+import { messageOf } from '../../util/messageOf';
 
 export const EXPORT_PARAMS = [...ACTIVITY_FILTER_PARAMS, 'order'] as const;
 
@@ -42,7 +43,7 @@ export function exportRoute(ctx: ReportContext): ReportHandler {
       await csv.end();
     } catch (error) {
       // Part of the file is out: the only honest signal left is a connection that ends abruptly.
-      ctx.config.logger.error('Activity export failed while streaming; the connection was closed', { error: error instanceof Error ? error.message : String(error) });
+      ctx.config.logger.error('Activity export failed while streaming; the connection was closed', { error: messageOf(error) });
       csv.abort();
     }
   };

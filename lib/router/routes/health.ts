@@ -3,6 +3,7 @@ import type { ReportContext } from '../context';
 import { allowOnly, type RawQuery } from '../params';
 import type { RecorderStats } from '../../recorder/recorder';
 import { rowLevelSecurityBinding, type RowLevelSecurityBinding } from '../../store/rowLevelSecurity';
+import { messageOf } from '../../util/messageOf';
 
 /** How long the health check waits for `select 1` before it calls the database unreachable. */
 export const HEALTH_PROBE_TIMEOUT_MS = 2000;
@@ -45,7 +46,7 @@ async function bindingOf(ctx: ReportContext): Promise<RowLevelSecurityBinding> {
   try {
     return await rowLevelSecurityBinding(ctx.knex);
   } catch (error) {
-    return { enforced: false, reasons: [`cannot check: ${error instanceof Error ? error.message : String(error)}`] };
+    return { enforced: false, reasons: [`cannot check: ${messageOf(error)}`] };
   }
 }
 
@@ -59,7 +60,7 @@ async function probe(ctx: ReportContext): Promise<{ reachable: boolean; latencyM
     ]);
     return { reachable: true, latencyMs: Math.round(performance.now() - started), error: null };
   } catch (error) {
-    return { reachable: false, latencyMs: Math.round(performance.now() - started), error: error instanceof Error ? error.message : String(error) };
+    return { reachable: false, latencyMs: Math.round(performance.now() - started), error: messageOf(error) };
   } finally {
     clearTimeout(timer);
   }

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { uuidv7 } from '../../capture/ids';
+import { uuidv7 } from '../../util/ids';
 import type { AlertCandidate } from '../../alerts/rules';
 import type { Alert, AlertRuleName, Severity } from '../../types';
 import { applyTenantScope, type TenantScope } from '../reports/tenantScope';
