@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import express from 'express';
@@ -9,6 +9,7 @@ import { withEnv } from './support/env';
 import { event, waitFor } from './support/recorder';
 import { encodeRecord } from '../lib/recorder/journalFormat';
 import { createActivityTracker, type ActivityTracker } from '../lib/tracker';
+import { tightenTreeSync } from '../lib/privateFiles';
 
 /**
  * Issue 12, section 5: everything the package keeps on disk (the embedded database, the journal,
@@ -144,4 +145,20 @@ describe.each([['000', 0o000], ['022', 0o022]])('under umask %s', (_label, umask
     expect(names(dataDir)).toEqual(expect.arrayContaining([expect.stringMatching(/^journal\/torn\/.+\.bin$/)]));
     expect(notPrivate(dataDir)).toEqual([]);
   }, 60_000);
+});
+
+describe('a data folder that is a symbolic link (a mounted volume, say)', () => {
+  it('is made private through the link, with what an older version left in it', () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'activity-perm-link-'));
+    const volume = path.join(root, 'volume');
+    mkdirSync(path.join(volume, 'base'), { recursive: true });
+    chmodSync(volume, 0o755);
+    writeFileSync(path.join(volume, 'base', 'PG_VERSION'), '17\n');
+    chmodSync(path.join(volume, 'base', 'PG_VERSION'), 0o666);
+    const dataDir = path.join(root, 'data');
+    symlinkSync(volume, dataDir);
+    expect(tightenTreeSync(dataDir)).toEqual([]);
+    expect(statSync(volume).mode & 0o777).toBe(0o700);
+    expect(notPrivate(volume)).toEqual([]);
+  });
 });

@@ -209,6 +209,21 @@ describe('rows added without the key', () => {
   });
 });
 
+describe('activity-tracking cleanup on a signed trail', () => {
+  it('refuses without the signing key (its retention records would be unsigned), names the variable, and removes nothing', async () => {
+    if (!usingPostgres) return; // The command line reaches the test database through DATABASE_URL.
+    await traffic(tracker(KEY));
+    const before = Number(((await db.knex('user_activity').count('* as n')) as Array<{ n: unknown }>)[0]!.n);
+    const refused = await runCli(['cleanup'], { DATABASE_URL: db.url!, ...NO_ENV_KEY });
+    expect(refused.code).toBe(2);
+    expect(refused.err).toContain('ACTIVITY_SIGNING_KEY');
+    expect(Number(((await db.knex('user_activity').count('* as n')) as Array<{ n: unknown }>)[0]!.n)).toBe(before);
+    expect(await runCli(['cleanup', '--dry-run'], { DATABASE_URL: db.url!, ...NO_ENV_KEY })).toMatchObject({ code: 0 });
+    expect(await runCli(['cleanup'], { DATABASE_URL: db.url!, ACTIVITY_SIGNING_KEY: KEY })).toMatchObject({ code: 0 });
+    expect(await runCli(['verify'], { DATABASE_URL: db.url!, ACTIVITY_SIGNING_KEY: KEY })).toMatchObject({ code: 0 });
+  });
+});
+
 describe('the signingKey option', () => {
   it('is read from ACTIVITY_SIGNING_KEY, and a key that cannot sign or is too short fails at start-up without printing it', () => {
     expect(resolveConfig({ database: db.knex }, { ACTIVITY_SIGNING_KEY: KEY }).signingKey).toMatchObject({ algorithm: 'HMAC-SHA256' });

@@ -1,4 +1,4 @@
-import { chmodSync, lstatSync, mkdirSync, readdirSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from './types';
 import { messageOf } from './util/messageOf';
@@ -28,8 +28,8 @@ export interface Failure {
 }
 
 /**
- * Makes every folder under `dir` (itself included) 0700 and every file 0600. Symbolic links are
- * neither followed nor changed. Returns what could not be changed (a file owned by another user,
+ * Makes every folder under `dir` (itself included, also when it is a symbolic link) 0700 and every
+ * file 0600. Symbolic links below it are neither followed nor changed. Returns what could not be changed (a file owned by another user,
  * say), for the caller to report; the walk goes on past it.
  */
 export function tightenTreeSync(dir: string): Failure[] {
@@ -38,7 +38,8 @@ export function tightenTreeSync(dir: string): Failure[] {
   while (pending.length > 0) {
     const current = pending.pop() as string;
     try {
-      const stat = lstatSync(current);
+      // The folder itself may be a link (a mounted volume); below it, links are left alone.
+      const stat = current === dir ? statSync(current) : lstatSync(current);
       if (stat.isDirectory()) {
         if ((stat.mode & 0o777) !== PRIVATE_DIR_MODE) chmodSync(current, PRIVATE_DIR_MODE);
         for (const name of readdirSync(current)) pending.push(path.join(current, name));

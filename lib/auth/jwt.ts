@@ -41,9 +41,16 @@ export function tokenRulesOf(config: Pick<ResolvedConfig, 'jwtSecret' | 'jwtPubl
 
 /** A verifier for the configured rules, or null when tokens cannot be verified at all. */
 export function createTokenVerifier(config: Parameters<typeof tokenRulesOf>[0]): TokenVerifier | null {
+  // One verifier per configuration: capture and the report routes then share its cache, so a report
+  // request's token has its signature checked once, not once by each.
+  const known = verifiers.get(config);
+  if (known !== undefined) return known;
   const rules = tokenRulesOf(config);
-  return rules === null ? null : new TokenVerifier(rules);
+  const verifier = rules === null ? null : new TokenVerifier(rules);
+  verifiers.set(config, verifier);
+  return verifier;
 }
+const verifiers = new WeakMap<object, TokenVerifier | null>();
 
 /** The user a verified token names: `sub`, else a `userId` claim; null when neither is a non-empty string or a number. */
 export function subjectOf(claims: jwt.JwtPayload): string | null {
@@ -120,8 +127,6 @@ export class TokenVerifier {
 }
 
 function failureOf(error: unknown, token: string): TokenFailure {
-  if (error instanceof jwt.TokenExpiredError) return 'expired_token';
-  if (error instanceof jwt.NotBeforeError) return 'not_yet_valid';
   const message = error instanceof Error ? error.message : '';
   if (/jwt issuer invalid/.test(message)) return 'wrong_issuer';
   if (/jwt audience invalid/.test(message)) return 'wrong_audience';

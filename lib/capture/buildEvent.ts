@@ -9,7 +9,7 @@ import { isRouteSecret, sensitiveRouteValues, withoutValues } from './routeSecre
 import { REDACTED, type Sanitizer } from './sanitize';
 import type { SessionResolver } from './session';
 import { MAX_USER_AGENT_LENGTH, type UserAgentParser } from './userAgent';
-import { trimSlash } from '../util/paths';
+import { safeDecode, trimSlash } from '../util/paths';
 import type { TokenVerifier } from '../auth/jwt';
 
 /** Everything capture needs, built once per tracker. */
@@ -252,12 +252,4 @@ function headerString(value: number | string | string[] | undefined): string | u
 function hasKeys(value: object): boolean {
   for (const _ in value) return true;
   return false;
-}
-
-function safeDecode(path: string): string {
-  try {
-    return decodeURIComponent(path);
-  } catch {
-    return path;
-  }
 }

@@ -1,6 +1,7 @@
 import type { ActivityType } from '../types';
+import { safeDecode } from '../util/paths';
 
-const MAX_ENTITY_LENGTH = 255;
+export const MAX_ENTITY_LENGTH = 255;
 /** Path segments that name a namespace, not a kind of thing. */
 const NAMESPACE_SEGMENT = /^(api|v\d+|rest|public|internal|admin)$/i;
 const PARAM = /^\{?[:*](\w+)/;
@@ -66,12 +67,7 @@ function segmentAt(path: string, routeSegments: string[], index: number): string
   const pathSegments = path.split('/').filter((s) => s !== '');
   if (pathSegments.length !== routeSegments.length) return undefined;
   const raw = pathSegments[index];
-  if (raw === undefined) return undefined;
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return raw;
-  }
+  return raw === undefined ? undefined : safeDecode(raw);
 }
 
 function previousLiteral(segments: string[], before: number): string | null {

@@ -4,6 +4,8 @@
  * path and the entity id of the row lose them too.
  */
 import type { Sanitizer } from './sanitize';
+import { MAX_ENTITY_LENGTH } from './entity';
+import { safeDecode } from '../util/paths';
 
 interface RouteShape {
   /** Names of the route's sensitive params. */
@@ -73,22 +75,14 @@ export function sensitiveRouteValues(sanitizer: Sanitizer, route: string | null,
   return values;
 }
 
-/** Whether an entity id read from the route is one of `values` (or its start, the id being cut at 255). */
+/** Whether an entity id read from the route is one of `values` (or its start, the id being cut at MAX_ENTITY_LENGTH). */
 export function isRouteSecret(values: readonly string[], id: string | null): boolean {
   if (id === null || values.length === 0) return false;
-  return values.some((value) => value === id || (id.length >= 255 && value.startsWith(id)));
+  return values.some((value) => value === id || (id.length >= MAX_ENTITY_LENGTH && value.startsWith(id)));
 }
 
 /** The path with every segment that holds one of `values` (as written or decoded) replaced. */
 export function withoutValues(path: string, values: readonly string[], redacted: string): string {
   if (values.length === 0) return path;
   return path.split('/').map((segment) => (segment !== '' && (values.includes(segment) || values.includes(safeDecode(segment))) ? redacted : segment)).join('/');
-}
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
 }

@@ -36,7 +36,9 @@ Commands:
             PostgreSQL only; run as the tables' owner (the role that runs migrate), again after each
             migrate. Lets an existing role that owns nothing run the app: read the tables, append to
             the trail through the package's functions, add alerts and batch signatures. It cannot
-            change or delete trail rows, replace a function or disable a trigger.
+            change trail rows, delete them other than through a retention record it appends,
+            replace a function or disable a trigger (set ACTIVITY_SIGNING_KEY so that verify
+            reports rows, retention records included, that someone without the key added).
   rls enable|disable|status
             PostgreSQL only. enable: add row-level security policies to user_activity and
             activity_sessions, so a connection that sets ${TENANT_SETTING} sees only that
@@ -154,6 +156,10 @@ async function runCleanup(args: string[], out: NodeJS.WritableStream, err: NodeJ
   const unknown = args.find((a) => a !== '--dry-run');
   if (unknown !== undefined) return usageError(err, `cleanup does not take "${unknown.slice(0, 100)}"`);
   return withDatabase(err, async (database, config) => {
+    if (!dryRun && config.signingKey === null && (await database.knex('activity_chain_signatures').first('position')) !== undefined) {
+      // Its retention records would be unsigned, and verify would report the trail as unsigned_rows from there on.
+      return failWith(err, `The trail's batches are signed, but ${SIGNING_KEY_ENV} is not set, so cleanup would add unsigned retention records that verify reports as unsigned_rows. Fix: set ${SIGNING_KEY_ENV} to the writer's signing key`);
+    }
     const result = await removeExpiredActivity(database.knex, { retentionDays: config.retentionDays, job: 'cleanup-command', dryRun, signingKey: config.signingKey });
     const range = result.fromPosition === null ? '' : ` (chain positions ${result.fromPosition} to ${result.toPosition})`;
     out.write(dryRun
