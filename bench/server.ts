@@ -54,11 +54,8 @@ async function main(): Promise<void> {
   app.use(express.json());
   app.get('/api/items/:id', (req, res) => {
     const item = ITEMS.get(req.params.id);
-    if (!item) {
-      res.status(404).json({ error: 'not found' });
-      return;
-    }
-    res.json(item);
+    if (item) res.json(item);
+    else res.status(404).json({ error: 'not found' });
   });
 
   let served = 0;

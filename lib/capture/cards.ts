@@ -4,6 +4,8 @@
  * apart (`4111 1111 1111 1111`, `4111-1111-…`, `4111.1111.…`, `4111  1111  …`).
  */
 
+import { TextEdits } from './textEdits';
+
 /** A card has at least this many digits. */
 export const MIN_CARD_DIGITS = 13;
 const MAX_CARD_DIGITS = 19;
@@ -20,8 +22,7 @@ function isDigit(c: number): boolean {
 
 /** Replaces every card in s by `redacted`; returns s itself when there is none. */
 export function redactCards(s: string, redacted: string): string {
-  let out = '';
-  let copied = 0;
+  const edits = new TextEdits(s);
   const starts: number[] = [];
   const ends: number[] = [];
   let i = 0;
@@ -51,14 +52,13 @@ export function redactCards(s: string, redacted: string): string {
       for (let first = 0; first < starts.length; first++) {
         const last = findCardSpan(s, starts, ends, first);
         if (last < 0) continue;
-        out += s.slice(copied, starts[first]) + redacted;
-        copied = ends[last] ?? copied;
+        edits.replace(starts[first] ?? edits.copied, ends[last] ?? edits.copied, redacted);
         first = last;
       }
     }
     i = runEnd;
   }
-  return copied === 0 ? s : out + s.slice(copied);
+  return edits.result();
 }
 
 /**

@@ -6,6 +6,8 @@
  * event loop of the app it is recording.
  */
 
+import { TextEdits } from './textEdits';
+
 /** Decides whether a key found in text is sensitive. */
 export interface PairJudge {
   /** A key written before ':' or '=>' (JSON, GraphQL arguments, YAML, log fields); unescaped already. */
@@ -58,8 +60,7 @@ interface FoundKey {
  * of characters up to a separator; a quoted value or a structure left open runs to the end.
  */
 export function redactPairs(s: string, judge: PairJudge, redacted: string): string {
-  let out = '';
-  let copied = 0;
+  const edits = new TextEdits(s);
   const n = s.length;
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
@@ -68,7 +69,7 @@ export function redactPairs(s: string, judge: PairJudge, redacted: string): stri
     const arrow = c === EQUALS && s.charCodeAt(i + 1) === 0x3e;
     const asField = c === COLON || arrow;
     if (c === COLON && s.charCodeAt(i + 1) === 0x2f && s.charCodeAt(i + 2) === 0x2f) continue; // a URL's scheme
-    const found = keyBefore(s, i, copied);
+    const found = keyBefore(s, i, edits.copied);
     if (found === null || !(asField ? judge.field(found.key) : judge.param(found.key))) continue;
     let start = i + (arrow ? 2 : 1);
     const gapEnd = Math.min(n, start + MAX_GAP);
@@ -83,11 +84,10 @@ export function redactPairs(s: string, judge: PairJudge, redacted: string): stri
       else if (first === BACKSLASH) replacement = `\\"${redacted}\\"`;
       else if (found.quote !== '') replacement = `${found.quote}${redacted}${found.quote}`; // keeps JSON valid
     }
-    out += s.slice(copied, start) + replacement;
-    copied = end;
+    edits.replace(start, end, replacement);
     i = end - 1;
   }
-  return copied === 0 ? s : out + s.slice(copied);
+  return edits.result();
 }
 
 /**
@@ -223,8 +223,7 @@ function skipToken(s: string, from: number): number {
 
 /** JWTs (JWS and JWE: three to five base64url segments, the first starting 'eyJ'). */
 export function redactJwts(s: string, redacted: string): string {
-  let out = '';
-  let copied = 0;
+  const edits = new TextEdits(s);
   let from = 0;
   for (let at = s.indexOf('eyJ', from); at !== -1; at = s.indexOf('eyJ', from)) {
     from = at + 3;
@@ -236,11 +235,10 @@ export function redactJwts(s: string, redacted: string): string {
     if (k === second || s.charCodeAt(k) !== 0x2e) continue;
     k = skipToken(s, k + 1);
     for (let extra = 0; extra < 2 && s.charCodeAt(k) === 0x2e; extra++) k = skipToken(s, k + 1);
-    out += s.slice(copied, at) + redacted;
-    copied = k;
+    edits.replace(at, k, redacted);
     from = k;
   }
-  return copied === 0 ? s : out + s.slice(copied);
+  return edits.result();
 }
 
 function isSchemeChar(c: number): boolean {
@@ -249,8 +247,7 @@ function isSchemeChar(c: number): boolean {
 
 /** The password of `scheme://user:password@host`; the user is kept. */
 export function redactUserinfo(s: string, redacted: string): string {
-  let out = '';
-  let copied = 0;
+  const edits = new TextEdits(s);
   let from = 0;
   for (let at = s.indexOf('://', from); at !== -1; at = s.indexOf('://', from)) {
     from = at + 3;
@@ -266,16 +263,14 @@ export function redactUserinfo(s: string, redacted: string): string {
     }
     from = end;
     if (colon === -1 || lastAt < colon) continue;
-    out += s.slice(copied, colon + 1) + redacted;
-    copied = lastAt;
+    edits.replace(colon + 1, lastAt, redacted);
   }
-  return copied === 0 ? s : out + s.slice(copied);
+  return edits.result();
 }
 
 /** PEM private key blocks (RSA, EC, OPENSSH, PKCS#8, encrypted, PGP), from BEGIN to END; to the text's end if END is missing. */
 export function redactPrivateKeys(s: string, redacted: string): string {
-  let out = '';
-  let copied = 0;
+  const edits = new TextEdits(s);
   let from = 0;
   for (let at = s.indexOf('-----BEGIN ', from); at !== -1; at = s.indexOf('-----BEGIN ', from)) {
     const labelEnd = s.indexOf('-----', at + 11);
@@ -285,11 +280,10 @@ export function redactPrivateKeys(s: string, redacted: string): string {
     const footer = s.indexOf('-----END ', labelEnd + 5);
     const close = footer === -1 ? -1 : s.indexOf('-----', footer + 9);
     const end = close === -1 ? s.length : close + 5;
-    out += s.slice(copied, at) + redacted;
-    copied = end;
+    edits.replace(at, end, redacted);
     from = end;
   }
-  return copied === 0 ? s : out + s.slice(copied);
+  return edits.result();
 }
 
 function isUpper(c: number): boolean {
@@ -306,21 +300,19 @@ function isUpperOrDigit(c: number): boolean {
 
 /** AWS access key ids: AKIA (long-term) or ASIA (temporary) and 16 more capitals or digits. */
 export function redactAwsKeyIds(s: string, redacted: string): string {
-  let out = '';
-  let copied = 0;
+  const edits = new TextEdits(s);
   for (let at = s.indexOf('IA'); at !== -1; at = s.indexOf('IA', at + 2)) {
     const start = at - 2;
     const kind = s.charCodeAt(at - 1);
-    if (start < copied || s.charCodeAt(start) !== 0x41 || (kind !== 0x4b && kind !== 0x53)) continue; // A, K or S
+    if (start < edits.copied || s.charCodeAt(start) !== 0x41 || (kind !== 0x4b && kind !== 0x53)) continue; // A, K or S
     if (start > 0 && isUpperOrDigit(s.charCodeAt(start - 1))) continue;
     let k = start + 4;
     while (k < start + 20 && isUpperOrDigit(s.charCodeAt(k))) k++;
     if (k !== start + 20 || isUpperOrDigit(s.charCodeAt(k))) continue;
-    out += s.slice(copied, start) + redacted;
-    copied = k;
+    edits.replace(start, k, redacted);
     at = k - 2;
   }
-  return copied === 0 ? s : out + s.slice(copied);
+  return edits.result();
 }
 
 const IBAN_MIN = 15;
@@ -332,8 +324,7 @@ const IBAN_MAX = 34;
  * bounded by the longest IBAN.
  */
 export function redactIbans(s: string, redacted: string): string {
-  let out = '';
-  let copied = 0;
+  const edits = new TextEdits(s);
   const ends: number[] = [];
   const remainders: number[] = [];
   const n = s.length;
@@ -379,13 +370,12 @@ export function redactIbans(s: string, redacted: string): string {
     }
     for (let e = ends.length - 1; e >= 0; e--) {
       if (((remainders[e] ?? 0) * headScale + head) % 97 !== 1) continue;
-      out += s.slice(copied, i) + redacted;
-      copied = ends[e] ?? copied;
-      i = copied - 1;
+      edits.replace(i, ends[e] ?? edits.copied, redacted);
+      i = edits.copied - 1;
       break;
     }
   }
-  return copied === 0 ? s : out + s.slice(copied);
+  return edits.result();
 }
 
 function isAlphanumeric(c: number): boolean {
