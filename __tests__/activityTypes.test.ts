@@ -187,7 +187,7 @@ describe.each(EXPRESS_VERSIONS)('activity types on %s', (_name, express) => {
       res.status(204).end();
     });
     customApp.get('/api/report', (req, res) => {
-      req.activity!.type = 'data_view';
+      req.activity!.activityType = 'data_view';
       req.activity!.entityType = 'report';
       req.activity!.entityId = 'r-1';
       req.activity!.action = 'report.generate';

@@ -24,22 +24,27 @@ async function rows(): Promise<Array<Record<string, unknown>>> {
 
 const certificationApproved = {
   action: 'certification.approved',
-  actor: { id: 'reviewer-7', type: 'admin', role: 'compliance_officer', name: 'Rita Reviewer' },
+  userId: 'reviewer-7',
+  actorType: 'admin',
+  actorRole: 'compliance_officer',
+  actorName: 'Rita Reviewer',
   category: 'approval',
   severity: 'medium',
-  entity: { type: 'certification', id: 42, name: 'ISO 27001 for Acme' },
+  entityType: 'certification',
+  entityId: 42,
+  entityName: 'ISO 27001 for Acme',
   tenantId: 'acme',
   ownerId: 'acme',
   status: 'success',
   before: { state: 'submitted', approver: null, vendor: { apiKey: CANARY }, items: [1, 2] },
   after: { state: 'approved', approver: 'reviewer-7', vendor: { apiKey: CANARY }, items: [1, 2, 3] },
   reason: 'All controls evidenced',
-  metadata: { ticket: 'CERT-42', password: CANARY },
+  details: { ticket: 'CERT-42', password: CANARY },
   personalData: true,
 } as const;
 
 describe('a domain event', () => {
-  it('is stored with its actor, entity, tenant, owner, status, reason, metadata and before/after with a field-level diff, sanitized', async () => {
+  it('is stored with its actor, entity, tenant, owner, status, reason, details and before/after with a field-level diff, sanitized', async () => {
     const tracker = testTracker(db.knex);
     await tracker.record(certificationApproved);
     await tracker.close();
@@ -66,8 +71,9 @@ describe('a domain event', () => {
   it('says failure with success false, defaults its actor type, and refuses values outside the vocabulary, naming them', async () => {
     const tracker = testTracker(db.knex);
     await tracker.record({ action: 'token.link.rejected', status: 'failure' });
-    await tracker.record({ action: 'nightly.import', actor: { id: 'etl' } });
+    await tracker.record({ action: 'nightly.import', userId: 'etl' });
     for (const [event, message] of [
+      [{ action: 'x', actorType: 'robot' }, 'Invalid event actorType "robot". Fix: use one of user, admin, agent, system, service'],
       [{ action: 'x', actor: { type: 'robot' } }, 'Invalid event actor.type "robot". Fix: use one of user, admin, agent, system, service'],
       [{ action: 'x', severity: 'urgent' }, 'Invalid event severity "urgent". Fix: use one of info, low, medium, high, critical'],
       [{ action: 'x', status: 'done' }, 'Invalid event status "done". Fix: use one of success, failure, partial, pending'],
@@ -120,7 +126,7 @@ describe.each(EXPRESS_VERSIONS)('inside a request (%s)', (_name, express) => {
     app.set('trust proxy', true);
     app.use(tracker.middleware());
     app.post('/assistant/messages', async (req, res) => {
-      await req.activity!.record({ action: 'assistant.reply', actor: { id: 'helper-bot', type: 'agent', name: 'Helper' }, category: 'conversation', metadata: { words: 57 } });
+      await req.activity!.record({ action: 'assistant.reply', userId: 'helper-bot', actorType: 'agent', actorName: 'Helper', category: 'conversation', details: { words: 57 } });
       res.status(201).json({ ok: true });
     });
     await request(app).post('/assistant/messages').set(bearer('ada', 'user')).set('x-tenant', 'acme').set('X-Forwarded-For', '81.2.69.142')
@@ -189,7 +195,7 @@ describe.each(EXPRESS_VERSIONS)('the OWASP logging vocabulary (%s)', (_name, exp
     app.post('/login', (req, res) => { res.sendStatus(req.query['ok'] === '1' ? 200 : 401); });
     app.get('/search', (_req, res) => { res.sendStatus(429); });
     app.get('/report', async (req, res) => {
-      await req.activity!.record({ action: SECURITY_EVENTS.SENSITIVE_READ, entity: { type: 'salary', id: 'e-1' }, personalData: true });
+      await req.activity!.record({ action: SECURITY_EVENTS.SENSITIVE_READ, entityType: 'salary', entityId: 'e-1', personalData: true });
       res.sendStatus(200);
     });
     await request(app).post('/login?ok=1').expect(200);
@@ -208,12 +214,12 @@ describe.each(EXPRESS_VERSIONS)('/stats over domain events (%s)', (_name, expres
   it('groups by action and by actor type, and narrows by action, actor type and category, without SQL', async () => {
     const tracker = testTracker(db.knex, { jwtSecret: REPORT_SECRET });
     const decisions = [
-      ...Array.from({ length: 3 }, () => ({ action: 'certification.approved', category: 'approval', actor: { id: 'rita', type: 'admin' as const } })),
-      { action: 'certification.rejected', category: 'approval', actor: { id: 'rita', type: 'admin' as const }, reason: 'evidence missing' },
+      ...Array.from({ length: 3 }, () => ({ action: 'certification.approved', category: 'approval', userId: 'rita', actorType: 'admin' as const })),
+      { action: 'certification.rejected', category: 'approval', userId: 'rita', actorType: 'admin' as const, reason: 'evidence missing' },
       ...Array.from({ length: 2 }, () => ({ action: SECURITY_EVENTS.AUTHN_TOKEN_INVALID, category: 'approval', status: 'failure' as const })),
-      ...Array.from({ length: 4 }, () => ({ action: 'assistant.message', category: 'conversation', actor: { id: 'helper-bot', type: 'agent' as const } })),
-      { action: 'assistant.message', category: 'conversation', actor: { id: 'writer-bot', type: 'agent' as const } },
-      { action: 'assistant.message', category: 'conversation', actor: { id: 'ada' } },
+      ...Array.from({ length: 4 }, () => ({ action: 'assistant.message', category: 'conversation', userId: 'helper-bot', actorType: 'agent' as const })),
+      { action: 'assistant.message', category: 'conversation', userId: 'writer-bot', actorType: 'agent' as const },
+      { action: 'assistant.message', category: 'conversation', userId: 'ada' },
     ];
     for (const event of decisions) await tracker.record(event);
     const app = express();

@@ -88,7 +88,7 @@ describe('ids are cleaned like every recorded string', () => {
       });
       app.post('/event', async (req: any, res) => {
         const id = String(req.query.as);
-        await req.activity.record({ action: 'thing.done', actor: { id }, sessionId: id, tenantId: id, ownerId: id, entity: { type: 'thing', id } });
+        await req.activity.record({ action: 'thing.done', userId: id, sessionId: id, tenantId: id, ownerId: id, entityType: 'thing', entityId: id });
         res.send('ok');
       });
       return app;

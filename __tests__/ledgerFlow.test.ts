@@ -43,29 +43,29 @@ function ledgerApp(express: (typeof EXPRESS_VERSIONS)[number][1], tracker: Activ
     const amount = Number((req.body as { amount?: unknown }).amount);
     if (!from || !to || from.org !== me(req).org) { res.status(404).json({ error: 'No such account' }); return; }
     const before = { ...from };
-    const event = { action: 'ledger.transfer', category: 'ledger', actor: { id: me(req).id, type: 'user', role: me(req).role }, entity: { type: 'account', id: req.params.id }, ownerId: from.org } as const;
+    const event = { action: 'ledger.transfer', category: 'ledger', userId: me(req).id, actorType: 'user', actorRole: me(req).role, entityType: 'account', entityId: req.params.id, ownerId: from.org } as const;
     if (from.frozen || from.balance < amount) {
-      await req.activity!.record({ ...event, status: 'failure', reason: from.frozen ? 'account frozen' : 'insufficient funds', before, after: before, metadata: { amount } });
+      await req.activity!.record({ ...event, status: 'failure', reason: from.frozen ? 'account frozen' : 'insufficient funds', before, after: before, details: { amount } });
       res.status(422).json({ error: 'Transfer refused' });
       return;
     }
     from.balance -= amount;
     to.balance += amount;
-    await req.activity!.record({ ...event, status: 'success', reason: String((req.body as { memo?: unknown }).memo ?? ''), before, after: { ...from }, metadata: { amount, to: (req.body as { to: string }).to } });
+    await req.activity!.record({ ...event, status: 'success', reason: String((req.body as { memo?: unknown }).memo ?? ''), before, after: { ...from }, details: { amount, to: (req.body as { to: string }).to } });
     res.json(from);
   });
   app.post('/accounts/:id/freeze', async (req: Request<{ id: string }>, res: Response) => {
     const account = accounts.get(req.params.id)!;
     const before = { ...account };
     account.frozen = true;
-    await req.activity!.record({ action: 'ledger.account_frozen', category: 'ledger', actor: { id: me(req).id, type: 'admin', role: me(req).role }, entity: { type: 'account', id: req.params.id }, ownerId: account.org, before, after: { ...account }, reason: String((req.body as { reason?: unknown }).reason) });
+    await req.activity!.record({ action: 'ledger.account_frozen', category: 'ledger', userId: me(req).id, actorType: 'admin', actorRole: me(req).role, entityType: 'account', entityId: req.params.id, ownerId: account.org, before, after: { ...account }, reason: String((req.body as { reason?: unknown }).reason) });
     res.json(account);
   });
   const postInterest = async (): Promise<void> => {
     const account = accounts.get('A-1')!;
     const before = { ...account };
     account.balance = Math.round(account.balance * 1.01);
-    await tracker.record({ action: 'ledger.interest_posted', category: 'ledger', actor: { id: 'interest-job', type: 'system' }, entity: { type: 'account', id: 'A-1' }, tenantId: 'acme', ownerId: 'acme', before, after: { ...account }, reason: 'monthly interest 1%' });
+    await tracker.record({ action: 'ledger.interest_posted', category: 'ledger', userId: 'interest-job', actorType: 'system', entityType: 'account', entityId: 'A-1', tenantId: 'acme', ownerId: 'acme', before, after: { ...account }, reason: 'monthly interest 1%' });
   };
   app.use(MOUNT, tracker.router());
   return { app, postInterest };

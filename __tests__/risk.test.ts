@@ -158,11 +158,11 @@ describe('risk of domain events', () => {
 
   it('an admin actor, a privileged role or a deletion is privileged_action; a severity given is kept when higher', async () => {
     tracker = testTracker(db.knex);
-    await tracker.record({ action: 'user.suspended', actor: { id: 'root-1', type: 'admin' }, startTime: MONDAY_10_UTC });
-    await tracker.record({ action: 'plan.changed', actor: { id: 'ops-1', role: 'system_admin' }, severity: 'high', startTime: MONDAY_10_UTC });
-    await tracker.record({ action: 'invoice.deleted', activityType: 'data_delete', actor: { id: 'clerk-1', role: 'clerk' }, startTime: MONDAY_10_UTC });
-    await tracker.record({ action: 'invoice.viewed', actor: { id: 'clerk-1', role: 'clerk' }, startTime: MONDAY_10_UTC });
-    await tracker.record({ action: 'password.checked', category: 'authentication', status: 'failure', actor: { id: 'clerk-1' }, severity: 'info', startTime: MONDAY_10_UTC });
+    await tracker.record({ action: 'user.suspended', userId: 'root-1', actorType: 'admin', startTime: MONDAY_10_UTC });
+    await tracker.record({ action: 'plan.changed', userId: 'ops-1', actorRole: 'system_admin', severity: 'high', startTime: MONDAY_10_UTC });
+    await tracker.record({ action: 'invoice.deleted', activityType: 'data_delete', userId: 'clerk-1', actorRole: 'clerk', startTime: MONDAY_10_UTC });
+    await tracker.record({ action: 'invoice.viewed', userId: 'clerk-1', actorRole: 'clerk', startTime: MONDAY_10_UTC });
+    await tracker.record({ action: 'password.checked', category: 'authentication', status: 'failure', userId: 'clerk-1', severity: 'info', startTime: MONDAY_10_UTC });
     expect(await risks()).toEqual([
       expect.objectContaining({ action: 'user.suspended', ...scored(0.2, ['privileged_action'], 'low') }),
       expect.objectContaining({ action: 'plan.changed', ...scored(0.2, ['privileged_action'], 'high') }),
@@ -174,7 +174,7 @@ describe('risk of domain events', () => {
 
   it('outside working hours in the configured time zone is outside_working_hours', async () => {
     tracker = testTracker(db.knex, { risk: { workingHours: { timeZone: 'Europe/Berlin' } } });
-    const at = (iso: string) => ({ action: iso, actor: { id: 'night-owl' }, startTime: new Date(iso) });
+    const at = (iso: string) => ({ action: iso, userId: 'night-owl', startTime: new Date(iso) });
     // Berlin is UTC+1 in November: 06:59 UTC is 07:59 there, 07:00 UTC is 08:00, 16:59 UTC is 17:59, 17:00 UTC is 18:00.
     for (const iso of ['2026-11-23T06:59:00Z', '2026-11-23T07:00:00Z', '2026-11-23T16:59:00Z', '2026-11-23T17:00:00Z', SATURDAY_10_UTC.toISOString()]) {
       await tracker.record(at(iso));
@@ -195,9 +195,9 @@ describe('risk of domain events', () => {
         anomalyThreshold: 0.35, workingHours: { start: 9, end: 17, days: [6] },
       },
     });
-    await tracker.record({ action: 'weekday', actor: { id: 'a' }, startTime: MONDAY_10_UTC });
-    await tracker.record({ action: 'saturday', actor: { id: 'a' }, startTime: SATURDAY_10_UTC });
-    await tracker.record({ action: 'admin.weekday', actor: { id: 'a', type: 'admin' }, startTime: MONDAY_10_UTC });
+    await tracker.record({ action: 'weekday', userId: 'a', startTime: MONDAY_10_UTC });
+    await tracker.record({ action: 'saturday', userId: 'a', startTime: SATURDAY_10_UTC });
+    await tracker.record({ action: 'admin.weekday', userId: 'a', actorType: 'admin', startTime: MONDAY_10_UTC });
     expect(await risks()).toEqual([
       expect.objectContaining({ action: 'weekday', ...scored(0.35, ['outside_working_hours'], 'medium', true) }),
       expect.objectContaining({ action: 'saturday', ...UNSCORED }),
@@ -207,7 +207,7 @@ describe('risk of domain events', () => {
 
   it('burst_rate counts a user\'s rows by time, in one batch and across batches', async () => {
     const burstTracker = tracker = testTracker(db.knex, { risk: { burstThreshold: 3, burstWindowSeconds: 10, workingHours: false } });
-    const at = (user: string, second: number) => burstTracker.record({ action: `${user}@${second}`, actor: { id: user }, startTime: new Date(MONDAY_10_UTC.getTime() + second * 1000) });
+    const at = (user: string, second: number) => burstTracker.record({ action: `${user}@${second}`, userId: user, startTime: new Date(MONDAY_10_UTC.getTime() + second * 1000) });
     await Promise.all([at('b', 0), at('b', 1), at('b', 2), at('b', 3), at('c', 3)]);
     await at('b', 5);
     await at('b', 14);
@@ -250,8 +250,8 @@ describe('risk of domain events', () => {
 
   it('risk: false leaves the risk columns empty and a given severity as it is', async () => {
     tracker = testTracker(db.knex, { risk: false });
-    await tracker.record({ action: 'user.suspended', actor: { id: 'root-1', type: 'admin' }, severity: 'medium', startTime: SATURDAY_10_UTC });
-    await tracker.record({ action: 'note.added', actor: { id: 'u' }, startTime: SATURDAY_10_UTC });
+    await tracker.record({ action: 'user.suspended', userId: 'root-1', actorType: 'admin', severity: 'medium', startTime: SATURDAY_10_UTC });
+    await tracker.record({ action: 'note.added', userId: 'u', startTime: SATURDAY_10_UTC });
     expect(await risks()).toEqual([
       { action: 'user.suspended', user_id: 'root-1', risk_score: null, risk_factors: null, severity: 'medium', anomaly: null },
       { action: 'note.added', user_id: 'u', risk_score: null, risk_factors: null, severity: null, anomaly: null },

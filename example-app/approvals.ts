@@ -51,7 +51,7 @@ export function approvalRoutes(deps: ApprovalDeps): { router: express.Router; ou
   let nextId = 1;
   const router = express.Router();
   const user = (req: Request): ExampleUser => (req as Request & { user: ExampleUser }).user;
-  const entity = (a: Approval) => ({ type: 'approval', id: a.id, name: a.title });
+  const entity = (a: Approval) => ({ entityType: 'approval', entityId: a.id, entityName: a.title });
   const snapshot = (a: Approval) => ({ state: a.state, decidedBy: a.decidedBy, reason: a.reason });
 
   /** The approval when it belongs to the caller's organisation; other organisations' do not exist for them. */
@@ -71,9 +71,9 @@ export function approvalRoutes(deps: ApprovalDeps): { router: express.Router; ou
     approval.decidedBy = by;
     approval.reason = reason;
     await record({
-      action: `approval.${decision}`, category: CATEGORY, actor: { id: by, type: 'user', role: 'approver' },
-      entity: entity(approval), tenantId: approval.tenantId, ownerId: approval.tenantId,
-      before, after: snapshot(approval), reason, metadata: { via },
+      action: `approval.${decision}`, category: CATEGORY, userId: by, actorType: 'user', actorRole: 'approver',
+      ...entity(approval), tenantId: approval.tenantId, ownerId: approval.tenantId,
+      before, after: snapshot(approval), reason, details: { via },
     });
   };
 
@@ -90,7 +90,7 @@ export function approvalRoutes(deps: ApprovalDeps): { router: express.Router; ou
     }
     const approval: Approval = { id: String(nextId++), title: title.trim(), tenantId: me.tenantId, state: 'submitted', submittedBy: me.id, decidedBy: null, reason: null };
     approvals.set(approval.id, approval);
-    await req.activity?.record({ action: 'approval.submitted', category: CATEGORY, entity: entity(approval), ownerId: approval.tenantId, after: snapshot(approval) });
+    await req.activity?.record({ action: 'approval.submitted', category: CATEGORY, ...entity(approval), ownerId: approval.tenantId, after: snapshot(approval) });
     res.status(201).json(approval);
   });
 
@@ -129,7 +129,7 @@ export function approvalRoutes(deps: ApprovalDeps): { router: express.Router; ou
     links.set(token, { approvalId: approval.id, approver, expiresAt: deps.now() + LINK_TTL_MS, usedAt: null });
     const url = `/approvals/decide?token=${token}`;
     outbox.push({ to: approver, approvalId: approval.id, tenantId: approval.tenantId, url });
-    await req.activity?.record({ action: 'approval.link_sent', category: CATEGORY, entity: entity(approval), ownerId: approval.tenantId, metadata: { to: approver } });
+    await req.activity?.record({ action: 'approval.link_sent', category: CATEGORY, ...entity(approval), ownerId: approval.tenantId, details: { to: approver } });
     res.status(201).json({ sentTo: approver });
   });
 
@@ -146,8 +146,8 @@ export function approvalRoutes(deps: ApprovalDeps): { router: express.Router; ou
     const refuse = async (status: number, action: string, message: string, approval?: Approval): Promise<void> => {
       await req.activity?.record({
         action, category: 'authentication', status: 'failure', severity: 'high',
-        ...(approval ? { entity: entity(approval), tenantId: approval.tenantId, ownerId: approval.tenantId } : {}),
-        metadata: { decision },
+        ...(approval ? { ...entity(approval), tenantId: approval.tenantId, ownerId: approval.tenantId } : {}),
+        details: { decision },
       });
       res.status(status).json({ error: message });
     };

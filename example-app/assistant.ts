@@ -7,7 +7,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { ExampleUser } from './tenants';
 
-export const ASSISTANT_AGENT = { id: 'helper-bot', type: 'agent', name: 'Helper' } as const;
+export const ASSISTANT_AGENT = { userId: 'helper-bot', actorType: 'agent', actorName: 'Helper' } as const;
 
 export function assistantRoutes(requireUser: (req: Request, res: Response, next: NextFunction) => void): express.Router {
   const router = express.Router();
@@ -20,8 +20,8 @@ export function assistantRoutes(requireUser: (req: Request, res: Response, next:
     const tokens = (s: string): number => s.trim().split(/\s+/).length;
     const me = (req as Request & { user: ExampleUser }).user;
     const reply = `I read ${text.length} characters. (This demo assistant only counts.)`;
-    await req.activity!.record({ action: 'assistant.message', category: 'conversation', actor: { id: me.id, type: 'user' }, metadata: { role: 'user', characters: text.length, tokens: tokens(text) } });
-    await req.activity!.record({ action: 'assistant.message', category: 'conversation', actor: ASSISTANT_AGENT, metadata: { role: 'assistant', characters: reply.length, tokens: tokens(reply), inReplyTo: me.id } });
+    await req.activity!.record({ action: 'assistant.message', category: 'conversation', userId: me.id, actorType: 'user', details: { role: 'user', characters: text.length, tokens: tokens(text) } });
+    await req.activity!.record({ action: 'assistant.message', category: 'conversation', ...ASSISTANT_AGENT, details: { role: 'assistant', characters: reply.length, tokens: tokens(reply), inReplyTo: me.id } });
     res.status(201).json({ reply });
   });
   return router;

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KeyObject } from 'node:crypto';
+import type { ActivityRowFields } from './store/columns';
 
 /** The product's vocabulary of what happened. */
 export const ACTIVITY_TYPES = [
@@ -39,59 +40,12 @@ export interface GeoLocation {
   timezone: string | null;
 }
 
-/** One recorded row of `user_activity`, as the package builds it. */
-export interface ActivityEvent {
-  /** UUID (version 7, time ordered) generated at capture; the row's primary key. */
-  id: string;
-  userId: string | null;
-  sessionId: string | null;
-  activityType: ActivityType;
-  entityType: string | null;
-  entityId: string | null;
-  action: string | null;
-  /** Sanitized params, query, body excerpt and selected headers (requests), or the event's own details. */
-  details: Record<string, unknown> | null;
-  ipAddress: string | null;
-  userAgent: string | null;
-  browser: string | null;
-  operatingSystem: string | null;
-  deviceInfo: DeviceInfo | null;
-  location: GeoLocation | null;
-  /** Milliseconds, from a monotonic clock. */
-  duration: number | null;
-  /** When the request started or the event happened, in Unix epoch milliseconds (kept as a number: the write path serializes it without a Date). */
-  startTime: number;
-  /** When the response ended or the client went away, in Unix epoch milliseconds. */
-  endTime: number | null;
-  method: string | null;
-  /** Path without the query string. */
-  path: string | null;
-  /** Matched route pattern, e.g. `/api/items/:id`. */
-  route: string | null;
-  statusCode: number | null;
-  success: boolean;
-  requestSize: number | null;
-  responseSize: number | null;
-  /** Who acted, for domain events: user, admin, agent, system or service. */
-  actorType?: ActorType | null;
-  actorRole?: string | null;
-  actorName?: string | null;
-  category?: string | null;
-  severity?: Severity | null;
-  entityName?: string | null;
-  /** The tenant the row belongs to (getTenantId, or the event's tenantId). */
-  tenantId?: string | null;
-  /** The tenant (or party) that owns the entity the row is about. */
-  ownerId?: string | null;
-  status?: EventStatus | null;
-  reason?: string | null;
-  /** `{ before, after, diff }` of a domain event, sanitized. */
-  changes?: Changes | null;
-  personalData?: boolean | null;
-  riskScore?: number | null;
-  riskFactors?: string[] | null;
-  anomaly?: boolean | null;
-}
+/**
+ * One recorded row of `user_activity`, as the package builds it. Its fields, their types and their
+ * documentation are those of the column registry (lib/store/columns.ts).
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- an interface keeps the name in hovers and declarations
+export interface ActivityEvent extends ActivityRowFields {}
 
 export const ACTOR_TYPES = ['user', 'admin', 'agent', 'system', 'service'] as const;
 export type ActorType = (typeof ACTOR_TYPES)[number];
@@ -159,25 +113,30 @@ export interface Changes {
   diff: FieldChange[];
 }
 
-/** What `tracker.record()` and `req.activity.record()` accept: an action plus whatever is known. */
+/**
+ * What `tracker.record()` and `req.activity.record()` accept: an action plus whatever is known. The
+ * names are those of the stored row (see `ActivityEvent`).
+ */
 export interface RecordInput {
   /** What happened, e.g. `certification.approved`. */
   action: string;
   /** Default `system_action`. */
   activityType?: ActivityType;
-  /** Who acted. `type` defaults to `user` when an id is known (here, in `userId`, or from the request), else `system`. */
-  actor?: { id?: string | number | null; type?: ActorType; role?: string | null; name?: string | null };
-  /** The actor's id; `actor.id` wins when both are given. */
+  /** Who acted. Default: the request's user (`getUserId`), when linked to one. */
   userId?: string | number | null;
+  /** Default `user` when a user id is known, else `system`. */
+  actorType?: ActorType;
+  actorRole?: string | null;
+  actorName?: string | null;
   sessionId?: string | null;
   /** The app's grouping of actions, e.g. `approval`. */
   category?: string | null;
   /** Default: none given (the row's risk decides). */
   severity?: Severity;
-  /** What was acted on; `entityType` / `entityId` are the same, flat. */
-  entity?: { type: string; id?: string | number | null; name?: string | null };
+  /** What was acted on. */
   entityType?: string | null;
   entityId?: string | number | null;
+  entityName?: string | null;
   /** The tenant the event belongs to. Default: the request's (`getTenantId`), when linked to one. */
   tenantId?: string | number | null;
   /** The tenant or party that owns the entity. */
@@ -188,8 +147,7 @@ export interface RecordInput {
   before?: unknown;
   after?: unknown;
   reason?: string | null;
-  /** Anything else about the event, sanitized. `details` is the same. */
-  metadata?: Record<string, unknown> | null;
+  /** Anything else about the event, sanitized. */
   details?: Record<string, unknown> | null;
   /** The event reads or changes personal data. */
   personalData?: boolean;
@@ -199,6 +157,12 @@ export interface RecordInput {
   userAgent?: string | null;
   startTime?: Date;
   duration?: number | null;
+  /** @deprecated Use `userId`, `actorType`, `actorRole` and `actorName`; each of these wins over its flat name. Removed in the next minor version. */
+  actor?: { id?: string | number | null; type?: ActorType; role?: string | null; name?: string | null };
+  /** @deprecated Use `entityType`, `entityId` and `entityName`; each of these wins over its flat name. Removed in the next minor version. */
+  entity?: { type: string; id?: string | number | null; name?: string | null };
+  /** @deprecated Use `details`; wins over it when both are given. Removed in the next minor version. */
+  metadata?: Record<string, unknown> | null;
 }
 
 /** What the middleware lets a route say about its own request (`req.activity`). */
@@ -208,6 +172,8 @@ export interface RequestActivity {
   /** The tenant the request acted in, when the route knows better than `getTenantId` (a failed login naming a known account). */
   tenantId?: string;
   /** Overrides the activity type the rules would choose. */
+  activityType?: ActivityType;
+  /** @deprecated Use `activityType`, which wins when both are set. Removed in the next minor version. */
   type?: ActivityType;
   entityType?: string;
   entityId?: string | number;

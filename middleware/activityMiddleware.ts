@@ -2,6 +2,7 @@ import type { NextFunction } from 'express';
 import type { CaptureContext, RequestStart } from '../lib/capture/buildEvent';
 import { buildRequestEvent, statusAtEnd } from '../lib/capture/buildEvent';
 import { uuidv7 } from '../lib/util/ids';
+import { systemEvent } from '../lib/store/systemEvent';
 import { resolveTenantId, resolveUserId } from '../lib/capture/identity';
 import type { ActivityEvent, RecordInput, RequestActivity, TrackedRequest, TrackedResponse } from '../lib/types';
 
@@ -71,6 +72,7 @@ export function createActivityMiddleware(deps: MiddlewareDeps): ActivityMiddlewa
 /** `req.activity`: lets a route name its own activity and record events linked to the request. */
 class LinkedActivity implements RequestActivity {
   userId: RequestActivity['userId'];
+  activityType: RequestActivity['activityType'];
   type: RequestActivity['type'];
   entityType: RequestActivity['entityType'];
   entityId: RequestActivity['entityId'];
@@ -112,14 +114,12 @@ class LinkedActivity implements RequestActivity {
 function fallbackEvent(req: TrackedRequest, res: TrackedResponse, start: RequestStart, aborted: boolean): ActivityEvent {
   const duration = performance.now() - start.startMonotonic;
   const statusCode = statusAtEnd(res, aborted);
-  return {
-    id: start.id, userId: null, sessionId: start.sessionId, activityType: statusCode >= 500 ? 'error' : 'system_action',
-    entityType: null, entityId: null, action: null, details: { captureFailed: true }, ipAddress: start.ip, userAgent: null,
-    browser: null, operatingSystem: null, deviceInfo: null, location: null, duration,
-    startTime: start.startedAt, endTime: start.startedAt + duration,
-    method: typeof req.method === 'string' ? req.method.slice(0, 16).replace(/[^A-Z]/gi, '') : null, path: null, route: null,
-    statusCode, success: !aborted && statusCode < 400, requestSize: null, responseSize: null,
-  };
+  return systemEvent({
+    id: start.id, sessionId: start.sessionId, activityType: statusCode >= 500 ? 'error' : 'system_action',
+    details: { captureFailed: true }, ipAddress: start.ip, duration, startTime: start.startedAt, endTime: start.startedAt + duration,
+    method: typeof req.method === 'string' ? req.method.slice(0, 16).replace(/[^A-Z]/gi, '') : null,
+    statusCode, success: !aborted && statusCode < 400,
+  });
 }
 
 /** IPv4 clients on a dual-stack socket appear as ::ffff:a.b.c.d; store the plain form. */

@@ -11,6 +11,7 @@ import type { SessionResolver } from './session';
 import { MAX_USER_AGENT_LENGTH, type UserAgentParser } from './userAgent';
 import { safeDecode, trimSlash } from '../util/paths';
 import type { TokenVerifier } from '../auth/jwt';
+import { warnDeprecated } from '../deprecations';
 
 /** Everything capture needs, built once per tracker. */
 export interface CaptureContext {
@@ -55,7 +56,8 @@ export function buildRequestEvent(ctx: CaptureContext, req: TrackedRequest, res:
   const statusCode = statusAtEnd(res, aborted);
   const overrides = req.activity;
 
-  let activityType: ActivityType = overrides?.type ?? classifyActivity({
+  if (overrides?.type !== undefined) warnDeprecated('AT_DEP_REQUEST_ACTIVITY_TYPE');
+  let activityType: ActivityType = overrides?.activityType ?? overrides?.type ?? classifyActivity({
     method,
     path: trimSlash((rawPath.includes('%') ? safeDecode(rawPath) : rawPath).toLowerCase()),
     route,

@@ -1,7 +1,9 @@
 import { ActivityTrackingError } from '../errors';
 import { ACTIVITY_TYPES, ACTOR_TYPES, EVENT_STATUSES, SEVERITIES, type ActivityEvent, type ActivityType, type Changes, type RecordInput } from '../types';
 import { fieldDiff } from './diff';
-import { cleanId, uuidv7 } from '../util/ids';
+import { cleanId } from '../util/ids';
+import { systemEvent } from '../store/systemEvent';
+import { warnDeprecated } from '../deprecations';
 import type { Sanitizer } from './sanitize';
 import { MAX_USER_AGENT_LENGTH } from './userAgent';
 
@@ -10,10 +12,11 @@ const MAX_REASON_LENGTH = 2000;
 const LATEST_TIME = Date.UTC(10000, 0, 1);
 
 /** Turns what an app passes to `record()` into a row, sanitized exactly like a request's. */
-export function buildRecordedEvent(input: RecordInput, defaults: Partial<ActivityEvent>, sanitizer: Sanitizer): ActivityEvent {
-  if (typeof input !== 'object' || input === null) {
+export function buildRecordedEvent(given: RecordInput, defaults: Partial<ActivityEvent>, sanitizer: Sanitizer): ActivityEvent {
+  if (typeof given !== 'object' || given === null) {
     throw new ActivityTrackingError('ERR_AT_INVALID_EVENT', 'record() takes an object such as { action: "invoice.approved" }');
   }
+  const input = withRowNames(given);
   if (typeof input.action !== 'string' || input.action.trim() === '' || input.action.length > MAX_FIELD_LENGTH) {
     throw new ActivityTrackingError('ERR_AT_INVALID_EVENT',
       `Invalid event action ${JSON.stringify(input.action)}. Fix: pass a non-empty string of at most ${MAX_FIELD_LENGTH} characters, such as "invoice.approved"`);
@@ -30,32 +33,32 @@ export function buildRecordedEvent(input: RecordInput, defaults: Partial<Activit
   if (input.success !== undefined && typeof input.success !== 'boolean') {
     throw new ActivityTrackingError('ERR_AT_INVALID_EVENT', `Invalid event success ${JSON.stringify(input.success)}. Fix: pass true or false`);
   }
-  checkOneOf('actor.type', input.actor?.type, ACTOR_TYPES);
+  checkOneOf(given.actor?.type !== undefined ? 'actor.type' : 'actorType', input.actorType, ACTOR_TYPES);
   checkOneOf('severity', input.severity, SEVERITIES);
   checkOneOf('status', input.status, EVENT_STATUSES);
   if (input.personalData !== undefined && typeof input.personalData !== 'boolean') {
     throw new ActivityTrackingError('ERR_AT_INVALID_EVENT', `Invalid event personalData ${JSON.stringify(input.personalData)}. Fix: pass true or false`);
   }
-  if (input.entity !== undefined && (typeof input.entity !== 'object' || input.entity === null || typeof input.entity.type !== 'string' || input.entity.type === '')) {
+  if (given.entity !== undefined && (typeof given.entity !== 'object' || given.entity === null || typeof given.entity.type !== 'string' || given.entity.type === '')) {
     throw new ActivityTrackingError('ERR_AT_INVALID_EVENT', 'Invalid event entity. Fix: pass { type, id?, name? } with a non-empty type, or leave it out');
   }
   const startTime = input.startTime ?? new Date();
   // The request's user agent, when the event is linked to one, is sanitized here like any other text.
   const userAgent = input.userAgent ?? defaults.userAgent ?? null;
   const duration = typeof input.duration === 'number' && Number.isFinite(input.duration) && input.duration >= 0 ? input.duration : null;
-  const given = input.metadata ?? input.details;
-  const details = given === undefined || given === null ? null : sanitizer.value(given);
+  const details = input.details === undefined || input.details === null ? null : sanitizer.value(input.details);
   const detailsValue = details === null ? null : (details.value as Record<string, unknown>);
   if (details?.truncated && detailsValue) detailsValue['truncated'] = true;
-  const userId = optionalId(input.actor?.id ?? input.userId) ?? defaults.userId ?? null;
+  const userId = optionalId(input.userId) ?? defaults.userId ?? null;
   const status = input.status ?? (input.success === false ? 'failure' : 'success');
-  return {
-    id: uuidv7(startTime.getTime()),
+  // Fields an app cannot set (method, path, route, sizes, …) stay empty.
+  return systemEvent({
+    startTime: startTime.getTime(),
     userId,
     sessionId: optionalId(input.sessionId) ?? defaults.sessionId ?? null,
     activityType,
-    entityType: optionalText(input.entity?.type ?? input.entityType, sanitizer),
-    entityId: optionalText(input.entity?.id ?? input.entityId, sanitizer),
+    entityType: optionalText(input.entityType, sanitizer),
+    entityId: optionalText(input.entityId, sanitizer),
     action: sanitizer.text(input.action),
     details: detailsValue,
     ipAddress: optionalText(input.ipAddress, sanitizer) ?? defaults.ipAddress ?? null,
@@ -65,28 +68,54 @@ export function buildRecordedEvent(input: RecordInput, defaults: Partial<Activit
     deviceInfo: defaults.deviceInfo ?? null,
     location: defaults.location ?? null,
     duration,
-    startTime: startTime.getTime(),
     endTime: duration === null ? null : startTime.getTime() + duration,
-    method: null,
-    path: null,
-    route: null,
-    statusCode: null,
     success: input.success ?? status !== 'failure',
-    requestSize: null,
-    responseSize: null,
-    actorType: input.actor?.type ?? (userId === null ? 'system' : 'user'),
-    actorRole: optionalText(input.actor?.role, sanitizer),
-    actorName: optionalText(input.actor?.name, sanitizer),
+    actorType: input.actorType ?? (userId === null ? 'system' : 'user'),
+    actorRole: optionalText(input.actorRole, sanitizer),
+    actorName: optionalText(input.actorName, sanitizer),
     category: optionalText(input.category, sanitizer),
     severity: input.severity ?? null,
-    entityName: optionalText(input.entity?.name, sanitizer),
+    entityName: optionalText(input.entityName, sanitizer),
     tenantId: optionalId(input.tenantId) ?? defaults.tenantId ?? null,
     ownerId: optionalId(input.ownerId),
     status,
     reason: input.reason === undefined || input.reason === null || input.reason === '' ? null : sanitizer.text(String(input.reason).slice(0, MAX_REASON_LENGTH)),
     changes: changesOf(input, sanitizer),
     personalData: input.personalData ?? null,
-  };
+  });
+}
+
+/**
+ * The input in the row's names: the deprecated `actor`, `entity` and `metadata` (each warned about
+ * once) are read into userId/actorType/actorRole/actorName, entityType/entityId/entityName and
+ * details, winning over those as they always have.
+ */
+function withRowNames(input: RecordInput): RecordInput {
+  const { actor, entity, metadata } = input;
+  if (actor === undefined && entity === undefined && metadata === undefined) return input;
+  const out: RecordInput = { ...input };
+  if (actor !== undefined && actor !== null) {
+    warnDeprecated('AT_DEP_RECORD_ACTOR');
+    if (typeof actor === 'object') {
+      out.userId = actor.id ?? input.userId;
+      if (actor.type !== undefined) out.actorType = actor.type;
+      out.actorRole = actor.role ?? input.actorRole;
+      out.actorName = actor.name ?? input.actorName;
+    }
+  }
+  if (entity !== undefined) {
+    warnDeprecated('AT_DEP_RECORD_ENTITY');
+    if (typeof entity === 'object' && entity !== null) {
+      out.entityType = entity.type ?? input.entityType;
+      out.entityId = entity.id ?? input.entityId;
+      out.entityName = entity.name ?? input.entityName;
+    }
+  }
+  if (metadata !== undefined) {
+    warnDeprecated('AT_DEP_RECORD_METADATA');
+    out.details = metadata ?? input.details;
+  }
+  return out;
 }
 
 /** Before and after, sanitized like everything else, with the fields that changed between them. */

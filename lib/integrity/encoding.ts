@@ -2,12 +2,7 @@
  * The hash chain's encoding. The SQL that computes it is generated under migrations/sql/generator/
  * and installed, frozen, by the migrations; the verifier does not call it: it recomputes the same
  * bytes in JavaScript (recordEncoding.ts), and a test checks the two agree.
- */
-
-/** The hash of the chain before its first row. */
-export const GENESIS_HASH = '0'.repeat(64);
-
-/**
+ *
  * The canonical encoding, version 1: the text form PostgreSQL gives the record of these values, in
  * this order (a composite value's text form: parentheses, commas, a value quoted when it holds
  * special characters, nothing for NULL). Every value has one text form whatever the session's
@@ -21,10 +16,8 @@ export const GENESIS_HASH = '0'.repeat(64);
  * ('v2', those values); a row with none of them set is encoded exactly as in version 1, so rows
  * stored before version 2 verify unchanged.
  *
- * These are the columns version 2 adds, in encoding order, with their types.
+ * The columns each version covers, and their order, are in the column registry (lib/store/columns.ts).
  */
-export const V2_COLUMNS: ReadonlyArray<readonly [column: string, type: string]> = [
-  ['actor_type', 'text'], ['actor_role', 'text'], ['actor_name', 'text'], ['category', 'text'], ['severity', 'text'],
-  ['entity_name', 'text'], ['tenant_id', 'text'], ['owner_id', 'text'], ['status', 'text'], ['reason', 'text'],
-  ['changes', 'jsonb'], ['personal_data', 'boolean'], ['risk_score', 'double precision'], ['risk_factors', 'jsonb'], ['anomaly', 'boolean'],
-];
+
+/** The hash of the chain before its first row. */
+export const GENESIS_HASH = '0'.repeat(64);

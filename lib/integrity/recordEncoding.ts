@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { V2_COLUMNS } from './encoding';
+import { chainColumns, type SqlType } from '../store/columns';
 
 /**
  * The chain's record encoding (lib/integrity/encoding.ts) computed in JavaScript, so `verifyChain`
@@ -14,17 +14,20 @@ export type FieldValue = string | boolean | null;
 
 type Kind = 'text' | 'cast' | 'float' | 'time' | 'bool';
 
-/** The version-1 columns after the position, in encoding order, with how each is read. */
-const V1_FIELDS: ReadonlyArray<readonly [column: string, kind: Kind]> = [
-  ['id', 'cast'], ['user_id', 'text'], ['session_id', 'text'], ['activity_type', 'text'], ['entity_type', 'text'],
-  ['entity_id', 'text'], ['action', 'text'], ['details', 'cast'], ['ip_address', 'text'], ['user_agent', 'text'],
-  ['browser', 'text'], ['operating_system', 'text'], ['device_info', 'cast'], ['location', 'cast'], ['duration', 'float'],
-  ['start_time', 'time'], ['end_time', 'time'], ['method', 'text'], ['path', 'text'], ['route', 'text'],
-  ['status_code', 'cast'], ['success', 'bool'], ['request_size', 'cast'], ['response_size', 'cast'],
-];
-const V2_FIELDS: ReadonlyArray<readonly [column: string, kind: Kind]> = V2_COLUMNS.map(([column, type]) => [
-  column, type === 'double precision' ? 'float' : type === 'boolean' ? 'bool' : type === 'text' ? 'text' : 'cast',
-] as const);
+/** How a column is read: text as stored, through its type's output, as float bytes, as epoch milliseconds, or as a boolean. */
+function kindOf(type: SqlType): Kind {
+  switch (type) {
+    case 'text': return 'text';
+    case 'double precision': return 'float';
+    case 'timestamptz': return 'time';
+    case 'boolean': return 'bool';
+    default: return 'cast';
+  }
+}
+
+/** Each version's columns (after the position, for version 1), in encoding order, with how each is read. */
+const V1_FIELDS: ReadonlyArray<readonly [column: string, kind: Kind]> = chainColumns(1).map(({ column, type }) => [column, kindOf(type)] as const);
+const V2_FIELDS: ReadonlyArray<readonly [column: string, kind: Kind]> = chainColumns(2).map(({ column, type }) => [column, kindOf(type)] as const);
 
 function readExpression(column: string, kind: Kind): string {
   switch (kind) {

@@ -19,7 +19,7 @@ export interface TrailEntry {
 export function noteOnTrail(ctx: ReportContext, req: Request, res: Response, entry: TrailEntry): void {
   const activity = req.activity;
   if (activity && typeof activity.record === 'function') {
-    activity.type = entry.type;
+    activity.activityType = entry.type;
     activity.action = entry.action;
     if (entry.userId !== null) activity.userId = entry.userId;
     activity.details = entry.details;

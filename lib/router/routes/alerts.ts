@@ -64,7 +64,7 @@ export function acknowledgeAlertRoute(ctx: ReportContext): ReportHandler {
     describe({ entityType: 'activity_alert', entityId: id });
     const event: RecordInput = {
       action: 'alert.acknowledged', activityType: 'system_action', category: 'alerts', userId: principal.userId,
-      actor: { id: principal.userId, role: principal.role }, entity: { type: 'activity_alert', id, name: alert.summary.slice(0, 200) },
+      actorRole: principal.role, entityType: 'activity_alert', entityId: id, entityName: alert.summary.slice(0, 200),
       tenantId: alert.tenantId, details: { rule: alert.rule, key: alert.key, windowStart: alert.windowStart, acknowledgementId: acknowledgement.id, ...(note !== null ? { note } : {}) },
     };
     // Linked to this request (its IP, session and device) when the capture middleware saw it.

@@ -1,4 +1,4 @@
-import type { ActivityEvent } from '../../../lib/types';
+import { insertColumns } from '../../../lib/store/columns';
 import { GENESIS_HASH } from '../../../lib/integrity/encoding';
 import { CHAIN_LOCK_KEY } from '../../../lib/store/chainLock';
 import { chainRowsSql } from './chainSql';
@@ -10,26 +10,12 @@ import { RISK_COLUMNS, RISK_DECLARATIONS, riskCtes } from './riskScoring';
  */
 
 /** Each column of user_activity a batch carries, the ActivityEvent field it comes from, and its type. */
-const COLUMNS: ReadonlyArray<readonly [column: string, field: keyof ActivityEvent, type: string]> = [
-  ['id', 'id', 'uuid'], ['user_id', 'userId', 'text'], ['session_id', 'sessionId', 'text'],
-  ['activity_type', 'activityType', 'text'], ['entity_type', 'entityType', 'text'], ['entity_id', 'entityId', 'text'],
-  ['action', 'action', 'text'], ['details', 'details', 'jsonb'], ['ip_address', 'ipAddress', 'text'],
-  ['user_agent', 'userAgent', 'text'], ['browser', 'browser', 'text'], ['operating_system', 'operatingSystem', 'text'],
-  ['device_info', 'deviceInfo', 'jsonb'], ['location', 'location', 'jsonb'], ['duration', 'duration', 'double precision'],
-  ['start_time', 'startTime', 'epoch_ms'], ['end_time', 'endTime', 'epoch_ms'], ['method', 'method', 'text'],
-  ['path', 'path', 'text'], ['route', 'route', 'text'], ['status_code', 'statusCode', 'integer'],
-  ['success', 'success', 'boolean'], ['request_size', 'requestSize', 'integer'], ['response_size', 'responseSize', 'integer'],
-  ['actor_type', 'actorType', 'text'], ['actor_role', 'actorRole', 'text'], ['actor_name', 'actorName', 'text'],
-  ['category', 'category', 'text'], ['severity', 'severity', 'text'], ['entity_name', 'entityName', 'text'],
-  ['tenant_id', 'tenantId', 'text'], ['owner_id', 'ownerId', 'text'], ['status', 'status', 'text'], ['reason', 'reason', 'text'],
-  ['changes', 'changes', 'jsonb'], ['personal_data', 'personalData', 'boolean'], ['risk_score', 'riskScore', 'double precision'],
-  ['risk_factors', 'riskFactors', 'jsonb'], ['anomaly', 'anomaly', 'boolean'],
-];
+const COLUMNS: ReadonlyArray<readonly [column: string, field: string, type: string]> = insertColumns().map(({ column, field, type }) => [column, field, type]);
 const COLUMN_LIST = COLUMNS.map(([column]) => column).join(', ');
 /** The events are serialized as they are (no per-row copy); their camelCase fields are renamed here. */
-const RECORD_DEFINITION = COLUMNS.map(([, field, type]) => `"${field}" ${type === 'epoch_ms' ? 'double precision' : type}`).join(', ');
+const RECORD_DEFINITION = COLUMNS.map(([, field, type]) => `"${field}" ${type === 'timestamptz' ? 'double precision' : type}`).join(', ');
 /** Times travel as epoch milliseconds: serializing a Date costs more than the rest of a row. */
-const SELECT_LIST = COLUMNS.map(([column, field, type]) => (type === 'epoch_ms' ? `to_timestamp("${field}" / 1000.0) as ${column}` : `"${field}" as ${column}`)).join(', ');
+const SELECT_LIST = COLUMNS.map(([column, field, type]) => (type === 'timestamptz' ? `to_timestamp("${field}" / 1000.0) as ${column}` : `"${field}" as ${column}`)).join(', ');
 
 /**
  * One statement per batch, run by activity_tracking_append right after it takes the chain lock: the rows travel

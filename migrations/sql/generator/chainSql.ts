@@ -1,4 +1,4 @@
-import { V2_COLUMNS } from '../../../lib/integrity/encoding';
+import { chainColumns } from '../../../lib/store/columns';
 
 /**
  * The SQL side of the hash chain's encoding (lib/integrity/encoding.ts describes it): the hash
@@ -9,14 +9,23 @@ import { V2_COLUMNS } from '../../../lib/integrity/encoding';
 
 type Column = readonly [column: string, type: string];
 
+const V1_COLUMNS: readonly Column[] = chainColumns(1).map(({ column, type }) => [column, type] as const);
+const V2_COLUMNS: readonly Column[] = chainColumns(2).map(({ column, type }) => [column, type] as const);
+
+/** `items` cut into lines of these lengths (the last line takes the rest): the published SQL's layout. */
+function inLines<T>(items: readonly T[], lengths: readonly number[]): T[][] {
+  const lines: T[][] = [];
+  let start = 0;
+  for (const length of lengths) {
+    lines.push(items.slice(start, start + length));
+    start += length;
+  }
+  lines.push(items.slice(start));
+  return lines;
+}
+
 /** The version-1 content columns, in encoding order, in the lines the published SQL breaks them into. */
-const V1_LINES: ReadonlyArray<readonly Column[]> = [
-  [['position', 'bigint'], ['id', 'uuid'], ['user_id', 'text'], ['session_id', 'text'], ['activity_type', 'text']],
-  [['entity_type', 'text'], ['entity_id', 'text'], ['action', 'text'], ['details', 'jsonb'], ['ip_address', 'text'], ['user_agent', 'text']],
-  [['browser', 'text'], ['operating_system', 'text'], ['device_info', 'jsonb'], ['location', 'jsonb'], ['duration', 'double precision']],
-  [['start_time', 'timestamptz'], ['end_time', 'timestamptz'], ['method', 'text'], ['path', 'text'], ['route', 'text'], ['status_code', 'integer']],
-  [['success', 'boolean'], ['request_size', 'integer'], ['response_size', 'integer']],
-];
+const V1_LINES: ReadonlyArray<readonly Column[]> = inLines([['position', 'bigint'] as const, ...V1_COLUMNS], [5, 6, 5, 6]);
 
 /** Items joined by ', ' within a line and ',\n  ' between lines. */
 const listLines = (lines: ReadonlyArray<readonly string[]>): string => lines.filter((line) => line.length > 0).map((line) => line.join(', ')).join(',\n  ');
@@ -37,13 +46,13 @@ const V2_ARGUMENTS = V2_COLUMNS.map(argument).join(', ');
 /** The types of activity_tracking_row_hash's arguments, in order: its signature. */
 export const ROW_HASH_SIGNATURE = ['bigint', 'text', ...V1_LINES.flat().slice(1).map(([, type]) => type), ...V2_COLUMNS.map(([, type]) => type)].join(', ');
 
+/** A record field's expression: floats by their bytes and times as epoch milliseconds, so their text never depends on settings. */
+const encoded = ([column, type]: Column): string =>
+  type === 'double precision' ? `encode(float8send(p_${column}), 'hex')` : type === 'timestamptz' ? `round(extract(epoch from p_${column}) * 1000)` : `p_${column}`;
 const V1_RECORD = `row(
-    'v1', p_position, p_id, p_user_id, p_session_id, p_activity_type, p_entity_type, p_entity_id, p_action,
-    p_details, p_ip_address, p_user_agent, p_browser, p_operating_system, p_device_info, p_location, encode(float8send(p_duration), 'hex'),
-    round(extract(epoch from p_start_time) * 1000), round(extract(epoch from p_end_time) * 1000),
-    p_method, p_path, p_route, p_status_code, p_success, p_request_size, p_response_size
+    ${inLines(['\'v1\'', 'p_position', ...V1_COLUMNS.map(encoded)], [9, 8, 2]).map((line) => line.join(', ')).join(',\n    ')}
   )::text`;
-const V2_RECORD = `row('v2', ${V2_COLUMNS.map(([column, type]) => (type === 'double precision' ? `encode(float8send(p_${column}), 'hex')` : `p_${column}`)).join(', ')})::text`;
+const V2_RECORD = `row('v2', ${V2_COLUMNS.map(encoded).join(', ')})::text`;
 
 /**
  * The version-2 hash functions (the version-1 ones, which these call for rows without version-2
@@ -63,9 +72,7 @@ $fn$`];
 
 /** The columns activity_tracking_row_hash reads from a user_activity row, in argument order, in the lines its callers break them into. */
 const ROW_HASH_LINES: ReadonlyArray<readonly string[]> = [
-  ['chain_position', 'prev_hash', 'id', 'user_id', 'session_id', 'activity_type', 'entity_type', 'entity_id', 'action'],
-  ['details', 'ip_address', 'user_agent', 'browser', 'operating_system', 'device_info', 'location', 'duration', 'start_time', 'end_time'],
-  ['method', 'path', 'route', 'status_code', 'success', 'request_size', 'response_size'],
+  ...inLines(['chain_position', 'prev_hash', ...V1_COLUMNS.map(([column]) => column)], [9, 10]),
   V2_COLUMNS.map(([column]) => column),
 ];
 /** The row hash arguments rendered by `item`, without those `skip` names. */
