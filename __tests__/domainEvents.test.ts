@@ -173,7 +173,7 @@ describe.each(EXPRESS_VERSIONS)('inside a request (%s)', (_name, express) => {
     });
     const trail = await request(app).get(`${MOUNT}/entities/certification/42/audit-trail`).set(auditor).expect(200);
     expect(trail.body.data).toEqual([expect.objectContaining({
-      actor: 'reviewer-7', actorType: 'admin', actorName: 'Rita Reviewer', status: 'success', action: 'certification.approved', reason: 'All controls evidenced',
+      userId: 'reviewer-7', actor: 'reviewer-7', actorType: 'admin', actorName: 'Rita Reviewer', status: 'success', action: 'certification.approved', reason: 'All controls evidenced',
       before: expect.objectContaining({ state: 'submitted' }), after: expect.objectContaining({ state: 'approved' }),
       diff: expect.arrayContaining([{ path: 'approver', before: null, after: 'reviewer-7' }]),
     })]);

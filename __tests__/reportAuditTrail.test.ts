@@ -36,7 +36,7 @@ function knownActivities() {
 /** The trail item for a seeded row, with the before/after/reason the test expects of it. */
 function item(e: ActivityEvent, change: { before?: unknown; after?: unknown; reason?: unknown } = {}) {
   return {
-    id: e.id, time: iso(e.startTime), actor: e.userId, action: e.action, activityType: e.activityType, method: e.method, path: e.path,
+    id: e.id, time: iso(e.startTime), userId: e.userId, actor: e.userId, action: e.action, activityType: e.activityType, method: e.method, path: e.path,
     statusCode: e.statusCode, success: e.success, ipAddress: e.ipAddress, before: change.before ?? null, after: change.after ?? null, reason: change.reason ?? null,
     actorType: e.actorType ?? null, actorName: e.actorName ?? null, status: e.status ?? null, diff: null,
   };
@@ -104,7 +104,7 @@ describe.each(EXPRESS_VERSIONS)('GET /entities/:entityType/:entityId/audit-trail
       expect(reads[0]).toMatchObject({ user_id: 'auditor-1', action: 'report.read', entity_type: 'widgets', entity_id: '1', status_code: 200 });
       expect(reads[0]?.details?.['custom']).toEqual({ route: `${MOUNT}/entities/:entityType/:entityId/audit-trail`, role: 'auditor', rows: 1, filters: { limit: 10, offset: 0 } });
       const again = await get(trailOf('widgets', '1')).expect(200);
-      expect(again.body.data.map((i: { actor: string; action: string }) => [i.actor, i.action])).toEqual([[known.others[1]?.userId, 'read'], ['auditor-1', 'report.read']]);
+      expect(again.body.data.map((i: { userId: string; action: string }) => [i.userId, i.action])).toEqual([[known.others[1]?.userId, 'read'], ['auditor-1', 'report.read']]);
     });
 
     it('is for readers only: 403 for role user', async () => {
@@ -134,9 +134,9 @@ describe.each(EXPRESS_VERSIONS)('GET /entities/:entityType/:entityId/audit-trail
     const response = await request(app).get(trailOf('things', '1')).set(bearer('auditor-1', 'auditor')).expect(200);
     expect(response.body.pagination.total).toBe(3);
     expect(response.body.data).toMatchObject([
-      { actor: 'alice', action: 'create', activityType: 'data_create', method: 'POST', path: '/api/things', statusCode: 201, success: true, before: null, after: { name: 'Widget', password: '[REDACTED]' }, reason: null },
-      { actor: 'bob', action: 'update', activityType: 'data_update', method: 'PUT', path: '/api/things/1', statusCode: 200, success: true, before: null, after: { name: 'Gadget' }, reason: null },
-      { actor: 'carol', action: 'thing.approved', activityType: 'system_action', method: null, path: null, statusCode: null, success: true, ipAddress: null, before: { status: 'draft' }, after: { status: 'approved' }, reason: 'QA passed' },
+      { userId: 'alice', action: 'create', activityType: 'data_create', method: 'POST', path: '/api/things', statusCode: 201, success: true, before: null, after: { name: 'Widget', password: '[REDACTED]' }, reason: null },
+      { userId: 'bob', action: 'update', activityType: 'data_update', method: 'PUT', path: '/api/things/1', statusCode: 200, success: true, before: null, after: { name: 'Gadget' }, reason: null },
+      { userId: 'carol', action: 'thing.approved', activityType: 'system_action', method: null, path: null, statusCode: null, success: true, ipAddress: null, before: { status: 'draft' }, after: { status: 'approved' }, reason: 'QA passed' },
     ]);
     const times = response.body.data.map((i: { time: string }) => i.time);
     expect(times).toEqual([...times].sort());

@@ -5,7 +5,7 @@ import { parse } from 'csv-parse/sync';
 import { EXPRESS_VERSIONS, testTracker } from './support/app';
 import { openTestDatabase, resetTables, type TestDatabase } from './support/database';
 import { activity, bearer, MOUNT, REPORT_SECRET, reportApp, seed, tokenFor } from './support/reports';
-import { ACTIVITY_COLUMNS } from '../lib/store/reports/activityRows';
+import { EXPORT_HEADER } from '../lib/store/columns';
 import { EXPORT_PAGE_SIZE } from '../lib/store/reports/exportRows';
 import { csvCell, neutralizeFormula } from '../lib/router/csv';
 import type { ActivityEvent } from '../lib/types';
@@ -15,7 +15,7 @@ beforeAll(async () => { db = await openTestDatabase(); });
 afterAll(async () => { await db.destroy(); });
 beforeEach(async () => { await resetTables(db.knex); });
 
-const HEADER = Object.keys(ACTIVITY_COLUMNS);
+const HEADER = [...EXPORT_HEADER];
 const at = (iso: string): number => Date.parse(iso);
 
 /** The CSV body as records, refusing any record whose column count differs from the header's. */
@@ -23,7 +23,7 @@ function records(text: string): string[][] {
   return parse(text, { relax_column_count: false, bom: false }) as string[][];
 }
 
-/** A seeded event as the export should show it: one cell per ACTIVITY_COLUMNS key, JSON columns parsed back. */
+/** A seeded event as the export should show it: one cell per EXPORT_HEADER field, JSON columns parsed back. */
 function expectedRecord(e: ActivityEvent): Record<string, unknown> {
   const iso = (ms: number | null): string => (ms === null ? '' : new Date(ms).toISOString());
   const text = (v: string | number | null): string => (v === null ? '' : String(v));

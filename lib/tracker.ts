@@ -13,7 +13,7 @@ import { Recorder, type RecorderStats } from './recorder/recorder';
 import { Journal } from './recorder/journal';
 import { closeOnSignals } from './signals';
 import { KnexActivityStore, type ActivityStore } from './store/activityStore';
-import { openDatabase, type Database } from './store/database';
+import { openDatabase, type OpenedDatabase } from './store/database';
 import { assertSchemaCurrent, migrate } from './store/schema';
 import { createReportRouter } from './router/router';
 import { rowLevelSecurityBinding } from './store/rowLevelSecurity';
@@ -163,7 +163,7 @@ export function createActivityTracker(options?: Options): ActivityTracker {
   return {
     middleware: () => middleware,
     router: () => createReportRouter({
-      knex: database.knex,
+      db: database.knex,
       config,
       ready: () => readiness.get().then(() => undefined),
       record: (input) => {
@@ -214,7 +214,7 @@ function createCaptureContext(config: ResolvedConfig): CaptureContext {
   };
 }
 
-async function prepare(database: Database, config: ResolvedConfig): Promise<ActivityStore> {
+async function prepare(database: OpenedDatabase, config: ResolvedConfig): Promise<ActivityStore> {
   try {
     await database.knex.raw('select 1');
   } catch (error) {

@@ -1,25 +1,13 @@
 import type { Knex } from 'knex';
-import type { AlertRuleName, Severity } from '../types';
+import type { AlertRuleName } from '../types';
 import { SECURITY_EVENTS } from '../securityEvents';
 import { countByKeyAndWindow, countryMoves, type WindowCount, type WindowCountQuery } from '../store/alerts/windowCounts';
 import { countSliding } from '../store/alerts/slidingCounts';
+import type { AlertCandidate } from '../store/alerts/alertCandidate';
 import { distanceBetweenCountries } from './countryCentroids';
 import type { ResolvedAlertRule } from './settings';
 
-/** An alert a rule would create; stored unless its rule, key and window already have one. */
-export interface AlertCandidate {
-  rule: AlertRuleName;
-  key: string;
-  windowStart: Date;
-  windowEnd: Date;
-  severity: Severity;
-  tenantId: string | null;
-  count: number;
-  firstSeen: Date;
-  lastSeen: Date;
-  summary: string;
-  details: Record<string, unknown>;
-}
+export type { AlertCandidate };
 
 /** The actions `token_abuse` counts; apps record them (tracker.record) when they refuse a token. */
 export const TOKEN_ABUSE_ACTIONS = [SECURITY_EVENTS.AUTHN_TOKEN_INVALID, SECURITY_EVENTS.AUTHN_TOKEN_EXPIRED, SECURITY_EVENTS.AUTHN_TOKEN_REUSE] as const;

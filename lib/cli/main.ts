@@ -4,7 +4,7 @@ import { resolveConfig, type ResolvedConfig } from '../config';
 import { removeExpiredActivity } from '../jobs/retention';
 import { createCheckpoint, resolveCheckpointKey } from '../integrity/checkpoint';
 import { verifyChain, type ChainVerification } from '../integrity/verify';
-import { openDatabase, type Database } from '../store/database';
+import { openDatabase, type OpenedDatabase } from '../store/database';
 import { assertSchemaCurrent, migrate } from '../store/schema';
 import { grantWriterRole } from '../store/writerRole';
 import { SIGNING_KEY_ENV, signingKeyFromEnvironment, type BatchSigningKey } from '../integrity/batchSignatures';
@@ -195,8 +195,8 @@ async function runRowLevelSecurity(args: string[], out: NodeJS.WritableStream, e
 }
 
 /** Opens the database as `migrate` does, checks the schema is current, runs fn; any error is exit code 2. */
-async function withDatabase(err: NodeJS.WritableStream, fn: (database: Database, config: ResolvedConfig) => Promise<number>, appends = false): Promise<number> {
-  let database: Database | undefined;
+async function withDatabase(err: NodeJS.WritableStream, fn: (database: OpenedDatabase, config: ResolvedConfig) => Promise<number>, appends = false): Promise<number> {
+  let database: OpenedDatabase | undefined;
   try {
     // Only a command that appends to the trail signs: the others accept a key that only verifies.
     const config = resolveConfig({}, appends ? process.env : { ...process.env, [SIGNING_KEY_ENV]: undefined });

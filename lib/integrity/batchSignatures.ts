@@ -1,8 +1,11 @@
 import { createHash, createHmac, createPublicKey, sign, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
-import type { Knex } from 'knex';
 import { ActivityTrackingError } from '../errors';
 import { resolveCheckpointKey, type CheckpointAlgorithm } from './checkpoint';
 import { messageOf } from '../util/messageOf';
+import type { Database } from '../store/database';
+import { chainHead } from '../store/chain/head';
+import { firstPosition } from '../store/chain/rows';
+import { insertSignature, signaturesAfter, type StoredSignature } from '../store/chain/signatures';
 
 /**
  * The writer's key (option `signingKey`, env ACTIVITY_SIGNING_KEY): an HMAC-SHA256 secret of at
@@ -88,9 +91,6 @@ export function writerKey(key: BatchSigningKey, name: string): BatchSigningKey &
   return key as BatchSigningKey & { sign: (text: Buffer) => string };
 }
 
-const INSERT_SIGNATURE_SQL = `insert into activity_chain_signatures (first_position, position, row_hash, algorithm, key_id, signature)
-  values (?::bigint, ?::bigint, ?, ?, ?, ?) on conflict do nothing`;
-
 /** The rows one batch appended: positions first to last, and the last one's hash. */
 export interface AppendedBatch {
   firstPosition: number | string;
@@ -104,38 +104,25 @@ export interface AppendedBatch {
  * pins their content through the chain links), so a row someone slips in between two batches is
  * in no signed range.
  */
-export async function signBatch(trx: Knex.Transaction, key: BatchSigningKey, batch: AppendedBatch | undefined): Promise<void> {
+export async function signBatch(trx: Database, key: BatchSigningKey, batch: AppendedBatch | undefined): Promise<void> {
   if (batch === undefined || key.sign === undefined) return;
   const signature = key.sign(batchSignatureText(batch.firstPosition, batch.position, batch.rowHash));
-  await trx.raw(INSERT_SIGNATURE_SQL, [String(batch.firstPosition), String(batch.position), batch.rowHash, key.algorithm, key.keyId, signature]);
+  await insertSignature(trx, {
+    firstPosition: String(batch.firstPosition), position: String(batch.position), rowHash: batch.rowHash, algorithm: key.algorithm, keyId: key.keyId, signature,
+  });
 }
 
-/** The last chain position, read in a transaction that holds the chain lock (0 for no row). */
-export async function headPosition(trx: Knex.Transaction): Promise<string> {
-  const found = (await trx.raw('select coalesce(max(chain_position), 0)::text as position from user_activity')) as { rows: Array<{ position: string }> };
-  return found.rows[0]?.position ?? '0';
-}
-
-/** Signs the rows appended after `before` in a transaction that holds the chain lock; nothing when none were. */
-export async function signAppendedAfter(trx: Knex.Transaction, key: BatchSigningKey, before: string): Promise<void> {
-  const found = (await trx.raw('select chain_position::text as position, row_hash from user_activity where chain_position > ?::bigint order by chain_position desc limit 1', [before])) as { rows: Array<{ position: string; row_hash: string }> };
-  const row = found.rows[0];
-  await signBatch(trx, key, row ? { firstPosition: (BigInt(before) + 1n).toString(), position: row.position, rowHash: row.row_hash } : undefined);
+/**
+ * Signs the rows appended after position `before` (the chain head read before the append) in a
+ * transaction that holds the chain lock: they run to the head now. Nothing when none were appended.
+ */
+export async function signAppendedAfter(trx: Database, key: BatchSigningKey, before: bigint): Promise<void> {
+  const head = await chainHead(trx);
+  await signBatch(trx, key, head.position > before ? { firstPosition: (before + 1n).toString(), position: head.position.toString(), rowHash: head.hash } : undefined);
 }
 
 /** Signatures read per query. */
 const SIGNATURE_PAGE = 1000;
-
-interface SignatureRow {
-  first_position: string;
-  position: string;
-  row_hash: string;
-  algorithm: string;
-  key_id: string;
-  signature: string;
-  /** row_hash stored at `position` now; null when no row is there (removed by retention, or never). */
-  stored_hash: string | null;
-}
 
 /**
  * Checks that every row up to `verifiedTo` (the head of a chain `verifyChain` found intact) lies in
@@ -144,26 +131,23 @@ interface SignatureRow {
  * signed batch were stored before a key was configured and are accepted. Signatures made without
  * the key are skipped, never trusted. Reads the signatures in position order, a page at a time.
  */
-export async function checkBatchSignatures(knex: Knex, key: BatchSigningKey, verifiedTo: number | null): Promise<{ position: number; problem: 'unsigned_rows'; message: string } | undefined> {
+export async function checkBatchSignatures(db: Database, key: BatchSigningKey, verifiedTo: number | null): Promise<{ position: number; problem: 'unsigned_rows'; message: string } | undefined> {
   if (verifiedTo === null) return undefined;
   const head = BigInt(verifiedTo);
-  const firstKeptRow = (await knex.raw('select min(chain_position)::text as position from user_activity')) as { rows: Array<{ position: string | null }> };
-  const firstKept = BigInt(firstKeptRow.rows[0]?.position ?? verifiedTo);
+  const firstKept = (await firstPosition(db)) ?? head;
   /** The last position covered so far: by pre-key history, then by signed batches; null before the first valid signature. */
   let coveredTo: bigint | null = null;
   let rejected = 0;
-  let after: [string, string] = ['-1', ''];
+  let after = { position: '-1', signature: '' };
   for (;;) {
-    const found = (await knex.raw(`select s.first_position::text as first_position, s.position::text as position, s.row_hash, s.algorithm, s.key_id, s.signature, u.row_hash as stored_hash
-        from activity_chain_signatures s left join user_activity u on u.chain_position = s.position
-       where (s.position, s.signature) > (?::bigint, ?::text) and s.position <= ?::bigint order by s.position, s.signature limit ?`, [...after, head.toString(), SIGNATURE_PAGE])) as { rows: SignatureRow[] };
-    for (const row of found.rows) {
-      const first = BigInt(row.first_position);
+    const found = await signaturesAfter(db, after, head, SIGNATURE_PAGE);
+    for (const row of found) {
+      const first = BigInt(row.firstPosition);
       const last = BigInt(row.position);
-      const valid = row.algorithm === key.algorithm && row.key_id === key.keyId && first <= last
-        && key.verify(batchSignatureText(row.first_position, row.position, row.row_hash), row.signature);
+      const valid = row.algorithm === key.algorithm && row.keyId === key.keyId && first <= last
+        && key.verify(batchSignatureText(row.firstPosition, row.position, row.rowHash), row.signature);
       // A signature of a row retention removed covers nothing kept; one whose row changed would have failed the chain.
-      if (!valid || (row.stored_hash !== null && row.stored_hash !== row.row_hash)) {
+      if (!valid || (row.storedHash !== null && row.storedHash !== row.rowHash)) {
         rejected += 1;
         continue;
       }
@@ -172,9 +156,8 @@ export async function checkBatchSignatures(knex: Knex, key: BatchSigningKey, ver
       if (first > gapStart) return unsigned(gapStart, first - 1n, key, rejected);
       if (last > coveredTo) coveredTo = last;
     }
-    if (found.rows.length < SIGNATURE_PAGE) break;
-    const last = found.rows[found.rows.length - 1] as SignatureRow;
-    after = [last.position, last.signature];
+    if (found.length < SIGNATURE_PAGE) break;
+    after = found[found.length - 1] as StoredSignature;
   }
   if (coveredTo === null) return unsigned(firstKept, head, key, rejected);
   const gapStart = coveredTo + 1n > firstKept ? coveredTo + 1n : firstKept;

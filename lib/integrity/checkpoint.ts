@@ -1,7 +1,7 @@
 import { createHmac, createPrivateKey, createPublicKey, sign, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
-import type { Knex } from 'knex';
 import { ActivityTrackingError } from '../errors';
-import { GENESIS_HASH } from './encoding';
+import type { Database } from '../store/database';
+import { chainHead } from '../store/chain/head';
 
 export type CheckpointAlgorithm = 'HMAC-SHA256' | 'Ed25519';
 
@@ -11,9 +11,9 @@ export type CheckpointAlgorithm = 'HMAC-SHA256' | 'Ed25519';
  * cannot: rows removed from its end, or the whole chain rewritten from some row on.
  */
 export interface SignedCheckpoint {
-  /** Chain position of the head when the checkpoint was taken (0: the chain was empty). */
+  /** Chain position of the head when the checkpoint was taken (0: the chain never had a row). */
   position: number;
-  /** row_hash of the row at `position` (64 zeros for an empty chain). */
+  /** row_hash of the row at `position` (64 zeros for an empty chain): the hash the next row links to. */
   hash: string;
   /** ISO 8601 time the checkpoint was taken. */
   createdAt: string;
@@ -52,17 +52,20 @@ export function checkpointText(checkpoint: Pick<SignedCheckpoint, 'position' | '
 }
 
 /**
- * Signs the current head of the chain. Uses the Ed25519 private key when one is configured, else
- * the HMAC secret. Throws ERR_AT_CHECKPOINT_KEY naming the variable to set when no key can sign.
- * It signs what is stored: run `verifyChain` first to know the chain up to here is intact.
+ * Signs the current head of the chain: the one the next appended row follows (`chainHead`, the
+ * append function's own rule). Uses the Ed25519 private key when one is configured, else the HMAC
+ * secret. Throws ERR_AT_CHECKPOINT_KEY naming the variable to set when no key can sign. It signs
+ * what is stored: run `verifyChain` first to know the chain up to here is intact (with no row left,
+ * the head is the end of the last run in activity_retention, and a run no chained record backs is
+ * reported there as retention_forged).
  */
-export async function createCheckpoint(knex: Knex, key?: CheckpointKey, now: Date = new Date()): Promise<SignedCheckpoint> {
+export async function createCheckpoint(db: Database, key?: CheckpointKey, now: Date = new Date()): Promise<SignedCheckpoint> {
   const keys = resolveCheckpointKey(key);
   if (keys.privateKey === undefined && keys.hmacSecret === undefined) {
     throw keyError(`A public key can only verify checkpoints. Fix: to sign, set ${key ? 'privateKey or hmacSecret' : `${ENV_NAMES.privateKey} or ${ENV_NAMES.hmacSecret}`}`);
   }
-  const head = await chainHead(knex);
-  const unsigned = { position: head.position, hash: head.hash, createdAt: now.toISOString() };
+  const head = await chainHead(db);
+  const unsigned = { position: Number(head.position), hash: head.hash, createdAt: now.toISOString() };
   const text = Buffer.from(checkpointText(unsigned), 'utf8');
   return keys.privateKey !== undefined
     ? { ...unsigned, algorithm: 'Ed25519', signature: sign(null, text, keys.privateKey).toString('base64url') }
@@ -170,13 +173,3 @@ function parseCheckpoint(value: unknown): SignedCheckpoint | string {
   return { position, hash, createdAt, algorithm, signature };
 }
 
-/**
- * The last row of the chain, or position 0 when there is none. Retention always leaves its own
- * record at the head, so the chain is never emptied on purpose; activity_retention is not read, since
- * anyone who can write that table could make a checkpoint sign a head that never existed.
- */
-async function chainHead(knex: Knex): Promise<{ position: number; hash: string }> {
-  const head = (await knex.raw('select chain_position::text as position, row_hash as hash from user_activity order by chain_position desc limit 1')) as { rows: Array<{ position: string; hash: string }> };
-  const row = head.rows[0];
-  return row ? { position: Number(row.position), hash: row.hash } : { position: 0, hash: GENESIS_HASH };
-}

@@ -1,5 +1,6 @@
-import type { Knex } from 'knex';
 import { recordFields, type HashInputs } from './recordEncoding';
+import type { Database } from '../store/database';
+import { retentionRunsAfter, type RetentionRunRow } from '../store/chain/retentionRuns';
 
 /**
  * What the chain itself says about the positions missing at its start. Retention appends one
@@ -125,37 +126,33 @@ const TABLE_PAGE = 500;
  * that a later run removed (then both its range and the record lie before the first kept position).
  * Returns the first row that is neither: a run recorded outside the retention job.
  */
-export async function forgedRetentionRun(knex: Knex, firstKept: bigint | null): Promise<RetentionProblem | undefined> {
+export async function forgedRetentionRun(db: Database, firstKept: bigint | null): Promise<RetentionProblem | undefined> {
   let after = '0';
   for (;;) {
-    const page = (await knex.raw(`select r.id::text as id, r.from_position::text as from_position, r.to_position::text as to_position, r.removed,
-        r.last_removed_hash, r.record_position::text as record_position, u.chain_position::text as found,
-        u.action, u.activity_type, u.entity_type, u.details::text as details
-      from activity_retention r left join user_activity u on u.chain_position = r.record_position
-      where r.id > ?::bigint order by r.id limit ?`, [after, TABLE_PAGE])) as { rows: Array<Record<string, string | number | null>> };
-    for (const run of page.rows) {
-      const from = BigInt(run['from_position'] as string);
-      const to = BigInt(run['to_position'] as string);
+    const page = await retentionRunsAfter(db, after, TABLE_PAGE);
+    for (const run of page) {
+      const from = BigInt(run.fromPosition);
+      const to = BigInt(run.toPosition);
       if (!runIsChained(run, from, to, firstKept)) {
         return {
           position: Number(from < 1n ? 1n : from), inGap: true,
-          message: `activity_retention says positions ${from} to ${to} were removed (run ${run['id']}), but no retention.removed record in the chain says so: it was written outside the retention job and authorizes nothing`,
+          message: `activity_retention says positions ${from} to ${to} were removed (run ${run.id}), but no retention.removed record in the chain says so: it was written outside the retention job and authorizes nothing`,
         };
       }
     }
-    if (page.rows.length < TABLE_PAGE) return undefined;
-    after = page.rows[page.rows.length - 1]?.['id'] as string;
+    if (page.length < TABLE_PAGE) return undefined;
+    after = (page[page.length - 1] as RetentionRunRow).id;
   }
 }
 
-function runIsChained(run: Record<string, string | number | null>, from: bigint, to: bigint, firstKept: bigint | null): boolean {
-  if (run['record_position'] === null) return false;
-  const recordPosition = BigInt(run['record_position'] as string);
-  if (run['found'] === null) return firstKept !== null && to < recordPosition && recordPosition < firstKept;
-  if (run['action'] !== 'retention.removed' || run['activity_type'] !== 'system_action' || run['entity_type'] !== 'activity_trail' || typeof run['details'] !== 'string') return false;
-  const record = parseDetails(run['details'], recordPosition);
-  return record !== undefined && record.from === from && record.to === to && record.removed === Number(run['removed'])
-    && record.lastRemovedHash === run['last_removed_hash'] && HASH.test(record.lastRemovedHash);
+function runIsChained(run: RetentionRunRow, from: bigint, to: bigint, firstKept: bigint | null): boolean {
+  if (run.recordPosition === null) return false;
+  const recordPosition = BigInt(run.recordPosition);
+  if (run.found === null) return firstKept !== null && to < recordPosition && recordPosition < firstKept;
+  if (run.action !== 'retention.removed' || run.activityType !== 'system_action' || run.entityType !== 'activity_trail' || run.details === null) return false;
+  const record = parseDetails(run.details, recordPosition);
+  return record !== undefined && record.from === from && record.to === to && record.removed === run.removed
+    && record.lastRemovedHash === run.lastRemovedHash && HASH.test(record.lastRemovedHash);
 }
 
 function iso(ms: number): string {

@@ -1,11 +1,12 @@
-import type { Knex } from 'knex';
 import { ActivityTrackingError } from '../errors';
 import { GENESIS_HASH } from './encoding';
 import { verifyCheckpoint, type CheckpointKey, type SignedCheckpoint } from './checkpoint';
 import { checkBatchSignatures, resolveSigningKey, type BatchSigningKey, type SigningKeyInput } from './batchSignatures';
-import { createdMs, HASH_INPUT_COLUMNS, hashInputsOf, rowHashOf, startMs, type HashInputs } from './recordEncoding';
+import { createdMs, rowHashOf, startMs, type HashInputs } from './recordEncoding';
 import { forgedRetentionRun, RetentionTrail, retentionRecordOf, type RetentionProblem } from './retentionTrail';
 import { messageOf } from '../util/messageOf';
+import type { Database } from '../store/database';
+import { chainRowsAfter, databaseAnswers, firstPosition, readErrorMessage, rowWithHash } from '../store/chain/rows';
 
 /** What broke the chain first. */
 export type IntegrityProblem =
@@ -91,9 +92,6 @@ const REORDER_DEPTH = 4;
 /** Retention that runs during verification removes rows under it; the walk restarts after it this often. */
 const RESTARTS = 3;
 
-const PAGE_SQL = `select ${HASH_INPUT_COLUMNS} from user_activity t where t.chain_position > ?::bigint order by t.chain_position limit ?`;
-const BY_HASH_SQL = `select ${HASH_INPUT_COLUMNS} from user_activity t where t.row_hash = ? and t.chain_position <> ?::bigint limit 1`;
-
 /**
  * Walks the hash chain of user_activity from its first kept position to its head, in keyset pages
  * (memory stays flat at any table size), recomputing each row's hashes in JavaScript from the
@@ -103,7 +101,7 @@ const BY_HASH_SQL = `select ${HASH_INPUT_COLUMNS} from user_activity t where t.r
  * first problem in chain order; never throws for what it finds in the rows (only when the database
  * cannot be reached, the schema is missing, or an option is invalid).
  */
-export async function verifyChain(knex: Knex, options: VerifyChainOptions = {}): Promise<ChainVerification> {
+export async function verifyChain(db: Database, options: VerifyChainOptions = {}): Promise<ChainVerification> {
   const pageSize = Math.trunc(options.pageSize ?? DEFAULT_PAGE_SIZE);
   if (!(pageSize >= 1 && pageSize <= 10_000)) throw new RangeError('pageSize must be from 1 to 10000');
   const backdatedAfterDays = resolveBackdatedAfterDays(options.backdatedAfterDays);
@@ -123,12 +121,12 @@ export async function verifyChain(knex: Knex, options: VerifyChainOptions = {}):
   }
   let result: ChainVerification | 'restart';
   for (let attempt = 0; ; attempt += 1) {
-    result = await walk(knex, settings, checkpoint, attempt < RESTARTS);
+    result = await walk(db, settings, checkpoint, attempt < RESTARTS);
     if (result !== 'restart') break;
   }
   if (!result.ok) return result;
   // Checks of the chain as a whole, once every row in it was found intact, come here.
-  const unsigned = signingKey ? await checkBatchSignatures(knex, signingKey, result.verifiedTo) : undefined;
+  const unsigned = signingKey ? await checkBatchSignatures(db, signingKey, result.verifiedTo) : undefined;
   if (unsigned) return { ...result, ok: false, failure: unsigned };
   return result;
 }
@@ -149,8 +147,8 @@ export function resolveBackdatedAfterDays(option: number | undefined, env: NodeJ
   return Number(raw);
 }
 
-async function walk(knex: Knex, settings: Settings, checkpoint: SignedCheckpoint | undefined, mayRestart: boolean): Promise<ChainVerification | 'restart'> {
-  const first = await firstPosition(knex);
+async function walk(db: Database, settings: Settings, checkpoint: SignedCheckpoint | undefined, mayRestart: boolean): Promise<ChainVerification | 'restart'> {
+  const first = await firstPosition(db);
   const checkpointStatus: { value: CheckpointStatus } = { value: 'not_reached' };
   const checkpointOf = (): Pick<ChainVerification, 'checkpoint'> => (checkpoint
     ? { checkpoint: { position: checkpoint.position, hash: checkpoint.hash, createdAt: checkpoint.createdAt, status: checkpointStatus.value } }
@@ -160,9 +158,9 @@ async function walk(knex: Knex, settings: Settings, checkpoint: SignedCheckpoint
     ok: false, rowsChecked: 0, verifiedFrom: null, verifiedTo: null, headHash: GENESIS_HASH, ...checkpointOf(), failure: { position, problem, message },
   });
 
-  const forgedRun = await forgedRetentionRun(knex, first);
+  const forgedRun = await forgedRetentionRun(db, first);
   if (forgedRun) {
-    if (mayRestart && (await firstPosition(knex)) !== first) return 'restart';
+    if (mayRestart && (await firstPosition(db)) !== first) return 'restart';
     return gapResult('retention_forged', forgedRun.position, forgedRun.message);
   }
 
@@ -188,9 +186,9 @@ async function walk(knex: Knex, settings: Settings, checkpoint: SignedCheckpoint
   for (;;) {
     let page: ChainRow[];
     try {
-      page = await readPage(knex, cursor, settings.pageSize);
+      page = (await chainRowsAfter(db, cursor, settings.pageSize)).map(chainRowOf);
     } catch (error) {
-      await rethrowUnlessAboutTheRows(knex, error);
+      await rethrowUnlessAboutTheRows(db, error);
       return result({ position: Number(expected), problem: 'content_changed', message: `The rows from position ${expected} on cannot be read: ${briefMessageOf(error)}` });
     }
     for (const row of page) {
@@ -203,8 +201,8 @@ async function walk(knex: Knex, settings: Settings, checkpoint: SignedCheckpoint
         start = expected;
         trail = new RetentionTrail(start, prevHash, checkpoint ? BigInt(checkpoint.position) : null);
       }
-      if (row.position > expected && mayRestart && ((await firstPosition(knex)) ?? 0n) > expected) return 'restart';
-      const failure = await checkRow(knex, row, expected, prevHash, trail);
+      if (row.position > expected && mayRestart && ((await firstPosition(db)) ?? 0n) > expected) return 'restart';
+      const failure = await checkRow(db, row, expected, prevHash, trail);
       if (failure) return result(failure);
       const backdated = backdatedFailure(row, settings);
       if (backdated) return result(backdated);
@@ -260,20 +258,7 @@ async function walk(knex: Knex, settings: Settings, checkpoint: SignedCheckpoint
   return result();
 }
 
-/** The first position in user_activity (kept rows start there), or null when it is empty. */
-async function firstPosition(knex: Knex): Promise<bigint | null> {
-  const found = (await knex.raw('select chain_position::text as position from user_activity order by chain_position limit 1')) as { rows: Array<{ position: string }> };
-  const row = found.rows[0];
-  return row ? BigInt(row.position) : null;
-}
-
-async function readPage(knex: Knex, after: bigint, limit: number): Promise<ChainRow[]> {
-  const found = (await knex.raw(PAGE_SQL, [after.toString(), limit])) as { rows: Array<Record<string, unknown>> };
-  return found.rows.map(chainRowOf);
-}
-
-function chainRowOf(raw: Record<string, unknown>): ChainRow {
-  const inputs = hashInputsOf(raw);
+function chainRowOf(inputs: HashInputs): ChainRow {
   return { position: BigInt(inputs.position), inputs };
 }
 
@@ -289,7 +274,7 @@ function backdatedFailure(row: ChainRow, settings: Settings): Failure | undefine
 }
 
 /** Undefined when the row is where the chain expects it, hashes to what it stores and links to the row before. */
-async function checkRow(knex: Knex, row: ChainRow, expected: bigint, prevHash: string, trail: RetentionTrail | null): Promise<Failure | undefined> {
+async function checkRow(db: Database, row: ChainRow, expected: bigint, prevHash: string, trail: RetentionTrail | null): Promise<Failure | undefined> {
   const at = Number(row.position);
   if (row.position < expected) {
     return { position: at, problem: 'content_changed', message: `A row sits at position ${row.position}, before the chain's first position ${expected}: it was added outside the write path` };
@@ -303,7 +288,7 @@ async function checkRow(knex: Knex, row: ChainRow, expected: bigint, prevHash: s
   if (selfConsistent) {
     return { position: at, problem: 'chain_forked', message: `The row at position ${row.position} is hashed correctly but links to ${row.inputs.prevHash ?? 'nothing'}, not to the row before (${prevHash}): another chain was grafted on here` };
   }
-  const moved = await validPositionElsewhere(knex, row, trail);
+  const moved = await validPositionElsewhere(db, row, trail);
   if (moved !== undefined) {
     return { position: at, problem: 'rows_reordered', message: `The row at position ${row.position} carries a valid hash for position ${moved}: rows were moved` };
   }
@@ -315,9 +300,9 @@ async function checkRow(knex: Knex, row: ChainRow, expected: bigint, prevHash: s
  * names (following such links a few rows back, since that row may have moved too). Failure path
  * only: row_hash has no index, and this costs a few scans.
  */
-async function validPositionElsewhere(knex: Knex, row: ChainRow, trail: RetentionTrail | null): Promise<bigint | undefined> {
+async function validPositionElsewhere(db: Database, row: ChainRow, trail: RetentionTrail | null): Promise<bigint | undefined> {
   try {
-    const position = await originalPosition(knex, row, REORDER_DEPTH, trail);
+    const position = await originalPosition(db, row, REORDER_DEPTH, trail);
     return position !== undefined && position !== row.position ? position : undefined;
   } catch {
     // A row too damaged to classify further is still a changed row.
@@ -325,25 +310,24 @@ async function validPositionElsewhere(knex: Knex, row: ChainRow, trail: Retentio
   }
 }
 
-async function originalPosition(knex: Knex, row: ChainRow, depth: number, trail: RetentionTrail | null): Promise<bigint | undefined> {
+async function originalPosition(db: Database, row: ChainRow, depth: number, trail: RetentionTrail | null): Promise<bigint | undefined> {
   const { rowHash, prevHash } = row.inputs;
   if (rowHash !== null && rowHashOf(row.inputs) === rowHash) return row.position;
   if (depth === 0 || prevHash === null || rowHash === null) return undefined;
-  const before = await predecessor(knex, prevHash, row.position, depth, trail);
+  const before = await predecessor(db, prevHash, row.position, depth, trail);
   if (before === undefined) return undefined;
   const candidate = before + 1n;
   return rowHashOf(row.inputs, candidate.toString()) === rowHash ? candidate : undefined;
 }
 
 /** The original position of the row whose row_hash is `hash`: 0 for genesis, the end of the removed range, or a stored row's (itself possibly moved). */
-async function predecessor(knex: Knex, hash: string, from: bigint, depth: number, trail: RetentionTrail | null): Promise<bigint | undefined> {
+async function predecessor(db: Database, hash: string, from: bigint, depth: number, trail: RetentionTrail | null): Promise<bigint | undefined> {
   if (hash === GENESIS_HASH) return 0n;
   const removedEnd = trail?.removedEnd;
   if (removedEnd && removedEnd.hash === hash) return removedEnd.position;
-  const found = (await knex.raw(BY_HASH_SQL, [hash, from.toString()])) as { rows: Array<Record<string, unknown>> };
-  const r = found.rows[0];
-  if (r === undefined) return undefined;
-  return originalPosition(knex, chainRowOf(r), depth - 1, trail);
+  const found = await rowWithHash(db, hash, from);
+  if (found === undefined) return undefined;
+  return originalPosition(db, chainRowOf(found), depth - 1, trail);
 }
 
 /** SQLSTATE classes that say nothing about the rows: connection, schema, resources, operator, system. */
@@ -353,19 +337,12 @@ const NOT_ABOUT_THE_ROWS = /^(08|42|53|57|58|XX)/;
  * A page that fails to read is reported as a broken chain only when the database is otherwise fine
  * and the error is about data; an unreachable database or a missing schema is thrown to the caller.
  */
-async function rethrowUnlessAboutTheRows(knex: Knex, error: unknown): Promise<void> {
+async function rethrowUnlessAboutTheRows(db: Database, error: unknown): Promise<void> {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code) || NOT_ABOUT_THE_ROWS.test(code)) throw error;
-  try {
-    await knex.raw('select 1');
-  } catch {
-    throw error;
-  }
+  if (!(await databaseAnswers(db))) throw error;
 }
 
 function briefMessageOf(error: unknown): string {
-  const message = messageOf(error);
-  // knex puts the statement in front ("select ... - <message>"); the statement says nothing new.
-  const separator = message.startsWith('select ') ? message.indexOf(' - ') : -1;
-  return (separator >= 0 ? message.slice(separator + 3) : message).slice(0, 300);
+  return readErrorMessage(messageOf(error)).slice(0, 300);
 }

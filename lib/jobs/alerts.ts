@@ -1,8 +1,9 @@
-import type { Knex } from 'knex';
 import type { Alert, AlertRuleName, Logger } from '../types';
-import { RULES, type AlertCandidate } from '../alerts/rules';
+import { RULES } from '../alerts/rules';
 import type { ResolvedAlerts } from '../alerts/settings';
+import type { AlertCandidate } from '../store/alerts/alertCandidate';
 import { insertNewAlerts } from '../store/alerts/alertRows';
+import type { Database } from '../store/database';
 import { messageOf } from '../util/messageOf';
 
 /**
@@ -13,7 +14,7 @@ import { messageOf } from '../util/messageOf';
  * others still run (one log line names the failed ones); when every rule fails (the database is
  * away) the run fails, and the scheduler logs it once.
  */
-export async function evaluateAlerts(knex: Knex, settings: ResolvedAlerts, logger: Logger, now: Date = new Date()): Promise<Alert[]> {
+export async function evaluateAlerts(db: Database, settings: ResolvedAlerts, logger: Logger, now: Date = new Date()): Promise<Alert[]> {
   const candidates: AlertCandidate[] = [];
   const failures: Array<{ rule: AlertRuleName; error: unknown }> = [];
   const rules = Object.entries(settings.rules) as Array<[AlertRuleName, NonNullable<ResolvedAlerts['rules'][AlertRuleName]>]>;
@@ -21,7 +22,7 @@ export async function evaluateAlerts(knex: Knex, settings: ResolvedAlerts, logge
     const windowMs = rule.windowMinutes * 60_000;
     const from = new Date(Math.floor((now.getTime() - settings.lookbackMinutes * 60_000) / windowMs) * windowMs);
     try {
-      candidates.push(...await RULES[name](knex, rule, { from, until: now }));
+      candidates.push(...await RULES[name](db, rule, { from, until: now }));
     } catch (error) {
       failures.push({ rule: name, error });
     }
@@ -32,5 +33,5 @@ export async function evaluateAlerts(knex: Knex, settings: ResolvedAlerts, logge
       errors: Object.fromEntries(failures.map((f) => [f.rule, messageOf(f.error)])),
     });
   }
-  return insertNewAlerts(knex, candidates);
+  return insertNewAlerts(db, candidates);
 }

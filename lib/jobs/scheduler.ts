@@ -1,6 +1,6 @@
-import type { Knex } from 'knex';
 import type { Logger } from '../types';
-import { isPgLite } from '../store/database';
+import type { Database } from '../store/database';
+import { withJobLock } from '../store/jobs/jobLock';
 import { messageOf } from '../util/messageOf';
 
 export interface Job {
@@ -8,7 +8,7 @@ export interface Job {
   name: string;
   intervalMs: number;
   /** Runs while this process holds the job's lock. */
-  run(knex: Knex): Promise<unknown>;
+  run(db: Database): Promise<unknown>;
 }
 
 /**
@@ -23,7 +23,7 @@ export class Scheduler {
   private readonly running = new Set<Promise<void>>();
   private stopped = false;
 
-  constructor(private readonly knex: Knex, private readonly logger: Logger, private readonly ready: () => Promise<void>) {}
+  constructor(private readonly db: Database, private readonly logger: Logger, private readonly ready: () => Promise<void>) {}
 
   schedule(job: Job): void {
     if (this.stopped) return;
@@ -39,7 +39,7 @@ export class Scheduler {
     const run = (async () => {
       try {
         await this.ready();
-        ran = await withJobLock(this.knex, job.name, () => job.run(this.knex));
+        ran = await withJobLock(this.db, job.name, () => job.run(this.db));
       } catch (error) {
         this.logger.error(`Activity tracking job ${job.name} failed; it runs again at its next interval`, { error: messageOf(error) });
       }
@@ -56,25 +56,3 @@ export class Scheduler {
   }
 }
 
-/**
- * Holds `pg_try_advisory_xact_lock` for the job in a transaction that stays open while the job
- * runs: the lock is the transaction's, so it is released however the job ends, even if the process
- * dies. The job's own writes use their own transactions (each batch one), not this one.
- */
-async function withJobLock(knex: Knex, name: string, run: () => Promise<unknown>): Promise<boolean> {
-  if (isPgLite(knex)) {
-    // The embedded database is one process's own: there is no other process to exclude, and its
-    // single connection cannot be held by a lock while the job writes.
-    await run();
-    return true;
-  }
-  const trx = await knex.transaction();
-  try {
-    const result = (await trx.raw('select pg_try_advisory_xact_lock(hashtext(?)) as locked', [`activity_tracking:${name}`])) as { rows: Array<{ locked: boolean }> };
-    if (!result.rows[0]?.locked) return false;
-    await run();
-    return true;
-  } finally {
-    await trx.commit();
-  }
-}

@@ -1,7 +1,8 @@
-import type { Knex } from 'knex';
 import type { ResolvedRisk } from '../config';
 import type { BatchSigningKey } from '../integrity/batchSignatures';
 import { endSessions } from '../store/activityStore';
+import type { Database } from '../store/database';
+import { idleSessions } from '../store/jobs/sessionSweep';
 
 /** Sessions closed per statement. */
 export const SWEEP_BATCH_SIZE = 500;
@@ -13,22 +14,17 @@ export const SWEEP_BATCH_SIZE = 500;
  * closed with its row or untouched; a session another process closed meanwhile is skipped.
  * Returns how many it ended.
  */
-export async function closeIdleSessions(knex: Knex, options: { timeoutMinutes: number; now?: Date; batchSize?: number; risk?: ResolvedRisk | false | null; signingKey?: BatchSigningKey | null }): Promise<number> {
+export async function closeIdleSessions(db: Database, options: { timeoutMinutes: number; now?: Date; batchSize?: number; risk?: ResolvedRisk | false | null; signingKey?: BatchSigningKey | null }): Promise<number> {
   const cutoff = new Date((options.now ?? new Date()).getTime() - options.timeoutMinutes * 60_000);
   const batchSize = options.batchSize ?? SWEEP_BATCH_SIZE;
   // The session_end rows are scored for risk like every other row.
   const risk = options.risk ? JSON.stringify(options.risk) : null;
   let ended = 0;
   for (;;) {
-    const idle = (await knex('activity_sessions')
-      .where('is_active', true)
-      .where('last_activity', '<', cutoff)
-      .orderBy('last_activity')
-      .limit(batchSize)
-      .select('session_id', 'last_activity')) as Array<{ session_id: string; last_activity: Date }>;
+    const idle = await idleSessions(db, cutoff, batchSize);
     if (idle.length === 0) return ended;
-    const ends = idle.map((s) => ({ sessionId: s.session_id, endedAt: new Date(s.last_activity).getTime() }));
-    await endSessions(knex, ends, 'session.timeout', risk, options.signingKey);
+    const ends = idle.map((s) => ({ sessionId: s.sessionId, endedAt: s.lastActivity.getTime() }));
+    await endSessions(db, ends, 'session.timeout', risk, options.signingKey);
     ended += idle.length;
     if (idle.length < batchSize) return ended;
   }

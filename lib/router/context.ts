@@ -1,13 +1,14 @@
-import type { Knex } from 'knex';
 import type { Request, Response } from 'express';
 import type { ResolvedConfig } from '../config';
 import type { ActivityType, RecordInput, ReportPrincipal } from '../types';
 import type { RecorderStats } from '../recorder/recorder';
+import type { Database } from '../store/database';
+import type { ReportReader } from '../store/reports/reader';
 import type { TenantScope } from '../store/reports/tenantScope';
 
 /** What every report route gets: where to read, the settings, and how to put its own read on the trail. */
 export interface ReportContext {
-  knex: Knex;
+  db: Database;
   config: ResolvedConfig;
   /** Resolves once the database is reachable and current. */
   ready(): Promise<void>;
@@ -17,13 +18,22 @@ export interface ReportContext {
   writePathStats(): RecorderStats;
 }
 
-/**
- * A report route: validates `req.query`, calls `describe` with what it is about to return (before
- * the response is sent, so the request's own trail row carries it), then answers on `res`.
- * `scope` is whose rows the caller may read (lib/store/reports/tenantScope.ts); every report query
- * takes it. The `/me/*` routes read by the caller's user id and get every tenant.
- */
-export type ReportHandler = (req: Request, res: Response, principal: ReportPrincipal, describe: (read: ReadDescription) => void, scope: TenantScope) => Promise<void>;
+/** One report request as its route sees it, once the caller is known and allowed. */
+export interface ReportCall {
+  principal: ReportPrincipal;
+  /**
+   * Whose rows the caller may read (lib/store/reports/tenantScope.ts); `reader` is held to it.
+   * The `/me/*` routes read by the caller's user id and get every tenant.
+   */
+  scope: TenantScope;
+  /** Call with what the route is about to return, before the response is sent, so the request's own trail row carries it. */
+  describe(read: ReadDescription): void;
+  /** This request's reads, every one within `scope`. */
+  reader: ReportReader;
+}
+
+/** A report route: validates `req.query`, reads through `call.reader`, calls `call.describe`, then answers on `res`. */
+export type ReportHandler = (req: Request, res: Response, call: ReportCall) => Promise<void>;
 
 /** What a read was, for the `audit_read` / `audit_export` row. */
 export interface ReadDescription {

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
-import { ACTIVITY_TYPES, ACTOR_TYPES, type ActivityType, type ActorType } from '../types';
+import { ACTIVITY_TYPES, ACTOR_TYPES, type ActivityType } from '../types';
+import { ORDER_BY_COLUMNS, type ActivityFilters, type ActivityPage, type DomainFilters, type OrderBy, type Paging } from '../store/reports/filters';
 import { invalidParam, ApiError } from './apiError';
 
 /** A query string as Express hands it over: strings, arrays of them, or nested objects from the qs parser. */
@@ -121,23 +122,6 @@ export function ipAddress(query: RawQuery, name = 'ipAddress'): string | undefin
   return value;
 }
 
-/** What `GET /activities` and `GET /export` filter by. */
-export interface ActivityFilters {
-  userId?: string;
-  sessionId?: string;
-  activityTypes?: ActivityType[];
-  entityType?: string;
-  entityId?: string;
-  startDate?: Date;
-  endDate?: Date;
-  ipAddress?: string;
-  success?: boolean;
-  /** Domain events: the action, the kind of actor, the app's category. */
-  action?: string;
-  actorType?: ActorType;
-  category?: string;
-}
-
 export const ACTIVITY_FILTER_PARAMS = ['userId', 'sessionId', 'activityType', 'entityType', 'entityId', 'startDate', 'endDate', 'ipAddress', 'success', 'action', 'actorType', 'category'] as const;
 
 export function activityFilters(query: RawQuery): ActivityFilters {
@@ -161,8 +145,8 @@ export function activityFilters(query: RawQuery): ActivityFilters {
 }
 
 /** The filters on domain-event columns that `/activities` and `/stats` share. */
-export function domainFilters(query: RawQuery): { action?: string; actorType?: ActorType; category?: string } {
-  const filters: { action?: string; actorType?: ActorType; category?: string } = {};
+export function domainFilters(query: RawQuery): DomainFilters {
+  const filters: DomainFilters = {};
   const action = identifier(query, 'action', 255);
   if (action !== undefined) filters.action = action;
   const actorType = oneOf(query, 'actorType', ACTOR_TYPES);
@@ -172,26 +156,13 @@ export function domainFilters(query: RawQuery): { action?: string; actorType?: A
   return filters;
 }
 
-/**
- * Columns `orderBy` may name, each with the column it sorts by: only those an index can hand over
- * in order (start_time; duration; user_id and activity_type lead an index with start_time), so a
- * sorted page never sorts the whole table.
- */
-export const ORDER_BY_COLUMNS = {
-  startTime: 'start_time',
-  duration: 'duration',
-  userId: 'user_id',
-  activityType: 'activity_type',
-} as const;
-export type OrderBy = keyof typeof ORDER_BY_COLUMNS;
-
 /** `limit` (1 to MAX_LIMIT) and `offset`, as every paged route takes them. */
-export function limitOffset(query: RawQuery, defaultLimit = DEFAULT_LIMIT): { limit: number; offset: number } {
+export function limitOffset(query: RawQuery, defaultLimit = DEFAULT_LIMIT): Paging {
   return { limit: integer(query, 'limit', 1, MAX_LIMIT, defaultLimit), offset: integer(query, 'offset', 0, 10_000_000, 0) };
 }
 
 /** Paging and sorting of `/activities`. */
-export function pageParams(query: RawQuery): { limit: number; offset: number; orderBy: OrderBy; order: 'asc' | 'desc' } {
+export function pageParams(query: RawQuery): ActivityPage {
   return {
     ...limitOffset(query),
     orderBy: oneOf(query, 'orderBy', Object.keys(ORDER_BY_COLUMNS) as OrderBy[], 'startTime'),

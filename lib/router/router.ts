@@ -2,11 +2,12 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import { rateLimit } from 'express-rate-limit';
 import { ADMIN_ROLES, createReportAuthenticator, READER_ROLES, tenantScopeOf } from '../auth/reportAuth';
 import { describeTenantScope, EVERY_TENANT, type TenantScope } from '../store/reports/tenantScope';
+import { reports } from '../store/reports/reader';
 import type { ReportPrincipal } from '../types';
 import { ApiError, errorHandler, routeNotFound } from './apiError';
 import { undecodablePathParam, type ParamRoute } from './pathParams';
-import type { ReadDescription, ReportContext, ReportHandler } from './context';
-import { noteOnTrail } from './trail';
+import type { ReportCall, ReportContext, ReportHandler } from './context';
+import { noteOnTrail, readDescriber, routeOf } from './trail';
 import { activitiesRoute } from './routes/activities';
 import { statsRoute } from './routes/stats';
 import { activeSessionsRoute, mySessionsRoute, mySummaryRoute } from './routes/sessions';
@@ -73,23 +74,22 @@ export function createReportRouter(ctx: ReportContext): Router {
     }
   };
 
-  const run = (handler: ReportHandler) => async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+  /**
+   * Runs a route with its call: the caller, the scope, `describe`, and the request's one reader.
+   * Waits for the database first, except for `/health`, which must answer while it is down.
+   */
+  const run = (handler: ReportHandler, { waitForReady = true } = {}) => async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const principal = res.locals['activityPrincipal'] as ReportPrincipal;
     const scope = res.locals['activityTenantScope'] as TenantScope;
-    const describe = (read: ReadDescription): void => {
-      const type = read.type ?? 'audit_read';
-      noteOnTrail(ctx, req, res, {
-        type,
-        action: type === 'audit_export' ? 'report.export' : 'report.read',
-        userId: principal.userId,
-        details: { route: routeOf(req), role: principal.role, ...describeTenantScope(scope), ...(read.filters ? { filters: read.filters } : {}), ...(read.rows !== undefined ? { rows: read.rows } : {}) },
-        ...(read.entityType !== undefined ? { entityType: read.entityType } : {}),
-        ...(read.entityId !== undefined ? { entityId: read.entityId } : {}),
-      });
+    const call: ReportCall = {
+      principal,
+      scope,
+      describe: readDescriber(ctx, req, res, principal, scope),
+      reader: reports(ctx.db, scope, ctx.config.rowLevelSecurity),
     };
     try {
-      await ctx.ready();
-      await handler(req, res, principal, describe, scope);
+      if (waitForReady) await ctx.ready();
+      await handler(req, res, call);
     } catch (error) {
       next(error);
     }
@@ -109,29 +109,24 @@ export function createReportRouter(ctx: ReportContext): Router {
   });
 
   router.get('/openapi.json', (_req, res) => { res.json(openApiDocument()); });
-  router.get('/activities', guard('reader'), run(activitiesRoute(ctx)));
-  router.get('/stats', guard('reader'), run(statsRoute(ctx)));
+  router.get('/activities', guard('reader'), run(activitiesRoute()));
+  router.get('/stats', guard('reader'), run(statsRoute()));
   router.get('/sessions/active', guard('reader'), run(activeSessionsRoute(ctx)));
   router.get('/suspicious', guard('reader'), run(suspiciousRoute(ctx)));
-  router.get(ENTITY_TRAIL.path, guard(ENTITY_TRAIL.access), run(auditTrailRoute(ctx)));
+  router.get(ENTITY_TRAIL.path, guard(ENTITY_TRAIL.access), run(auditTrailRoute()));
   router.get('/export', guard('reader'), exportLimiter, run(exportRoute(ctx)));
   router.get('/compliance-report', guard('reader'), run(complianceReportRoute(ctx)));
   router.get('/integrity', guard('platform'), run(integrityRoute(ctx)));
-  router.get('/health', guard('platform'), healthRoute(ctx));
+  router.get('/health', guard('platform'), run(healthRoute(ctx), { waitForReady: false }));
   // Alerts: readers list them; acknowledging is an admin's act.
-  router.get('/alerts', guard('reader'), run(alertsRoute(ctx)));
+  router.get('/alerts', guard('reader'), run(alertsRoute()));
   router.post(ACKNOWLEDGE.path, guard(ACKNOWLEDGE.access), acknowledgeBody(), run(acknowledgeAlertRoute(ctx)));
-  router.get('/me/sessions', guard('self'), run(mySessionsRoute(ctx)));
-  router.get('/me/summary', guard('self'), run(mySummaryRoute(ctx)));
+  router.get('/me/sessions', guard('self'), run(mySessionsRoute()));
+  router.get('/me/summary', guard('self'), run(mySummaryRoute()));
   router.use((req, _res, next) => { next(routeNotFound(req)); });
   router.use(undecodablePathParam([ENTITY_TRAIL, ACKNOWLEDGE], guard));
   router.use(errorHandler(ctx.config.logger));
   return router;
-}
-
-/** The route as mounted, without the query string, for the trail. */
-function routeOf(req: Request): string {
-  return `${req.baseUrl}${req.route && typeof req.route.path === 'string' ? req.route.path : req.path}`;
 }
 
 function messageFor(reason: string): string {

@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
-import type { ActivityType } from '../types';
-import type { ReportContext } from './context';
+import type { ActivityType, ReportPrincipal } from '../types';
+import { describeTenantScope, type TenantScope } from '../store/reports/tenantScope';
+import type { ReadDescription, ReportContext } from './context';
 
 export interface TrailEntry {
   type: Extract<ActivityType, 'audit_read' | 'audit_export' | 'authz_fail'>;
@@ -45,4 +46,24 @@ export function noteOnTrail(ctx: ReportContext, req: Request, res: Response, ent
       userAgent: req.headers['user-agent'] ?? null,
     });
   });
+}
+
+/** A report call's `describe`: turns what the route read into the request's `audit_read` or `audit_export` entry. */
+export function readDescriber(ctx: ReportContext, req: Request, res: Response, principal: ReportPrincipal, scope: TenantScope): (read: ReadDescription) => void {
+  return (read) => {
+    const type = read.type ?? 'audit_read';
+    noteOnTrail(ctx, req, res, {
+      type,
+      action: type === 'audit_export' ? 'report.export' : 'report.read',
+      userId: principal.userId,
+      details: { route: routeOf(req), role: principal.role, ...describeTenantScope(scope), ...(read.filters ? { filters: read.filters } : {}), ...(read.rows !== undefined ? { rows: read.rows } : {}) },
+      ...(read.entityType !== undefined ? { entityType: read.entityType } : {}),
+      ...(read.entityId !== undefined ? { entityId: read.entityId } : {}),
+    });
+  };
+}
+
+/** The route as mounted, without the query string, for the trail. */
+export function routeOf(req: Request): string {
+  return `${req.baseUrl}${req.route && typeof req.route.path === 'string' ? req.route.path : req.path}`;
 }

@@ -2,7 +2,8 @@ import type { Knex } from 'knex';
 import type { ActivityEvent } from '../types';
 import type { ResolvedRisk } from '../config';
 import { CHAIN_LOCK_KEY } from './chainLock';
-import { headPosition, signAppendedAfter, signBatch, type BatchSigningKey } from '../integrity/batchSignatures';
+import { signAppendedAfter, signBatch, type BatchSigningKey } from '../integrity/batchSignatures';
+import { chainHead } from './chain/head';
 
 export { CHAIN_LOCK_KEY };
 
@@ -61,7 +62,7 @@ export async function lockChain(trx: Knex.Transaction): Promise<void> {
 /** Appends events to the chain inside a transaction that already holds the chain lock; with a key, signs the rows added. */
 export async function appendToChain(trx: Knex.Transaction, events: readonly ActivityEvent[], signingKey?: BatchSigningKey | null): Promise<void> {
   if (events.length === 0) return;
-  const before = signingKey ? await headPosition(trx) : '0';
+  const before = signingKey ? (await chainHead(trx)).position : 0n;
   await trx.raw('select activity_tracking_append(?::jsonb)', [JSON.stringify(events)]);
   if (signingKey) await signAppendedAfter(trx, signingKey, before);
 }
@@ -79,7 +80,7 @@ export async function endSessions(knex: Knex, ends: ReadonlyArray<{ sessionId: s
   }
   await knex.transaction(async (trx) => {
     await lockChain(trx);
-    const before = await headPosition(trx);
+    const before = (await chainHead(trx)).position;
     await trx.raw(sql, parameters);
     await signAppendedAfter(trx, signingKey, before);
   });

@@ -5,15 +5,19 @@ import type { Logger } from '../types';
 import { preparePrivateDirSync, reportFailures } from '../privateFiles';
 import { openPrivatePGlite } from './privateNodeFs';
 
-export interface Database {
-  knex: Knex;
+/** What the store's queries run on: a connection pool or a transaction. */
+export type Database = Knex;
+
+/** A database the tracker or the CLI opened, and whether it must close it. */
+export interface OpenedDatabase {
+  knex: Database;
   kind: 'embedded' | 'postgres';
   /** Whether the tracker created the connection and so must close it. */
   owned: boolean;
 }
 
 /** The embedded database when no server is named, a pooled pg connection when one is. */
-export function openDatabase(config: ResolvedConfig['database'], logger: Logger): Database {
+export function openDatabase(config: ResolvedConfig['database'], logger: Logger): OpenedDatabase {
   // knex's own warnings (a refused connection, say) repeat what the recorder reports; keep them at debug.
   const log = { warn: (m: unknown) => logger.debug(String(m)), error: (m: unknown) => logger.debug(String(m)), debug: () => undefined, deprecate: (m: unknown) => logger.debug(String(m)) };
   switch (config.kind) {

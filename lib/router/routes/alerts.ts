@@ -3,8 +3,7 @@ import type { ReportContext, ReportHandler } from '../context';
 import { ApiError, invalidParam } from '../apiError';
 import { allowOnly, dateRange, describeFilters, identifier, limitOffset, oneOf } from '../params';
 import { ALERT_RULES, SEVERITIES, type RecordInput } from '../../types';
-import { readInTenant } from '../../store/rowLevelSecurity';
-import { acknowledgeAlert, ALERT_STATUSES, findAlert, listAlerts, type AlertFilters } from '../../store/alerts/alertRows';
+import { acknowledgeAlert, ALERT_STATUSES, type AlertFilters } from '../../store/alerts/alertRows';
 import { messageOf } from '../../util/messageOf';
 
 export const ALERTS_PARAMS = ['rule', 'severity', 'status', 'key', 'startDate', 'endDate', 'limit', 'offset'] as const;
@@ -17,8 +16,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * (`open`, or `acknowledged` once it has an acknowledgement) and its acknowledgements.
  * `startDate` / `endDate` bound the start of the alert's window.
  */
-export function alertsRoute(ctx: ReportContext): ReportHandler {
-  return async (req, res, _principal, describe, scope) => {
+export function alertsRoute(): ReportHandler {
+  return async (req, res, { describe, reader }) => {
     const query = req.query as Record<string, unknown>;
     allowOnly(query, ALERTS_PARAMS);
     const filters: AlertFilters = {};
@@ -33,7 +32,7 @@ export function alertsRoute(ctx: ReportContext): ReportHandler {
     Object.assign(filters, dateRange(query));
     const page = limitOffset(query);
 
-    const { data, total } = await readInTenant(ctx.knex, scope, ctx.config.rowLevelSecurity, (db) => listAlerts(db, scope, filters, page));
+    const { data, total } = await reader.alerts(filters, page);
     describe({ filters: { ...describeFilters(filters), ...page }, rows: data.length });
     res.json({ data, pagination: { total, limit: page.limit, offset: page.offset } });
   };
@@ -46,7 +45,7 @@ export function alertsRoute(ctx: ReportContext): ReportHandler {
  * as an `alert.acknowledged` event.
  */
 export function acknowledgeAlertRoute(ctx: ReportContext): ReportHandler {
-  return async (req, res, principal, describe, scope) => {
+  return async (req, res, { principal, describe, reader }) => {
     allowOnly(req.query as Record<string, unknown>, []);
     const id = String(req.params['id'] ?? '');
     if (!UUID.test(id)) throw invalidParam('id', '"id" must be the id of an alert, a UUID as GET /alerts lists it');
@@ -58,9 +57,10 @@ export function acknowledgeAlertRoute(ctx: ReportContext): ReportHandler {
       throw invalidParam('note', `"note" must be a string of at most ${MAX_NOTE_LENGTH} characters`);
     }
 
-    const alert = await readInTenant(ctx.knex, scope, ctx.config.rowLevelSecurity, (db) => findAlert(db, scope, id));
+    const alert = await reader.alert(id);
     if (alert === null) throw new ApiError(404, 'ERR_AT_NOT_FOUND', `No alert ${id} here; GET /alerts lists the alerts you may see`, 'id');
-    const acknowledgement = await acknowledgeAlert(ctx.knex, id, principal.userId, note);
+    // A write, so on the shared pool: the reader's reads may run in a read-only transaction.
+    const acknowledgement = await acknowledgeAlert(ctx.db, id, principal.userId, note);
     describe({ entityType: 'activity_alert', entityId: id });
     const event: RecordInput = {
       action: 'alert.acknowledged', activityType: 'system_action', category: 'alerts', userId: principal.userId,

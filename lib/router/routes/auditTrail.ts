@@ -1,7 +1,5 @@
-import type { ReportContext, ReportHandler } from '../context';
+import type { ReportHandler } from '../context';
 import { allowOnly, dateRange, describeFilters, identifierValue, limitOffset, MAX_LIMIT } from '../params';
-import { findAuditTrail } from '../../store/reports/auditTrail';
-import { readInTenant } from '../../store/rowLevelSecurity';
 
 export const AUDIT_TRAIL_PARAMS = ['startDate', 'endDate', 'limit', 'offset'] as const;
 
@@ -10,8 +8,8 @@ export const AUDIT_TRAIL_PARAMS = ['startDate', 'endDate', 'limit', 'offset'] as
  * first, with who did it and, where known, the state before and after and the reason. Reading the
  * trail is itself put on that entity's trail.
  */
-export function auditTrailRoute(ctx: ReportContext): ReportHandler {
-  return async (req, res, _principal, describe, scope) => {
+export function auditTrailRoute(): ReportHandler {
+  return async (req, res, { describe, reader }) => {
     const params = req.params as Record<string, string | undefined>;
     const entityType = identifierValue('entityType', params['entityType'] ?? '', 128);
     const entityId = identifierValue('entityId', params['entityId'] ?? '', 256);
@@ -20,7 +18,7 @@ export function auditTrailRoute(ctx: ReportContext): ReportHandler {
     const period = dateRange(query);
     const { limit, offset } = limitOffset(query, MAX_LIMIT);
 
-    const { items, total } = await readInTenant(ctx.knex, scope, ctx.config.rowLevelSecurity, (db) => findAuditTrail(db, { entityType, entityId, ...period, limit, offset }, scope));
+    const { items, total } = await reader.auditTrail({ entityType, entityId, ...period, limit, offset });
     describe({ filters: { ...describeFilters(period), limit, offset }, entityType, entityId, rows: items.length });
     res.json({ data: items, entity: { entityType, entityId }, pagination: { total, limit, offset } });
   };

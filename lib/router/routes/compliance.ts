@@ -3,8 +3,7 @@ import type { ReportContext, ReportHandler } from '../context';
 import { invalidParam } from '../apiError';
 import { allowOnly, dateRange, oneOf } from '../params';
 import { csvFileName, startCsv } from '../csv';
-import { complianceFigures, type ComplianceFigures } from '../../store/reports/compliance';
-import { readInTenant } from '../../store/rowLevelSecurity';
+import type { ComplianceFigures } from '../../store/reports/compliance';
 
 export const COMPLIANCE_PARAMS = ['startDate', 'endDate', 'format'] as const;
 /** A year, leap day included: long enough for an annual review, short enough to stay one index range. */
@@ -22,7 +21,7 @@ export interface ComplianceReport extends Omit<ComplianceFigures, 'oldestRecord'
  * inclusive) from an auditor's point of view, as JSON or as one CSV download.
  */
 export function complianceReportRoute(ctx: ReportContext): ReportHandler {
-  return async (req, res, _principal, describe, scope) => {
+  return async (req, res, { describe, reader }) => {
     const query = req.query as Record<string, unknown>;
     allowOnly(query, COMPLIANCE_PARAMS);
     const { startDate, endDate } = dateRange(query);
@@ -35,7 +34,7 @@ export function complianceReportRoute(ctx: ReportContext): ReportHandler {
     describe({ type: format === 'csv' ? 'audit_export' : 'audit_read', filters: { startDate: startDate.toISOString(), endDate: endDate.toISOString(), format } });
 
     const generatedAt = new Date();
-    const { oldestRecord, ...figures } = await readInTenant(ctx.knex, scope, ctx.config.rowLevelSecurity, (db) => complianceFigures(db, { startDate, endDate }, scope));
+    const { oldestRecord, ...figures } = await reader.compliance({ startDate, endDate });
     const report: ComplianceReport = {
       period: { startDate: startDate.toISOString(), endDate: endDate.toISOString() },
       generatedAt: generatedAt.toISOString(),

@@ -1,14 +1,12 @@
 import type { ReportContext, ReportHandler } from '../context';
 import { ACTIVITY_FILTER_PARAMS, activityFilters, allowOnly, describeFilters, oneOf } from '../params';
 import { csvFileName, startCsv, type CsvWriter } from '../csv';
-import { ACTIVITY_COLUMNS, toActivityJson, type ActivityField } from '../../store/reports/activityRows';
-import { exportPages } from '../../store/reports/exportRows';
-import { readInTenant } from '../../store/rowLevelSecurity';
+import { toActivityJson } from '../../store/reports/activityRows';
+import { EXPORT_HEADER } from '../../store/columns';
 import { messageOf } from '../../util/messageOf';
 
 export const EXPORT_PARAMS = [...ACTIVITY_FILTER_PARAMS, 'order'] as const;
 
-const FIELDS = Object.keys(ACTIVITY_COLUMNS) as ActivityField[];
 
 /**
  * `GET /export`: every row the `/activities` filters select, as a CSV download, sorted by start
@@ -16,19 +14,19 @@ const FIELDS = Object.keys(ACTIVITY_COLUMNS) as ActivityField[];
  * the database is asked for no more pages once the client has gone.
  */
 export function exportRoute(ctx: ReportContext): ReportHandler {
-  return async (req, res, _principal, describe, scope) => {
+  return async (req, res, { describe, reader }) => {
     const query = req.query as Record<string, unknown>;
     allowOnly(query, EXPORT_PARAMS);
     const filters = activityFilters(query);
     const order = oneOf(query, 'order', ['asc', 'desc'] as const, 'desc');
     describe({ type: 'audit_export', filters: { ...describeFilters(filters), order } });
 
-    // One short transaction per page under row-level security, not one held open while a slow client downloads.
-    const pages = exportPages((read) => readInTenant(ctx.knex, scope, ctx.config.rowLevelSecurity, read), filters, scope, order);
+    // One short read per page (one transaction each under row-level security), not one held open while a slow client downloads.
+    const pages = reader.exportRows(filters, order);
     // Fetched before any header goes out, so a failing query still gets a proper JSON error.
     const first = await pages.next();
 
-    const csv = startCsv(res, csvFileName('activity-export'), FIELDS);
+    const csv = startCsv(res, csvFileName('activity-export'), EXPORT_HEADER);
     try {
       if (!first.done) await writeRows(csv, first.value);
       while (!csv.closed) {
@@ -53,6 +51,6 @@ async function writeRows(csv: CsvWriter, rows: Array<Record<string, unknown>>): 
   for (const row of rows) {
     if (csv.closed) return;
     const json = toActivityJson(row);
-    await csv.write(FIELDS.map((field) => json[field]));
+    await csv.write(EXPORT_HEADER.map((field) => json[field]));
   }
 }

@@ -10,10 +10,10 @@ import { resolveBackdatedAfterDays, verifyChain } from '../../integrity/verify';
 export function integrityRoute(ctx: ReportContext): ReportHandler {
   // Read when the router is built, so a bad ACTIVITY_BACKDATED_AFTER_DAYS fails at start-up, not per request.
   const backdatedAfterDays = resolveBackdatedAfterDays(undefined);
-  return async (req, res, _principal, describe) => {
+  return async (req, res, { describe }) => {
     allowOnly(req.query as RawQuery, []);
     // With the tracker's signing key, rows no signed batch covers are reported (unsigned_rows).
-    const data = await verifyChain(ctx.knex, { backdatedAfterDays, ...(ctx.config.signingKey ? { signingKey: ctx.config.signingKey } : {}) });
+    const data = await verifyChain(ctx.db, { backdatedAfterDays, ...(ctx.config.signingKey ? { signingKey: ctx.config.signingKey } : {}) });
     describe({ filters: {} });
     res.json({ data });
   };

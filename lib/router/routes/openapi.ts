@@ -1,8 +1,11 @@
-import { ACTIVITY_TYPES, ACTOR_TYPES, EVENT_STATUSES, SEVERITIES } from '../../types';
-import { MAX_LIMIT, DEFAULT_LIMIT, ORDER_BY_COLUMNS } from '../params';
+import { ACTIVITY_TYPES, ACTOR_TYPES, SEVERITIES } from '../../types';
+import { MAX_LIMIT, DEFAULT_LIMIT } from '../params';
+import { ORDER_BY_COLUMNS } from '../../store/reports/filters';
+import { COUNT_CAP } from '../../store/reports/activities';
 import { SUSPICIOUS_RULES } from '../../store/reports/suspicious';
 import { INTEGRITY_PROBLEMS } from '../../integrity/verify';
 import { ALERT_RULES } from '../../types';
+import { openApiRowSchema } from '../../store/columns';
 
 const SUSPICIOUS_RULE_NAMES: string[] = [...SUSPICIOUS_RULES];
 
@@ -31,7 +34,7 @@ const object = (properties: Record<string, object>, required = Object.keys(prope
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 
 const period = object({ startDate: time, endDate: time });
-const pagination = object({ total: int, limit: int, offset: int, totalIsLowerBound: { type: 'boolean', description: 'Present and true when more than 100000 rows match: total is then 100000' } }, ['total', 'limit', 'offset']);
+const pagination = object({ total: int, limit: int, offset: int, totalIsLowerBound: { type: 'boolean', description: `Present and true when more than ${COUNT_CAP} rows match: total is then ${COUNT_CAP}` } }, ['total', 'limit', 'offset']);
 
 const query = (name: string, description: string, schema: object = { type: 'string', maxLength: 256 }) => ({ name, in: 'query', required: false, description, schema });
 const dateParams = [
@@ -76,19 +79,7 @@ const DOCUMENT: Record<string, unknown> = {
     securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
     schemas: {
       Error: object({ error: object({ code: str, message: str, param: str }, ['code', 'message']) }),
-      Activity: object({
-        id: str, startTime: time, endTime: nullableTime, userId: nullableStr, sessionId: nullableStr, activityType, action: nullableStr,
-        entityType: nullableStr, entityId: nullableStr, method: nullableStr, path: nullableStr, route: nullableStr, statusCode: { type: ['integer', 'null'] },
-        success: { type: 'boolean' }, duration: nullableNum, ipAddress: nullableStr, userAgent: nullableStr, browser: nullableStr, operatingSystem: nullableStr,
-        deviceInfo: { type: ['object', 'null'] }, location: { type: ['object', 'null'] }, requestSize: { type: ['integer', 'null'] },
-        responseSize: { type: ['integer', 'null'] }, details: { type: ['object', 'null'] },
-        actorType: { type: ['string', 'null'], enum: [...ACTOR_TYPES, null] }, actorRole: nullableStr, actorName: nullableStr, category: nullableStr,
-        severity: { type: ['string', 'null'], enum: [...SEVERITIES, null] }, entityName: nullableStr, tenantId: nullableStr, ownerId: nullableStr,
-        status: { type: ['string', 'null'], enum: [...EVENT_STATUSES, null] }, reason: nullableStr,
-        changes: { type: ['object', 'null'], description: 'A domain event\'s sanitized { before, after, diff: [{ path, before, after }] }' },
-        personalData: { type: ['boolean', 'null'] }, riskScore: { type: ['number', 'null'], minimum: 0, maximum: 1 },
-        riskFactors: { type: ['array', 'null'], items: str }, anomaly: { type: ['boolean', 'null'] }, createdAt: time,
-      }),
+      Activity: openApiRowSchema(),
       Alert: object({
         id: str, rule: { type: 'string', enum: [...ALERT_RULES] }, key: { ...str, description: 'What the rule counted by: an IP, an account, a user, global, a tenant, ip:<ip> or account:<id>' },
         severity: { type: 'string', enum: [...SEVERITIES] }, tenantId: nullableStr, windowStart: time, windowEnd: time,
@@ -142,7 +133,7 @@ const DOCUMENT: Record<string, unknown> = {
       data: {
         type: 'array',
         items: object({
-          id: str, time, actor: nullableStr, actorType: nullableStr, actorName: nullableStr, status: nullableStr, action: nullableStr, activityType,
+          id: str, time, userId: nullableStr, actor: { ...nullableStr, deprecated: true, description: 'The same as userId; removed in the next minor version' }, actorType: nullableStr, actorName: nullableStr, status: nullableStr, action: nullableStr, activityType,
           method: nullableStr, path: nullableStr, statusCode: { type: ['integer', 'null'] },
           success: { type: 'boolean' }, ipAddress: nullableStr, before: anyJson, after: anyJson, diff: anyJson, reason: anyJson,
         }),

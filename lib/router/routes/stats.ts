@@ -1,8 +1,7 @@
-import type { ReportContext, ReportHandler } from '../context';
+import type { ReportHandler } from '../context';
 import { invalidParam } from '../apiError';
 import { activityTypes, allowOnly, dateRange, describeFilters, domainFilters, identifier, type RawQuery } from '../params';
-import { activityStats, type StatsFilters } from '../../store/reports/stats';
-import { readInTenant } from '../../store/rowLevelSecurity';
+import type { Period, StatsFilters } from '../../store/reports/filters';
 
 export const STATS_PARAMS = ['startDate', 'endDate', 'userId', 'activityType', 'action', 'actorType', 'category'] as const;
 
@@ -18,7 +17,7 @@ export const STATS_DEFAULT_PERIOD_DAYS = 7;
  * The period a report covers: as given, else ending now and starting DEFAULT_PERIOD_DAYS before
  * its end. Never open-ended, so every aggregate is bounded by a start_time index range.
  */
-export function reportPeriod(query: RawQuery, now: Date = new Date(), days = DEFAULT_PERIOD_DAYS): { startDate: Date; endDate: Date } {
+export function reportPeriod(query: RawQuery, now: Date = new Date(), days = DEFAULT_PERIOD_DAYS): Period {
   const given = dateRange(query);
   const endDate = given.endDate ?? now;
   const startDate = given.startDate ?? new Date(endDate.getTime() - days * 86_400_000);
@@ -27,8 +26,8 @@ export function reportPeriod(query: RawQuery, now: Date = new Date(), days = DEF
 }
 
 /** `GET /stats`: totals and breakdowns of the activities in a period, optionally for one user or some activity types. */
-export function statsRoute(ctx: ReportContext): ReportHandler {
-  return async (req, res, _principal, describe, scope) => {
+export function statsRoute(): ReportHandler {
+  return async (req, res, { describe, reader }) => {
     const query = req.query as RawQuery;
     allowOnly(query, STATS_PARAMS);
     const filters: StatsFilters = reportPeriod(query, new Date(), STATS_DEFAULT_PERIOD_DAYS);
@@ -38,7 +37,7 @@ export function statsRoute(ctx: ReportContext): ReportHandler {
     if (types !== undefined) filters.activityTypes = types;
     Object.assign(filters, domainFilters(query));
 
-    const data = await readInTenant(ctx.knex, scope, ctx.config.rowLevelSecurity, (db) => activityStats(db, { ...filters, scope }));
+    const data = await reader.stats(filters);
     describe({ filters: describeFilters(filters) });
     res.json({ data, period: { startDate: filters.startDate.toISOString(), endDate: filters.endDate.toISOString() } });
   };

@@ -1,8 +1,7 @@
 import type { ReportContext, ReportHandler } from '../context';
 import { invalidParam } from '../apiError';
 import { allowOnly, dateRange, DEFAULT_LIMIT, describeFilters, integer, MAX_LIMIT, oneOf } from '../params';
-import { findSuspicious, SUSPICIOUS_RULES } from '../../store/reports/suspicious';
-import { readInTenant } from '../../store/rowLevelSecurity';
+import { SUSPICIOUS_RULES } from '../../store/reports/suspicious';
 
 export const SUSPICIOUS_PARAMS = ['startDate', 'endDate', 'limit', 'rule'] as const;
 
@@ -14,7 +13,7 @@ const DEFAULT_PERIOD_MS = 24 * 60 * 60 * 1000;
  * hours unless a period is given. The period always has both ends, so no rule scans all history.
  */
 export function suspiciousRoute(ctx: ReportContext): ReportHandler {
-  return async (req, res, _principal, describe, scope) => {
+  return async (req, res, { describe, reader }) => {
     const query = req.query as Record<string, unknown>;
     allowOnly(query, SUSPICIOUS_PARAMS);
     const given = dateRange(query);
@@ -25,7 +24,7 @@ export function suspiciousRoute(ctx: ReportContext): ReportHandler {
     const rule = oneOf(query, 'rule', SUSPICIOUS_RULES);
     const thresholds = { ...ctx.config.suspicious };
 
-    const { data, byRule } = await readInTenant(ctx.knex, scope, ctx.config.rowLevelSecurity, (db) => findSuspicious(db, { startDate, endDate, limit, thresholds, ...(rule ? { rule } : {}) }, scope));
+    const { data, byRule } = await reader.suspicious({ startDate, endDate, limit, thresholds, ...(rule ? { rule } : {}) });
     describe({ filters: describeFilters({ startDate, endDate, limit, ...(rule ? { rule } : {}) }), rows: data.length });
     res.json({ data, summary: { byRule }, thresholds, period: { startDate: startDate.toISOString(), endDate: endDate.toISOString() } });
   };

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { uuidv7 } from '../../util/ids';
-import type { AlertCandidate } from '../../alerts/rules';
+import type { AlertCandidate } from './alertCandidate';
 import type { Alert, AlertRuleName, Severity } from '../../types';
 import { applyTenantScope, type TenantScope } from '../reports/tenantScope';
 

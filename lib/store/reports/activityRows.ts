@@ -1,52 +1,13 @@
 import type { Knex } from 'knex';
-import type { ActivityFilters } from '../../router/params';
+import type { ActivityFilters } from './filters';
 import { applyTenantScope, type TenantScope } from './tenantScope';
+import { ACTIVITY_ROW, REPORT_COLUMNS, type ActivityField } from '../columns';
 
-/** user_activity columns as the report routes name them (camelCase), in the order CSV exports use. */
-export const ACTIVITY_COLUMNS = {
-  id: 'id',
-  startTime: 'start_time',
-  endTime: 'end_time',
-  userId: 'user_id',
-  sessionId: 'session_id',
-  activityType: 'activity_type',
-  action: 'action',
-  entityType: 'entity_type',
-  entityId: 'entity_id',
-  method: 'method',
-  path: 'path',
-  route: 'route',
-  statusCode: 'status_code',
-  success: 'success',
-  duration: 'duration',
-  ipAddress: 'ip_address',
-  userAgent: 'user_agent',
-  browser: 'browser',
-  operatingSystem: 'operating_system',
-  deviceInfo: 'device_info',
-  location: 'location',
-  requestSize: 'request_size',
-  responseSize: 'response_size',
-  details: 'details',
-  actorType: 'actor_type',
-  actorRole: 'actor_role',
-  actorName: 'actor_name',
-  category: 'category',
-  severity: 'severity',
-  entityName: 'entity_name',
-  tenantId: 'tenant_id',
-  ownerId: 'owner_id',
-  status: 'status',
-  reason: 'reason',
-  changes: 'changes',
-  personalData: 'personal_data',
-  riskScore: 'risk_score',
-  riskFactors: 'risk_factors',
-  anomaly: 'anomaly',
-  createdAt: 'created_at',
-} as const;
-export type ActivityField = keyof typeof ACTIVITY_COLUMNS;
 export type ActivityJson = Record<ActivityField, unknown>;
+
+/** Fields stored as double precision: some drivers hand them back as strings. */
+const FLOAT_FIELDS = (Object.entries(ACTIVITY_ROW) as Array<[ActivityField, { type: string }]>).filter(([, spec]) => spec.type === 'double precision').map(([field]) => field);
+const REPORT_ENTRIES = Object.entries(REPORT_COLUMNS) as Array<[ActivityField, string]>;
 
 /**
  * Restricts a user_activity query to the caller's tenant scope and the filters; every value is
@@ -73,11 +34,10 @@ export function applyActivityFilters(query: Knex.QueryBuilder, filters: Activity
 /** A stored row in the shape the routes return: camelCase, ISO times, numbers as numbers on both databases. */
 export function toActivityJson(row: Record<string, unknown>): ActivityJson {
   const out = {} as ActivityJson;
-  for (const [field, columnName] of Object.entries(ACTIVITY_COLUMNS) as Array<[ActivityField, string]>) {
+  for (const [field, columnName] of REPORT_ENTRIES) {
     const value = row[columnName];
     out[field] = value instanceof Date ? value.toISOString() : typeof value === 'bigint' ? Number(value) : value ?? null;
   }
-  if (out.duration !== null) out.duration = Number(out.duration);
-  if (out.riskScore !== null) out.riskScore = Number(out.riskScore);
+  for (const field of FLOAT_FIELDS) if (out[field] !== null) out[field] = Number(out[field]);
   return out;
 }

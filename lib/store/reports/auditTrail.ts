@@ -1,4 +1,7 @@
 import type { Knex } from 'knex';
+import type { Database } from '../database';
+import type { Paging } from './filters';
+import { isoOf } from './rowValues';
 import { applyTenantScope, type TenantScope } from './tenantScope';
 
 /** One recorded action on an entity, as the audit trail lists it. */
@@ -7,6 +10,8 @@ export interface AuditTrailItem {
   /** start_time, ISO 8601. */
   time: string;
   /** Who acted (user_id). */
+  userId: string | null;
+  /** @deprecated The same as `userId`; removed in the next minor version. */
   actor: string | null;
   /** user, admin, agent, system or service, for domain events. */
   actorType: string | null;
@@ -26,13 +31,17 @@ export interface AuditTrailItem {
   reason: unknown;
 }
 
-export interface AuditTrailQuery {
+export interface AuditTrailQuery extends Paging {
   entityType: string;
   entityId: string;
   startDate?: Date;
   endDate?: Date;
-  limit: number;
-  offset: number;
+}
+
+/** A page of an entity's trail, with how many actions the period holds. */
+export interface AuditTrail {
+  items: AuditTrailItem[];
+  total: number;
 }
 
 /**
@@ -40,7 +49,7 @@ export interface AuditTrailQuery {
  * and every action on it when the caller's tenant owns it), oldest first, read through the
  * (entity_type, entity_id, start_time) index; `total` counts all of them in the period, not only this page.
  */
-export async function findAuditTrail(knex: Knex, query: AuditTrailQuery, scope: TenantScope): Promise<{ items: AuditTrailItem[]; total: number }> {
+export async function findAuditTrail(knex: Database, scope: TenantScope, query: AuditTrailQuery): Promise<AuditTrail> {
   const scoped = (builder: Knex.QueryBuilder): Knex.QueryBuilder => {
     builder.where('entity_type', query.entityType).where('entity_id', query.entityId);
     applyTenantScope(builder, scope);
@@ -84,10 +93,10 @@ export function toAuditTrailItem(row: Record<string, unknown>): AuditTrailItem {
   const changes = asRecord(row['changes']);
   const after = told('after');
   const body = details && CHANGING_TYPES.has(activityType) ? details['body'] ?? null : null;
-  const start = row['start_time'];
   return {
     id: row['id'] as string,
-    time: (start instanceof Date ? start : new Date(start as string)).toISOString(),
+    time: isoOf(row['start_time']),
+    userId: (row['user_id'] as string | null) ?? null,
     actor: (row['user_id'] as string | null) ?? null,
     action: (row['action'] as string | null) ?? null,
     activityType,

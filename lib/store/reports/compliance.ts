@@ -1,4 +1,8 @@
 import type { Knex } from 'knex';
+import type { Database } from '../database';
+import { errorRate, type Counted } from './aggregates';
+import type { Period } from './filters';
+import { isoOf, textOrNull } from './rowValues';
 import { applyTenantScope, type TenantScope } from './tenantScope';
 
 /** Roles whose every recorded action counts as privileged. */
@@ -13,13 +17,8 @@ export const TOP_FAILING_LIMIT = 10;
 export const PRIVILEGED_ITEMS_LIMIT = 100;
 export const TRAIL_ACCESS_LIMIT = 500;
 
-export interface CompliancePeriod {
-  startDate: Date;
-  endDate: Date;
-}
-
 export interface ComplianceFigures {
-  activityByType: Array<{ activityType: string; count: number }>;
+  activityByType: Counted<'activityType'>;
   authentication: {
     logins: number;
     logouts: number;
@@ -46,7 +45,7 @@ type Row = Record<string, unknown>;
  * user_activity query is bounded by the period on start_time (or by activity_type and start_time),
  * so it reads one index range.
  */
-export async function complianceFigures(knex: Knex, period: CompliancePeriod, scope: TenantScope): Promise<ComplianceFigures> {
+export async function complianceFigures(knex: Database, scope: TenantScope, period: Period): Promise<ComplianceFigures> {
   const { startDate, endDate } = period;
   const inPeriod = (query: Knex.QueryBuilder): Knex.QueryBuilder => applyTenantScope(query.whereBetween('start_time', [startDate, endDate]), scope);
   const roleIsPrivileged = `coalesce(details->'custom'->>'role', details->>'role') in (${PRIVILEGED_ROLES.map(() => '?').join(', ')})`;
@@ -99,15 +98,7 @@ export async function complianceFigures(knex: Knex, period: CompliancePeriod, sc
     },
     trailAccess: trail.map((r) => ({ userId: textOrNull(r['user_id']), activityType: String(r['activity_type']), route: textOrNull(r['route']), time: isoOf(r['start_time']) })),
     sessions: { started: Number(sessions?.['started'] ?? 0), distinctUsers: Number(sessions?.['distinct_users'] ?? 0) },
-    errorRate: total === 0 ? 0 : failures / total,
+    errorRate: errorRate(failures, total),
     oldestRecord: oldest ? isoOf(oldest['start_time']) : null,
   };
-}
-
-function textOrNull(value: unknown): string | null {
-  return value === null || value === undefined ? null : String(value);
-}
-
-function isoOf(value: unknown): string {
-  return value instanceof Date ? value.toISOString() : new Date(String(value)).toISOString();
 }

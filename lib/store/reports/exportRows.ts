@@ -1,10 +1,10 @@
-import type { Knex } from 'knex';
-import type { ActivityFilters } from '../../router/params';
+import type { Database } from '../database';
 import { applyActivityFilters } from './activityRows';
+import type { ActivityFilters, SortOrder } from './filters';
 import type { TenantScope } from './tenantScope';
 
-/** Runs one page's query; the route passes one that sets the tenant for row-level security. */
-export type PageReader = <T>(query: (db: Knex) => Promise<T>) => Promise<T>;
+/** Runs one page's query; the report reader passes one that sets the tenant for row-level security. */
+export type PageReader = <T>(query: (db: Database) => Promise<T>) => Promise<T>;
 
 /** Rows per query of an export: enough to keep round trips few, small enough to keep memory flat. */
 export const EXPORT_PAGE_SIZE = 1000;
@@ -23,7 +23,7 @@ interface Cursor {
  * the first did, and rows written while the export runs (always newer) never shift a page.
  * Stops when the consumer stops asking.
  */
-export async function* exportPages(read: PageReader, filters: ActivityFilters, scope: TenantScope, order: 'asc' | 'desc', pageSize = EXPORT_PAGE_SIZE): AsyncGenerator<Array<Record<string, unknown>>> {
+export async function* exportPages(read: PageReader, scope: TenantScope, filters: ActivityFilters, order: SortOrder, pageSize = EXPORT_PAGE_SIZE): AsyncGenerator<Array<Record<string, unknown>>> {
   let cursor: Cursor | undefined;
   for (;;) {
     const rows = await read((knex) => pageQuery(knex, filters, scope, order, pageSize, cursor));
@@ -35,7 +35,7 @@ export async function* exportPages(read: PageReader, filters: ActivityFilters, s
   }
 }
 
-async function pageQuery(knex: Knex, filters: ActivityFilters, scope: TenantScope, order: 'asc' | 'desc', pageSize: number, cursor: Cursor | undefined): Promise<Array<Record<string, unknown>>> {
+async function pageQuery(knex: Database, filters: ActivityFilters, scope: TenantScope, order: SortOrder, pageSize: number, cursor: Cursor | undefined): Promise<Array<Record<string, unknown>>> {
   const query = applyActivityFilters(knex('user_activity').select('*'), filters, scope);
   if (cursor) {
     const comparison = order === 'desc' ? '<' : '>';

@@ -1,4 +1,7 @@
 import type { Knex } from 'knex';
+import type { Database } from '../database';
+import type { Paging } from './filters';
+import { isoOrNull, numberOrNull } from './rowValues';
 import { applyTenantScope, type TenantScope } from './tenantScope';
 
 /** A session as `GET /sessions/active` returns it. */
@@ -21,10 +24,14 @@ export interface OwnSessionJson extends SessionJson {
   isActive: boolean;
 }
 
-export interface Page { limit: number; offset: number }
 export interface SessionPage<T> { rows: T[]; total: number }
 
-const iso = (value: unknown): string | null => (value === null || value === undefined ? null : value instanceof Date ? value.toISOString() : new Date(String(value)).toISOString());
+/** Which active sessions `GET /sessions/active` lists. */
+export interface ActiveSessionFilter {
+  /** Sessions whose latest activity is at or after this. */
+  since: Date;
+  userId?: string;
+}
 
 function toSessionJson(row: Record<string, unknown>): SessionJson {
   return {
@@ -33,8 +40,8 @@ function toSessionJson(row: Record<string, unknown>): SessionJson {
     deviceInfo: row['device_info'] ?? null,
     ipAddress: (row['ip_address'] as string | null) ?? null,
     userAgent: (row['user_agent'] as string | null) ?? null,
-    startTime: iso(row['start_time']) as string,
-    lastActivity: iso(row['last_activity']) as string,
+    startTime: isoOrNull(row['start_time']) as string,
+    lastActivity: isoOrNull(row['last_activity']) as string,
     pageViews: Number(row['page_views']),
     actionsCount: Number(row['actions_count']),
   };
@@ -43,8 +50,8 @@ function toSessionJson(row: Record<string, unknown>): SessionJson {
 function toOwnSessionJson(row: Record<string, unknown>): OwnSessionJson {
   return {
     ...toSessionJson(row),
-    endTime: iso(row['end_time']),
-    duration: row['duration'] === null || row['duration'] === undefined ? null : Number(row['duration']),
+    endTime: isoOrNull(row['end_time']),
+    duration: numberOrNull(row['duration']),
     isActive: Boolean(row['is_active']),
   };
 }
@@ -59,7 +66,7 @@ async function pageOf(rows: Knex.QueryBuilder, counted: Knex.QueryBuilder): Prom
  * user simply walked away is never closed by a logout, so the flag alone would keep it "active"
  * forever. Both conditions are on the (is_active, last_activity) index.
  */
-export async function activeSessions(knex: Knex, filter: { since: Date; userId?: string }, page: Page, tenants: TenantScope): Promise<SessionPage<SessionJson>> {
+export async function activeSessions(knex: Database, tenants: TenantScope, filter: ActiveSessionFilter, page: Paging): Promise<SessionPage<SessionJson>> {
   const scope = (query: Knex.QueryBuilder): Knex.QueryBuilder => {
     query.where('is_active', true).where('last_activity', '>=', filter.since);
     if (filter.userId !== undefined) query.where('user_id', filter.userId);
@@ -74,7 +81,7 @@ export async function activeSessions(knex: Knex, filter: { since: Date; userId?:
 }
 
 /** One user's sessions, newest first, on the (user_id, start_time) index; no other user's row can match. */
-export async function userSessions(knex: Knex, userId: string, page: Page): Promise<SessionPage<OwnSessionJson>> {
+export async function userSessions(knex: Database, userId: string, page: Paging): Promise<SessionPage<OwnSessionJson>> {
   const found = await pageOf(
     knex('activity_sessions').select('*').where('user_id', userId)
       .orderBy([{ column: 'start_time', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(page.limit).offset(page.offset),

@@ -1,21 +1,13 @@
 import type { Knex } from 'knex';
-import type { ActivityType, ActorType } from '../../types';
+import type { Database } from '../database';
 import { applyActivityFilters } from './activityRows';
+import { errorRate, type Counted } from './aggregates';
+import type { Period, StatsFilters } from './filters';
+import { isoOrNull, textOrNull } from './rowValues';
 import { EVERY_TENANT, type TenantScope } from './tenantScope';
 
-/** What `GET /stats` and `GET /me/summary` aggregate over: always a bounded time range, so start_time (or user_id,start_time) can be used. */
-export interface StatsFilters {
-  startDate: Date;
-  endDate: Date;
-  userId?: string;
-  activityTypes?: ActivityType[];
-  action?: string;
-  actorType?: ActorType;
-  category?: string;
-}
-
 /** The filters with whose rows they may cover: every aggregate of this file is tenant-scoped. */
-export type ScopedStatsFilters = StatsFilters & { scope: TenantScope };
+type ScopedStatsFilters = StatsFilters & { scope: TenantScope };
 
 export interface ActivityStats {
   totalActivities: number;
@@ -24,18 +16,18 @@ export interface ActivityStats {
   totalDuration: number;
   averageDuration: number;
   errorRate: number;
-  byType: Array<{ activityType: string; count: number }>;
-  byHour: Array<{ hour: number; count: number }>;
-  topPages: Array<{ path: string; count: number }>;
-  topUsers: Array<{ userId: string; count: number }>;
-  byDevice: Array<{ deviceType: string | null; count: number }>;
-  byBrowser: Array<{ browser: string | null; count: number }>;
-  byOperatingSystem: Array<{ operatingSystem: string | null; count: number }>;
-  byLocation: Array<{ country: string | null; count: number }>;
+  byType: Counted<'activityType'>;
+  byHour: Counted<'hour', number>;
+  topPages: Counted<'path'>;
+  topUsers: Counted<'userId'>;
+  byDevice: Counted<'deviceType', string | null>;
+  byBrowser: Counted<'browser', string | null>;
+  byOperatingSystem: Counted<'operatingSystem', string | null>;
+  byLocation: Counted<'country', string | null>;
   /** Actions, largest first (at most TOP_ACTIONS): approvals, rejections, invalid token attempts… */
-  byAction: Array<{ action: string; count: number }>;
+  byAction: Counted<'action'>;
   /** user, admin, agent, system, service; null for requests. */
-  byActorType: Array<{ actorType: string | null; count: number }>;
+  byActorType: Counted<'actorType', string | null>;
 }
 
 export interface ActivityTotals {
@@ -59,7 +51,7 @@ export const TOP_ACTIONS = 50;
  * `select distinct` each: PostgreSQL hashes those, where count(distinct) sorts every row of the
  * range (half the time on a million-row table, measured).
  */
-export async function activityTotals(knex: Knex, filters: ScopedStatsFilters): Promise<ActivityTotals> {
+async function activityTotals(knex: Database, filters: ScopedStatsFilters): Promise<ActivityTotals> {
   const distinct = (column: string): Knex.QueryBuilder =>
     applyActivityFilters(knex('user_activity').distinct(column).whereNotNull(column), filters, filters.scope);
   const row = (await applyActivityFilters(knex('user_activity'), filters, filters.scope)
@@ -71,7 +63,6 @@ export async function activityTotals(knex: Knex, filters: ScopedStatsFilters): P
       count(*) filter (where not success) as errors,
       max(start_time) as last_activity`, [distinct('user_id'), distinct('session_id')]))
     .first()) as Record<string, unknown> | undefined;
-  const last = row?.['last_activity'];
   return {
     totalActivities: Number(row?.['total'] ?? 0),
     uniqueUsers: Number(row?.['users'] ?? 0),
@@ -79,7 +70,7 @@ export async function activityTotals(knex: Knex, filters: ScopedStatsFilters): P
     totalDuration: Number(row?.['total_duration'] ?? 0),
     averageDuration: Number(row?.['average_duration'] ?? 0),
     errorCount: Number(row?.['errors'] ?? 0),
-    lastActivity: last instanceof Date ? last.toISOString() : last == null ? null : new Date(String(last)).toISOString(),
+    lastActivity: isoOrNull(row?.['last_activity']),
   };
 }
 
@@ -90,7 +81,7 @@ interface Group { key: unknown; count: number }
  * largest first. Text keys tie-break in byte order (collate "C") so PostgreSQL and PGlite agree
  * whatever their locale; null keys come last.
  */
-async function groupCounts(knex: Knex, filters: ScopedStatsFilters, expression: string, options: { limit?: number; skipNull?: boolean; byKey?: boolean; text?: boolean } = {}): Promise<Group[]> {
+async function groupCounts(knex: Database, filters: ScopedStatsFilters, expression: string, options: { limit?: number; skipNull?: boolean; byKey?: boolean; text?: boolean } = {}): Promise<Group[]> {
   const query = applyActivityFilters(knex('user_activity'), filters, filters.scope)
     .select(knex.raw(`${expression} as "key"`), knex.raw('count(*) as "count"'))
     .groupByRaw('1');
@@ -104,10 +95,9 @@ async function groupCounts(knex: Knex, filters: ScopedStatsFilters, expression: 
   return rows.map((row) => ({ key: row.key ?? null, count: Number(row.count) }));
 }
 
-const text = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
-
 /** Everything `GET /stats` reports about the activities in the range; each breakdown is its own query with its own limit. */
-export async function activityStats(knex: Knex, filters: ScopedStatsFilters): Promise<ActivityStats> {
+export async function activityStats(knex: Database, scope: TenantScope, statsFilters: StatsFilters): Promise<ActivityStats> {
+  const filters: ScopedStatsFilters = { ...statsFilters, scope };
   const top = { limit: TOP_N, text: true };
   const [totals, byType, byHour, pages, users, devices, browsers, systems, countries, actions, actorTypes] = await Promise.all([
     activityTotals(knex, filters),
@@ -128,17 +118,17 @@ export async function activityStats(knex: Knex, filters: ScopedStatsFilters): Pr
     uniqueSessions: totals.uniqueSessions,
     totalDuration: totals.totalDuration,
     averageDuration: totals.averageDuration,
-    errorRate: totals.totalActivities === 0 ? 0 : totals.errorCount / totals.totalActivities,
+    errorRate: errorRate(totals.errorCount, totals.totalActivities),
     byType: byType.map((g) => ({ activityType: String(g.key), count: g.count })),
     byHour: byHour.map((g) => ({ hour: Number(g.key), count: g.count })),
     topPages: pages.map((g) => ({ path: String(g.key), count: g.count })),
     topUsers: users.map((g) => ({ userId: String(g.key), count: g.count })),
-    byDevice: devices.map((g) => ({ deviceType: text(g.key), count: g.count })),
-    byBrowser: browsers.map((g) => ({ browser: text(g.key), count: g.count })),
-    byOperatingSystem: systems.map((g) => ({ operatingSystem: text(g.key), count: g.count })),
-    byLocation: countries.map((g) => ({ country: text(g.key), count: g.count })),
+    byDevice: devices.map((g) => ({ deviceType: textOrNull(g.key), count: g.count })),
+    byBrowser: browsers.map((g) => ({ browser: textOrNull(g.key), count: g.count })),
+    byOperatingSystem: systems.map((g) => ({ operatingSystem: textOrNull(g.key), count: g.count })),
+    byLocation: countries.map((g) => ({ country: textOrNull(g.key), count: g.count })),
     byAction: actions.map((g) => ({ action: String(g.key), count: g.count })),
-    byActorType: actorTypes.map((g) => ({ actorType: text(g.key), count: g.count })),
+    byActorType: actorTypes.map((g) => ({ actorType: textOrNull(g.key), count: g.count })),
   };
 }
 
@@ -146,14 +136,14 @@ export async function activityStats(knex: Knex, filters: ScopedStatsFilters): Pr
 export interface UserSummary {
   totalActivities: number;
   sessions: number;
-  byType: Array<{ activityType: string; count: number }>;
+  byType: Counted<'activityType'>;
   lastActivity: string | null;
   errorCount: number;
   averageDuration: number;
 }
 
 /** One user's activities in the range; the user filter is mandatory here, so (user_id, start_time) serves both queries. */
-export async function userSummary(knex: Knex, userId: string, range: { startDate: Date; endDate: Date }): Promise<UserSummary> {
+export async function userSummary(knex: Database, userId: string, range: Period): Promise<UserSummary> {
   // Mandatory user filter, and no tenant filter: /me/summary is about the caller's own rows.
   const filters: ScopedStatsFilters = { ...range, userId, scope: EVERY_TENANT };
   const [totals, byType] = await Promise.all([

@@ -1,5 +1,7 @@
 import type { Knex } from 'knex';
 import type { SuspiciousThresholds } from '../../types';
+import type { Database } from '../database';
+import { isoOf, numberOrNull } from './rowValues';
 import { applyTenantScope, tenantCondition, type TenantScope } from './tenantScope';
 
 /** The rules of `GET /suspicious`, in the order items of the same time are listed. */
@@ -73,7 +75,7 @@ const REPEATED_RULES = {
  * runs on the start_time index (or (activity_type, start_time) for failed logins), and each rule
  * returns at most `limit` items, of which the newest `limit` overall are kept.
  */
-export async function findSuspicious(knex: Knex, query: SuspiciousQuery, scope: TenantScope): Promise<SuspiciousResult> {
+export async function findSuspicious(knex: Database, scope: TenantScope, query: SuspiciousQuery): Promise<SuspiciousResult> {
   const rules = query.rule ? [query.rule] : SUSPICIOUS_RULES;
   const results = await Promise.all(rules.map((rule) => (rule in REPEATED_RULES
     ? repeatedFailures(knex, rule as keyof typeof REPEATED_RULES, query, scope)
@@ -90,7 +92,7 @@ interface RuleResult {
   total: number;
 }
 
-async function singleRowMatches(knex: Knex, rule: SingleRowRule, query: SuspiciousQuery, scope: TenantScope): Promise<RuleResult> {
+async function singleRowMatches(knex: Database, rule: SingleRowRule, query: SuspiciousQuery, scope: TenantScope): Promise<RuleResult> {
   const builder = applyTenantScope(knex('user_activity'), scope)
     .select('id', 'user_id', 'ip_address', 'start_time', 'activity_type', 'path', 'status_code', 'duration', 'response_size')
     // The total rides along on every row, so one statement gives both the page and the count.
@@ -107,7 +109,7 @@ async function singleRowMatches(knex: Knex, rule: SingleRowRule, query: Suspicio
       activityId: row['id'] as string,
       userId: (row['user_id'] as string | null) ?? null,
       ipAddress: (row['ip_address'] as string | null) ?? null,
-      startTime: iso(row['start_time']),
+      startTime: isoOf(row['start_time']),
       activityType: row['activity_type'] as string,
       path: (row['path'] as string | null) ?? null,
       statusCode: numberOrNull(row['status_code']),
@@ -158,7 +160,7 @@ group by key, burst
 order by window_end desc, key
 limit ?`;
 
-async function repeatedFailures(knex: Knex, rule: keyof typeof REPEATED_RULES, query: SuspiciousQuery, scope: TenantScope): Promise<RuleResult> {
+async function repeatedFailures(knex: Database, rule: keyof typeof REPEATED_RULES, query: SuspiciousQuery, scope: TenantScope): Promise<RuleResult> {
   const column = REPEATED_RULES[rule];
   const { failedLoginThreshold, failedLoginWindowMinutes } = query.thresholds;
   const lookBack = new Date(query.startDate.getTime() - failedLoginWindowMinutes * 60_000);
@@ -175,15 +177,15 @@ async function repeatedFailures(knex: Knex, rule: keyof typeof REPEATED_RULES, q
       activityId: null,
       userId: column === 'user_id' ? (row['key'] as string) : null,
       ipAddress: column === 'ip_address' ? (row['key'] as string) : null,
-      startTime: iso(row['window_end']),
+      startTime: isoOf(row['window_end']),
       activityType: 'login_failed',
       path: null,
       statusCode: null,
       duration: null,
       responseSize: null,
       count: Number(row['failures']),
-      windowStart: iso(row['window_start']),
-      windowEnd: iso(row['window_end']),
+      windowStart: isoOf(row['window_start']),
+      windowEnd: isoOf(row['window_end']),
     })),
   };
 }
@@ -196,12 +198,4 @@ function newestFirst(a: SuspiciousItem, b: SuspiciousItem): number {
   const keyA = a.activityId ?? a.ipAddress ?? a.userId ?? '';
   const keyB = b.activityId ?? b.ipAddress ?? b.userId ?? '';
   return keyA < keyB ? 1 : keyA > keyB ? -1 : 0;
-}
-
-function iso(value: unknown): string {
-  return (value instanceof Date ? value : new Date(value as string)).toISOString();
-}
-
-function numberOrNull(value: unknown): number | null {
-  return value === null || value === undefined ? null : Number(value);
 }

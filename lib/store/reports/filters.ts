@@ -1,0 +1,60 @@
+import type { ActivityType, ActorType } from '../../types';
+
+/** `limit` and `offset` of a paged read. */
+export interface Paging {
+  limit: number;
+  offset: number;
+}
+
+/** A time range with both ends, inclusive. */
+export interface Period {
+  startDate: Date;
+  endDate: Date;
+}
+
+/** The filters on domain-event columns that `/activities`, `/export` and `/stats` share. */
+export interface DomainFilters {
+  action?: string;
+  actorType?: ActorType;
+  category?: string;
+}
+
+/** What `GET /activities` and `GET /export` filter by. */
+export interface ActivityFilters extends DomainFilters {
+  userId?: string;
+  sessionId?: string;
+  activityTypes?: ActivityType[];
+  entityType?: string;
+  entityId?: string;
+  startDate?: Date;
+  endDate?: Date;
+  ipAddress?: string;
+  success?: boolean;
+}
+
+/** What `GET /stats` and `GET /me/summary` aggregate over: always a bounded time range, so start_time (or user_id, start_time) can be used. */
+export interface StatsFilters extends Period, DomainFilters {
+  userId?: string;
+  activityTypes?: ActivityType[];
+}
+
+/**
+ * Columns `orderBy` may name, each with the column it sorts by: only those an index can hand over
+ * in order (start_time; duration; user_id and activity_type lead an index with start_time), so a
+ * sorted page never sorts the whole table.
+ */
+export const ORDER_BY_COLUMNS = {
+  startTime: 'start_time',
+  duration: 'duration',
+  userId: 'user_id',
+  activityType: 'activity_type',
+} as const;
+export type OrderBy = keyof typeof ORDER_BY_COLUMNS;
+
+export type SortOrder = 'asc' | 'desc';
+
+/** Paging and sorting of `/activities`. */
+export interface ActivityPage extends Paging {
+  orderBy: OrderBy;
+  order: SortOrder;
+}
