@@ -9,14 +9,15 @@ import {
   redactAwsKeyIds, redactIbans, redactJwts, redactPairs, redactPrivateKeys, redactUserinfo, type PairJudge,
 } from './textSecrets';
 
+/** Bounds on what the sanitizer keeps; the `limits` option (lib/capture/options.ts) checks them. */
 export interface SanitizeLimits {
-  /** deepest nesting kept; deeper values become '[depth limit]'. Default 6 */
+  /** deepest nesting kept; deeper values become '[depth limit]' */
   maxDepth: number;
-  /** keys kept per object and items per array; the rest are dropped and counted. Default 100 */
+  /** keys kept per object and items per array; the rest are dropped and counted */
   maxKeys: number;
-  /** longest string kept, in characters; longer ones are cut and end with '…[+N chars]'. Default 1024 */
+  /** longest string kept, in characters; longer ones are cut and end with '…[+N chars]' */
   maxStringLength: number;
-  /** approximate serialized size budget (bytes of JSON) for the whole result. Default 16384 */
+  /** approximate serialized size budget (bytes of JSON) for the whole result */
   maxTotalBytes: number;
 }
 
@@ -45,6 +46,7 @@ export interface Sanitizer {
 
 export interface SanitizeOptions {
   extraSensitiveKeys?: readonly string[];
+  /** Checked bounds (the `limits` option, resolved); those left out keep DEFAULT_SANITIZE_LIMITS. */
   limits?: Partial<SanitizeLimits>;
 }
 
@@ -162,8 +164,7 @@ interface CleanedText {
 }
 
 export function createSanitizer(options: SanitizeOptions = {}): Sanitizer {
-  const limits = resolveLimits(options.limits);
-  const { maxDepth, maxKeys, maxStringLength, maxTotalBytes } = limits;
+  const { maxDepth, maxKeys, maxStringLength, maxTotalBytes } = { ...DEFAULT_SANITIZE_LIMITS, ...options.limits };
   // An empty extra key would match every key.
   const extraFragments = (options.extraSensitiveKeys ?? []).map(normalizeKey).filter((k) => k.length > 0);
   const fragments = [...SENSITIVE_FRAGMENTS, ...extraFragments];
@@ -528,19 +529,6 @@ export function createSanitizer(options: SanitizeOptions = {}): Sanitizer {
     text: cleanString,
     isSensitiveKey,
     isSensitiveParam,
-  };
-}
-
-function resolveLimits(overrides: Partial<SanitizeLimits> = {}): SanitizeLimits {
-  const pick = (name: keyof SanitizeLimits): number => {
-    const v = overrides[name];
-    return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.floor(v) : DEFAULT_SANITIZE_LIMITS[name];
-  };
-  return {
-    maxDepth: pick('maxDepth'),
-    maxKeys: pick('maxKeys'),
-    maxStringLength: pick('maxStringLength'),
-    maxTotalBytes: pick('maxTotalBytes'),
   };
 }
 

@@ -4,7 +4,7 @@ import { RISK_FACTORS, SEVERITIES, type RiskFactor } from '../../../lib/types';
  * Risk scoring inside the append function: each batch's rows are scored as they are written, after
  * they are known to be new and before they are chained, so the score, factors, severity and anomaly
  * flag are on the hash chain and the same whichever process wrote the batch. `p_risk` is the
- * resolved `risk` option as JSON (lib/config.ts ResolvedRisk); null scores nothing and keeps what
+ * resolved `risk` option as JSON (lib/risk/options.ts ResolvedRisk); null scores nothing and keeps what
  * the rows carry. Only migrations use this, through frozen copies (`npm run sql:freeze`).
  */
 
