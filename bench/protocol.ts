@@ -1,7 +1,10 @@
 import type { RecorderStats } from '../lib/index';
 
-/** The database a variant writes to ('bare' runs without the tracker). */
-export type VariantKind = 'bare' | 'postgres' | 'embedded';
+/**
+ * What a variant runs: Express alone ('bare'), Express with morgan or pino-http logging every
+ * request to /dev/null (the loggers teams compare us with), or with the tracker on a database.
+ */
+export type VariantKind = 'bare' | 'morgan' | 'pino-http' | 'postgres' | 'embedded';
 
 /** The tracker's journal mode (Options.journal.mode). */
 export type JournalMode = 'spill' | 'write-ahead';
@@ -34,20 +37,20 @@ export interface ServerConfig {
 }
 
 /** Messages from run.ts to the child. */
-export type ToServer = { type: 'mark' } | { type: 'stop' };
+export type ToServer = { type: 'mark' } | { type: 'sample' } | { type: 'stop' };
 
 /** Messages from the child to run.ts. */
 export type FromServer =
   | { type: 'listening'; port: number }
   | { type: 'marked' }
+  /** CPU time of the server process since the last 'mark', in ms, and the requests it served meanwhile. */
+  | { type: 'sampled'; cpuMs: number; served: number }
   | {
       type: 'stopped';
       /** Requests that reached the HTTP server (counted before Express). */
       served: number;
       /** Requests answered with a non-2xx status, as the server saw them. */
       servedNon2xx: number;
-      /** CPU time of the server process between 'mark' and 'stop', in ms. */
-      cpuMs: number;
       /** Events waiting in the recorder (memory and journal) when the load stopped: the write backlog. */
       queuedAtStop: number | null;
       /** Milliseconds `tracker.close()` took (the final flush). */

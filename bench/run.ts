@@ -1,10 +1,15 @@
 /**
  * Throughput cost of full capture, and a lossless-write check.
  *
- *   npm run bench                      bare → PostgreSQL → bare → embedded, 10 s each
+ *   npm run bench                      bare → morgan → pino-http → PostgreSQL → bare → embedded, 10 s each at full
+ *                                      speed, then 10 s each at a fixed rate for CPU per request and per row
  *   BENCH_DURATION=30 npm run bench    measured seconds per variant (warm-up is 2 s, BENCH_WARMUP)
+ *   BENCH_ROUNDS=3                     how many times the whole list runs, interleaved; the cost table gives
+ *                                      each variant's median over the rounds (the machine's noise is large)
+ *   BENCH_FIXED_RATE=1000              the fixed rate, req/s (BENCH_FIXED_DURATION seconds, default 10)
  *   BENCH_VARIANTS=bare,postgres       run only these (comma separated, in this order; a name may repeat):
- *                                      bare (Express alone), postgres, embedded (journal in 'spill' mode,
+ *                                      bare (Express alone), morgan and pino-http (Express logging each
+ *                                      request to /dev/null), postgres, embedded (journal in 'spill' mode,
  *                                      the default), postgres-wal, embedded-wal (journal in 'write-ahead'
  *                                      mode), e.g. BENCH_VARIANTS=bare,postgres,bare,postgres-wal
  *   BENCH_DETAILED=0 BENCH_GEO=0 BENCH_RISK=0 BENCH_BATCH_SIZE=2000 BENCH_FLUSH_MS=10
@@ -37,6 +42,9 @@ const PIPELINING = 1;
 const benchStarted = performance.now();
 const DURATION = positiveNumber('BENCH_DURATION', 10);
 const WARMUP = positiveNumber('BENCH_WARMUP', 2);
+const ROUNDS = Math.round(positiveNumber('BENCH_ROUNDS', 3));
+const FIXED_RATE = positiveNumber('BENCH_FIXED_RATE', 1000);
+const FIXED_SECONDS = positiveNumber('BENCH_FIXED_DURATION', 10);
 
 interface Variant {
   label: string;
@@ -48,6 +56,8 @@ interface Variant {
 /** The names BENCH_VARIANTS accepts. */
 const VARIANT_NAMES: Record<string, { kind: VariantKind; journalMode: JournalMode }> = {
   bare: { kind: 'bare', journalMode: 'spill' },
+  morgan: { kind: 'morgan', journalMode: 'spill' },
+  'pino-http': { kind: 'pino-http', journalMode: 'spill' },
   postgres: { kind: 'postgres', journalMode: 'spill' },
   embedded: { kind: 'embedded', journalMode: 'spill' },
   'postgres-wal': { kind: 'postgres', journalMode: 'write-ahead' },
@@ -56,6 +66,8 @@ const VARIANT_NAMES: Record<string, { kind: VariantKind; journalMode: JournalMod
 
 interface VariantResult {
   label: string;
+  /** Which pass over the variant list (1-based). */
+  round: number;
   kind: VariantKind;
   journalMode: JournalMode;
   rps: number;
@@ -79,6 +91,8 @@ interface VariantResult {
   closeMs: number;
   queuedAtStop: number | null;
   rssMb: number;
+  /** The fixed-rate pass: requests served, the server child's CPU and PostgreSQL's, in ms. */
+  fixed: { sent: number; served: number; serverCpuMs: number; postgresCpuMs: number | null; rows: number | null };
   ratio?: number;
   bareLabel?: string;
 }
@@ -142,18 +156,20 @@ async function main(): Promise<void> {
     variants = pgProblem === null
       ? [
           { label: 'bare #1', kind: 'bare', journalMode: 'spill' },
+          { label: 'morgan', kind: 'morgan', journalMode: 'spill' },
+          { label: 'pino-http', kind: 'pino-http', journalMode: 'spill' },
           { label: 'postgres', kind: 'postgres', journalMode: 'spill' },
           { label: 'bare #2', kind: 'bare', journalMode: 'spill' },
           { label: 'embedded', kind: 'embedded', journalMode: 'spill' },
         ]
-      : [{ label: 'bare', kind: 'bare', journalMode: 'spill' }, { label: 'embedded', kind: 'embedded', journalMode: 'spill' }];
+      : [{ label: 'bare', kind: 'bare', journalMode: 'spill' }, { label: 'morgan', kind: 'morgan', journalMode: 'spill' }, { label: 'pino-http', kind: 'pino-http', journalMode: 'spill' }, { label: 'embedded', kind: 'embedded', journalMode: 'spill' }];
   }
   if (pgProblem !== null) {
     console.log(`PostgreSQL at ${redact(pgUrl)} not used: ${pgProblem}`);
     variants = variants.filter((v) => v.kind !== 'postgres');
   }
   const overrides = trackerOverrides();
-  console.log(`express-activity-tracking bench: ${variants.map((v) => v.label).join(' → ')}; ${CONNECTIONS} connections, pipelining ${PIPELINING}, `
+  console.log(`express-activity-tracking bench: ${variants.map((v) => v.label).join(' → ')}${ROUNDS > 1 ? `, ${ROUNDS} rounds` : ''}; ${CONNECTIONS} connections, pipelining ${PIPELINING}, `
     + `warm-up ${WARMUP}s + measured ${DURATION}s each${Object.keys(overrides).length ? `; tracker overrides ${JSON.stringify(overrides)}` : ''}`);
 
   const schema = `bench_${process.pid}`;
@@ -175,16 +191,16 @@ async function main(): Promise<void> {
       }
     }
     let lastBare: VariantResult | undefined;
-    for (const variant of variants) {
+    for (let round = 1; round <= ROUNDS; round++) for (const variant of variants) {
       const config: ServerConfig = { kind: variant.kind, trackerOverrides: overrides };
-      if (variant.kind !== 'bare') {
+      if (isTracked(variant.kind)) {
         config.journalDir = path.join(journalRoot, `${results.length}-${variant.label.replace(/\W+/g, '_')}`);
         config.journalMode = variant.journalMode;
       }
       if (variant.kind === 'postgres') Object.assign(config, { databaseUrl: withSearchPath(pgUrl, schema), schema });
       if (variant.kind === 'embedded') config.dataDir = path.join(dataDir, `db-${results.length}`);
-      process.stdout.write(`  running ${variant.label} ... `);
-      const result = await runVariant(variant, config);
+      process.stdout.write(`  running ${variant.label}${ROUNDS > 1 ? ` (round ${round})` : ''} ... `);
+      const result = await runVariant(variant, config, round);
       if (variant.kind === 'bare') lastBare = result;
       else if (lastBare) Object.assign(result, { ratio: result.rps / lastBare.rps, bareLabel: lastBare.label });
       results.push(result);
@@ -217,7 +233,7 @@ async function main(): Promise<void> {
   }
 }
 
-async function runVariant(variant: Variant, config: ServerConfig): Promise<VariantResult> {
+async function runVariant(variant: Variant, config: ServerConfig, round: number): Promise<VariantResult> {
   const env = { ...process.env };
   // The embedded variant must not pick DATABASE_URL up from the environment.
   delete env['DATABASE_URL'];
@@ -246,25 +262,29 @@ async function runVariant(variant: Variant, config: ServerConfig): Promise<Varia
     const load = process.cpuUsage(loadBefore);
     const pgAfter = postgresCpu();
     const cpuAfter = machineCpu();
+    channel.send({ type: 'sample' });
+    const server = await channel.next('sampled', 10_000);
+    const fixed = await fixedRatePass(channel, base, variant.kind);
 
     channel.send({ type: 'stop' });
     const stopped = await channel.next('stopped', 300_000);
     await channel.exited();
     return {
-      label: variant.label,
+      label: ROUNDS > 1 ? `${variant.label} r${round}` : variant.label,
+      round,
       kind: variant.kind,
       journalMode: variant.journalMode,
       rps: measured.requests.mean,
       p50: measured.latency.p50,
       p99: measured.latency.p99,
-      sent: cookies.length + warm.requests.sent + measured.requests.sent,
+      sent: cookies.length + warm.requests.sent + measured.requests.sent + fixed.sent,
       served: stopped.served,
       non2xx: stopped.servedNon2xx,
       errors: warm.errors + measured.errors,
       rows: stopped.rows,
       sessions: stopped.sessions,
       stats: stopped.stats,
-      serverCpuMs: stopped.cpuMs,
+      serverCpuMs: server.cpuMs,
       loadCpuMs: (load.user + load.system) / 1000,
       machineBusyMs: cpuAfter.busy - cpuBefore.busy,
       postgresCpuMs: pgBefore === null || pgAfter === null ? null : pgAfter - pgBefore,
@@ -273,11 +293,42 @@ async function runVariant(variant: Variant, config: ServerConfig): Promise<Varia
       closeMs: stopped.closeMs,
       queuedAtStop: stopped.queuedAtStop,
       rssMb: stopped.rssMb,
+      fixed,
     };
   } catch (error) {
     child.kill('SIGKILL');
     throw error;
   }
+}
+
+/**
+ * The cost of each request at a rate every variant sustains: the server child's CPU and the
+ * database's, over the requests served. The writer is given a moment after the load to store the
+ * last batch, so the database's share of those rows is counted.
+ */
+async function fixedRatePass(channel: ChildChannel, base: autocannon.Options, kind: VariantKind): Promise<VariantResult['fixed']> {
+  channel.send({ type: 'mark' });
+  await channel.next('marked', 10_000);
+  const pgBefore = postgresCpu();
+  // A set number of requests, every one answered before the pass ends (autocannon's own `sent`
+  // also counts the rate limiter's skipped slots, so the amount asked for is the count).
+  const amount = Math.round(FIXED_RATE * FIXED_SECONDS);
+  await autocannon({ ...base, amount, overallRate: FIXED_RATE });
+  if (isTracked(kind)) await new Promise((resolve) => setTimeout(resolve, 500));
+  channel.send({ type: 'sample' });
+  const sampled = await channel.next('sampled', 10_000);
+  const pgAfter = postgresCpu();
+  return {
+    sent: amount,
+    served: sampled.served,
+    serverCpuMs: sampled.cpuMs,
+    postgresCpuMs: kind === 'postgres' && pgBefore !== null && pgAfter !== null ? pgAfter - pgBefore : null,
+    rows: isTracked(kind) ? sampled.served : null,
+  };
+}
+
+function isTracked(kind: VariantKind): boolean {
+  return kind === 'postgres' || kind === 'embedded';
 }
 
 /** Typed request/response over the fork IPC channel; rejects on 'failed' or an early exit. */
@@ -338,12 +389,12 @@ class ChildChannel {
 function report(results: VariantResult[]): boolean {
   let ok = true;
   const rows = results.map((r) => {
-    const tracked = r.kind !== 'bare';
+    const tracked = isTracked(r.kind);
     const equal = tracked ? r.rows === r.sent : undefined;
     if (equal === false) ok = false;
     return [
       r.label,
-      r.kind === 'bare' ? 'express 5, no tracking' : `full capture, ${r.kind}, journal ${r.journalMode}`,
+      describeVariant(r),
       fmt(r.rps, 0),
       fmt(r.p50, 1),
       fmt(r.p99, 1),
@@ -367,7 +418,7 @@ function report(results: VariantResult[]): boolean {
     }));
   // Lossless also means nothing lost and nothing left behind: every event reached the database before close() returned.
   for (const r of results) {
-    if (r.kind === 'bare') continue;
+    if (!isTracked(r.kind)) continue;
     const s = r.stats;
     if (s === null) {
       ok = false;
@@ -404,7 +455,51 @@ function report(results: VariantResult[]): boolean {
     const share = other / (r.measuredSeconds * 1000 * os.cpus().length);
     if (share > 0.1) console.log(`WARNING: other processes took ${(share * 100).toFixed(0)}% of the machine during '${r.label}'; its figures are disturbed, run again on a quiet machine.`);
   }
+  costTable(results);
   return ok;
+}
+
+/**
+ * The figures the targets are stated in, from one run: each variant's req/s as a ratio to bare
+ * Express, and at the fixed rate the server's CPU per request (and what it adds to bare's) and
+ * PostgreSQL's CPU per stored row.
+ */
+function costTable(results: VariantResult[]): void {
+  const median = (values: number[]): number => {
+    const sorted = [...values].sort((x, y) => x - y);
+    const mid = Math.floor(sorted.length / 2);
+    return sorted.length === 0 ? NaN : sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  };
+  const mean = (values: number[]): number => values.reduce((x, y) => x + y, 0) / values.length;
+  const cpuOf = (r: VariantResult): number => (1000 * r.fixed.serverCpuMs) / Math.max(1, r.fixed.served);
+  // Each run against the bare runs of its own round, then the median over the rounds.
+  const rows = new Map<string, { what: string; rps: number[]; ratio: number[]; cpu: number[]; added: number[]; pg: number[] }>();
+  for (const r of results) {
+    const bares = results.filter((b) => b.kind === 'bare' && b.round === r.round);
+    const name = r.label.replace(/ r\d+$/, '').replace(/ #\d+$/, '');
+    const row = rows.get(name) ?? { what: describeVariant(r), rps: [], ratio: [], cpu: [], added: [], pg: [] };
+    row.rps.push(r.rps);
+    row.cpu.push(cpuOf(r));
+    if (bares.length > 0) {
+      row.ratio.push(r.rps / mean(bares.map((b) => b.rps)));
+      row.added.push(cpuOf(r) - mean(bares.map(cpuOf)));
+    }
+    if (r.fixed.postgresCpuMs !== null && r.fixed.rows) row.pg.push((1000 * r.fixed.postgresCpuMs) / r.fixed.rows);
+    rows.set(name, row);
+  }
+  console.log(`\nCost per request, median of ${ROUNDS} round(s) (req/s at full speed as a ratio to bare Express in the same round; CPU at a fixed ${FIXED_RATE} req/s for ${FIXED_SECONDS} s):`);
+  printTable(['variant', 'what', 'req/s', 'ratio to bare', 'app CPU µs/req', 'added to bare µs', 'PostgreSQL CPU µs/row'],
+    [...rows].map(([name, row]) => [name, row.what, fmt(median(row.rps), 0), fmt(median(row.ratio), 2), fmt(median(row.cpu), 0),
+      name === 'bare' ? '-' : fmt(median(row.added), 0), row.pg.length ? fmt(median(row.pg), 0) : '-']));
+}
+
+function describeVariant(r: VariantResult): string {
+  switch (r.kind) {
+    case 'bare': return 'express 5, no logging';
+    case 'morgan': return 'morgan combined → /dev/null';
+    case 'pino-http': return 'pino-http → /dev/null';
+    default: return `full capture, ${r.kind}, journal ${r.journalMode}`;
+  }
 }
 
 function printTable(header: string[], rows: string[][]): void {

@@ -5,11 +5,15 @@
  * and reports the recorder stats and the rows stored.
  */
 import http from 'node:http';
+import { createWriteStream } from 'node:fs';
 import express from 'express';
 import knexFactory, { type Knex } from 'knex';
 import { createActivityTracker, type ActivityTracker, type Options } from '../lib/index';
 import type { FromServer, ServerConfig, ToServer } from './protocol';
 import { messageOf } from '../lib/util/messageOf';
+import morgan from 'morgan';
+import { pinoHttp } from 'pino-http';
+import { pino } from 'pino';
 
 const config = JSON.parse(process.argv[2] ?? '{}') as ServerConfig;
 
@@ -42,7 +46,7 @@ async function main(): Promise<void> {
   let tracker: ActivityTracker | undefined;
   // A variant run twice in one bench shares its database: count only the rows this run adds.
   let rowsBefore = { rows: 0, sessions: 0 };
-  if (config.kind !== 'bare') {
+  if (config.kind === 'postgres' || config.kind === 'embedded') {
     tracker = createActivityTracker(trackerOptions());
     await tracker.ready(); // migrations of the embedded database are not part of the measurement
     rowsBefore = await countRows(tracker.knex);
@@ -51,6 +55,9 @@ async function main(): Promise<void> {
   const app = express();
   app.set('trust proxy', true);
   if (tracker) app.use(tracker.middleware());
+  // The loggers as their READMEs set them up, writing every request's line to /dev/null.
+  if (config.kind === 'morgan') app.use(morgan('combined', { stream: createWriteStream('/dev/null') }));
+  if (config.kind === 'pino-http') app.use(pinoHttp({ logger: pino(pino.destination('/dev/null')) }));
   app.use(express.json());
   app.get('/api/items/:id', (req, res) => {
     const item = ITEMS.get(req.params.id);
@@ -75,12 +82,19 @@ async function main(): Promise<void> {
   server.on('request', app);
 
   let cpuAtMark = process.cpuUsage();
+  let servedAtMark = 0;
   let stopping = false;
 
   process.on('message', (message: ToServer) => {
     if (message.type === 'mark') {
       cpuAtMark = process.cpuUsage();
+      servedAtMark = served;
       void send({ type: 'marked' });
+      return;
+    }
+    if (message.type === 'sample') {
+      const cpu = process.cpuUsage(cpuAtMark);
+      void send({ type: 'sampled', cpuMs: (cpu.user + cpu.system) / 1000, served: served - servedAtMark });
       return;
     }
     if (message.type === 'stop' && !stopping) {
@@ -93,8 +107,6 @@ async function main(): Promise<void> {
   });
 
   async function stop(): Promise<void> {
-    const cpu = process.cpuUsage(cpuAtMark);
-    const cpuMs = (cpu.user + cpu.system) / 1000;
     // Events in memory and in the journal: in write-ahead mode the journal is where the backlog waits.
     const queuedAtStop = tracker ? tracker.stats().queued + tracker.stats().journalPending : null;
     // Stop accepting; autocannon has destroyed its sockets, so this resolves once they are gone.
@@ -118,12 +130,12 @@ async function main(): Promise<void> {
       stats = tracker.stats();
     }
     const closeMs = performance.now() - closeStart;
-    if (config.kind !== 'bare') {
+    if (tracker) {
       const after = await countRows();
       rows = after.rows - rowsBefore.rows;
       sessions = after.sessions;
     }
-    await send({ type: 'stopped', served, servedNon2xx, cpuMs, queuedAtStop, closeMs, stats, rows, sessions, rssMb: process.memoryUsage().rss / 1048576 });
+    await send({ type: 'stopped', served, servedNon2xx, queuedAtStop, closeMs, stats, rows, sessions, rssMb: process.memoryUsage().rss / 1048576 });
     process.exit(0);
   }
 
