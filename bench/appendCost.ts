@@ -1,0 +1,99 @@
+/**
+ * Where PostgreSQL's time per stored row goes: the append function whole, then the parts it is made
+ * of, each timed alone on the same batches of request rows as `npm run bench` stores.
+ *
+ *   npm run bench:append          500-row batches, 20 per step, on a table already holding 20,000 rows
+ *
+ * Each step is one statement per batch on one connection, so its wall time is the server's time.
+ */
+import knexFactory, { type Knex } from 'knex';
+import { migrate } from '../lib/index';
+import { resolveConfig } from '../lib/config';
+import { insertColumns } from '../lib/store/columns';
+import { systemEvent } from '../lib/store/systemEvent';
+import { ROW_HASH_ARGUMENTS } from '../migrations/sql/generator/chainSql';
+import type { ActivityEvent } from '../lib/types';
+
+const LOCAL_PG = 'postgres://postgres@127.0.0.1:5432/test';
+const BATCH = 500;
+const BATCHES = 20;
+const PREFILL_BATCHES = 40;
+
+const CHROME_UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
+
+/** A request row as full capture stores one for `GET /api/items/:id?fields=name&page=2`. */
+function requestRow(n: number): ActivityEvent {
+  const start = Date.now() - 1000 + (n % 1000);
+  return systemEvent({
+    startTime: start, endTime: start + 1.7, duration: 1.734, userId: `user-${n % 5}`, sessionId: `session-${n % 5}`, activityType: 'data_view',
+    entityType: 'items', entityId: String(n % 8), action: 'view', ipAddress: ['8.8.8.8', '81.2.69.142', '185.60.216.35'][n % 3] as string,
+    userAgent: CHROME_UA, browser: 'Chrome 126', operatingSystem: 'Windows 10', deviceInfo: { type: 'desktop', vendor: null, model: null },
+    location: { country: 'US', region: null, city: null, timezone: 'America/Chicago' }, method: 'GET', path: `/api/items/${n % 8}`,
+    route: '/api/items/:id', statusCode: 200, success: true, requestSize: 0, responseSize: 64,
+    details: {
+      params: { id: String(n % 8) }, query: { fields: 'name', page: '2' },
+      headers: { accept: 'application/json, text/plain, */*', 'accept-language': 'en-US,en;q=0.9,de;q=0.8', referer: 'https://shop.example.com/catalog?page=2' },
+    },
+  });
+}
+
+const COLUMNS = insertColumns();
+const RECORD_DEFINITION = COLUMNS.map(({ field, type }) => `"${field}" ${type === 'timestamptz' ? 'double precision' : type}`).join(', ');
+const SELECT_LIST = COLUMNS.map(({ column, field, type }) => (type === 'timestamptz' ? `to_timestamp("${field}" / 1000.0) as ${column}` : `"${field}" as ${column}`)).join(', ');
+const PARSED = `select ${SELECT_LIST} from jsonb_to_recordset(?::jsonb) as r(${RECORD_DEFINITION})`;
+
+/** Parsed rows into a copy of user_activity, numbered after what it holds. */
+const insertInto = (table: string): string => `insert into ${table} (${COLUMNS.map((c) => c.column).join(', ')}, chain_position, prev_hash, row_hash)
+  select p.*, (select coalesce(max(chain_position), 0) from ${table}) + row_number() over (), repeat('0', 64), md5(p.id::text) || md5(p.id::text) from (${PARSED}) p`;
+
+async function timeSteps(knex: Knex, batches: string[], steps: Array<[name: string, sql: string, extra: Knex.RawBinding[]]>): Promise<Array<[string, number]>> {
+  const out: Array<[string, number]> = [];
+  for (const [name, sql, extra] of steps) {
+    const started = performance.now();
+    for (const batch of batches) await knex.raw(sql, [batch, ...extra]);
+    out.push([name, ((performance.now() - started) * 1000) / (batches.length * BATCH)]);
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const url = process.env['DATABASE_URL'] || LOCAL_PG;
+  const schema = `bench_append_${process.pid}`;
+  const admin = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
+  const knex = knexFactory({ client: 'pg', connection: url, searchPath: [schema], pool: { min: 1, max: 1 } });
+  let n = 0;
+  const makeBatch = (): string => JSON.stringify(Array.from({ length: BATCH }, () => requestRow(n++)));
+  try {
+    await admin.raw('create schema ??', [schema]);
+    await migrate(knex);
+    const risk = JSON.stringify(resolveConfig({}).risk);
+    for (let i = 0; i < PREFILL_BATCHES; i++) await knex.raw('select activity_tracking_append(?::jsonb, true, ?::jsonb)', [makeBatch(), risk]);
+    await knex.raw('create table plain_rows (like user_activity including defaults)');
+    await knex.raw('create table indexed_rows (like user_activity including defaults including indexes)');
+    await knex.raw('analyze');
+
+    const fresh = (): string[] => Array.from({ length: BATCHES }, makeBatch);
+    const results = [
+      ...(await timeSteps(knex, fresh(), [['append, risk scored (what the tracker runs)', 'select activity_tracking_append(?::jsonb, true, ?::jsonb)', [risk]]])),
+      ...(await timeSteps(knex, fresh(), [['append, not scored', 'select activity_tracking_append(?::jsonb, true, null::jsonb)', []]])),
+    ];
+    const parts = fresh();
+    results.push(...(await timeSteps(knex, parts, [
+      ['parse the JSON batch into rows', `select count(*) from (${PARSED}) t`, []],
+      ['parse + content and row hashes', `select count(activity_tracking_row_hash(${ROW_HASH_ARGUMENTS})) from (select 1::bigint as chain_position, repeat('0', 64) as prev_hash, p.* from (${PARSED}) p) t`, []],
+      ['parse + insert, no index, no trigger', insertInto('plain_rows'), []],
+      ['parse + insert with user_activity\'s indexes', insertInto('indexed_rows'), []],
+    ])));
+    console.log(`PostgreSQL time per row, ${BATCH}-row batches of full-capture request rows, ${BATCHES} batches per step, ${PREFILL_BATCHES * BATCH} rows stored before:`);
+    for (const [name, us] of results) console.log(`  ${name.padEnd(48)} ${us.toFixed(1).padStart(7)} µs/row`);
+  } finally {
+    await knex.destroy();
+    await admin.raw('drop schema if exists ?? cascade', [schema]);
+    await admin.destroy();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
