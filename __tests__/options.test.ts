@@ -11,6 +11,10 @@ describe('options are checked at start-up', () => {
     );
     expect(() => resolveConfig({ limits: { maxDepht: 3 } } as never)).toThrow(/Unknown option "limits.maxDepht". Did you mean "limits.maxDepth"\?/);
     expect(() => resolveConfig({ suspicious: { slowRequest: 3 } } as never)).toThrow(/Unknown option "suspicious.slowRequest". Did you mean "suspicious.slowRequestMs"\?/);
+    // Names every object answers for are no settings either.
+    expect(() => resolveConfig({ limits: { toString: 3 } } as never)).toThrow(/Unknown option "limits.toString"/);
+    expect(() => resolveConfig({ suspicious: { constructor: 3 } } as never)).toThrow(/Unknown option "suspicious.constructor"/);
+    expect(() => resolveConfig({ risk: { weights: { hasOwnProperty: 0.5 } } } as never)).toThrow(/Unknown option "risk.weights.hasOwnProperty"/);
     expect(() => resolveConfig({ alerts: { rules: { scaning_404: {} } } } as never)).toThrow(/Unknown option "alerts.rules.scaning_404". Did you mean "alerts.rules.scanning_404"\?/);
     expect(() => resolveConfig({ alerts: { rules: { mass_export: { speedKmh: 10 } } } } as never)).toThrow(/Unknown option "alerts.rules.mass_export.speedKmh"\..*Known options: alerts.rules.mass_export.enabled, alerts.rules.mass_export.windowMinutes, alerts.rules.mass_export.severity, alerts.rules.mass_export.threshold\./);
   });

@@ -9,9 +9,9 @@
 import knexFactory, { type Knex } from 'knex';
 import { migrate } from '../lib/index';
 import { resolveConfig } from '../lib/config';
-import { insertColumns } from '../lib/store/columns';
 import { systemEvent } from '../lib/store/systemEvent';
 import { ROW_HASH_ARGUMENTS } from '../migrations/sql/generator/chainSql';
+import { COLUMN_LIST, RECORD_DEFINITION, SELECT_LIST } from '../migrations/sql/generator/appendFunction';
 import type { ActivityEvent } from '../lib/types';
 
 const LOCAL_PG = 'postgres://postgres@127.0.0.1:5432/test';
@@ -37,13 +37,11 @@ function requestRow(n: number): ActivityEvent {
   });
 }
 
-const COLUMNS = insertColumns();
-const RECORD_DEFINITION = COLUMNS.map(({ field, type }) => `"${field}" ${type === 'timestamptz' ? 'double precision' : type}`).join(', ');
-const SELECT_LIST = COLUMNS.map(({ column, field, type }) => (type === 'timestamptz' ? `to_timestamp("${field}" / 1000.0) as ${column}` : `"${field}" as ${column}`)).join(', ');
+/** The batch's rows as the append function reads them (its own record definition and select list). */
 const PARSED = `select ${SELECT_LIST} from jsonb_to_recordset(?::jsonb) as r(${RECORD_DEFINITION})`;
 
 /** Parsed rows into a copy of user_activity, numbered after what it holds. */
-const insertInto = (table: string): string => `insert into ${table} (${COLUMNS.map((c) => c.column).join(', ')}, chain_position, prev_hash, row_hash)
+const insertInto = (table: string): string => `insert into ${table} (${COLUMN_LIST}, chain_position, prev_hash, row_hash)
   select p.*, (select coalesce(max(chain_position), 0) from ${table}) + row_number() over (), repeat('0', 64), md5(p.id::text) || md5(p.id::text) from (${PARSED}) p`;
 
 async function timeSteps(knex: Knex, batches: string[], steps: Array<[name: string, sql: string, extra: Knex.RawBinding[]]>): Promise<Array<[string, number]>> {

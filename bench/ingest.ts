@@ -17,6 +17,7 @@ import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { createActivityTracker, migrate, verifyChain } from '../lib/index';
 import { messageOf } from '../lib/util/messageOf';
+import { ChildChannel } from './childChannel';
 
 const LOCAL_PG = 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -80,20 +81,11 @@ async function countRows(knex: Knex): Promise<number> {
 
 async function run(writers: number, seconds: number, schemaUrl: string, knex: Knex, journalRoot: string): Promise<{ rowsPerSecond: number; recorded: number; stored: number; dropped: number }> {
   const before = await countRows(knex);
-  const children = Array.from({ length: writers }, (_, i) => fork(__filename, ['writer', schemaUrl, path.join(journalRoot, `${writers}-${i}`), String(i)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
-  const messages = children.map((child) => {
-    const inbox: ToParent[] = [];
-    const waiters: Array<(m: ToParent) => void> = [];
-    child.on('message', (m: ToParent) => { const w = waiters.shift(); if (w) w(m); else inbox.push(m); });
-    child.on('exit', (code) => { if (code !== 0) { const w = waiters.shift(); w?.({ type: 'failed', error: `writer exited with code ${code}` }); } });
-    return (): Promise<ToParent> => new Promise((resolve) => { const m = inbox.shift(); if (m) resolve(m); else waiters.push(resolve); });
-  });
+  const writerChannels = Array.from({ length: writers }, (_, i) =>
+    new ChildChannel<ToParent, ToWriter>(fork(__filename, ['writer', schemaUrl, path.join(journalRoot, `${writers}-${i}`), String(i)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })));
   // Started together once every writer is connected.
-  for (const next of messages) {
-    const m = await next();
-    if (m.type !== 'ready') throw new Error(m.type === 'failed' ? m.error : `unexpected ${m.type}`);
-  }
-  for (const child of children) child.send({ type: 'go', seconds } satisfies ToWriter);
+  for (const channel of writerChannels) await channel.next('ready', 120_000);
+  for (const channel of writerChannels) channel.send({ type: 'go', seconds });
   // The measured window: rows stored from one second in until the writers stop.
   await new Promise((resolve) => setTimeout(resolve, 1000));
   const startRows = await countRows(knex);
@@ -103,11 +95,10 @@ async function run(writers: number, seconds: number, schemaUrl: string, knex: Kn
   const elapsed = (performance.now() - startAt) / 1000;
   let recorded = 0;
   let dropped = 0;
-  for (const next of messages) {
-    const m = await next();
-    if (m.type !== 'done') throw new Error(m.type === 'failed' ? m.error : `unexpected ${m.type}`);
-    recorded += m.recorded;
-    dropped += m.dropped;
+  for (const channel of writerChannels) {
+    const done = await channel.next('done', 600_000);
+    recorded += done.recorded;
+    dropped += done.dropped;
   }
   const stored = (await countRows(knex)) - before;
   return { rowsPerSecond: (endRows - startRows) / elapsed, recorded, stored, dropped };
@@ -160,8 +151,9 @@ async function main(): Promise<void> {
 
 if (process.argv[2] === 'writer') {
   writer(process.argv[3] as string, process.argv[4] as string, Number(process.argv[5])).catch((error: unknown) => {
-    console.error(messageOf(error, { stack: true }));
-    process.exit(1);
+    const failed: ToParent = { type: 'failed', error: messageOf(error, { stack: true }) };
+    if (process.send) process.send(failed, undefined, undefined, () => process.exit(1));
+    else process.exit(1);
   });
 } else {
   main().catch((error: unknown) => {

@@ -23,7 +23,7 @@
  * in the journal after close(). Each tracked variant journals into its own folder under a temp dir
  * (removed at the end), never into the working copy.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,6 +32,7 @@ import knexFactory, { type Knex } from 'knex';
 import { Client } from 'pg';
 import { migrate, type RecorderStats } from '../lib/index';
 import type { FromServer, JournalMode, ServerConfig, ToServer, VariantKind } from './protocol';
+import { ChildChannel as Channel } from './childChannel';
 import { runReportBench } from './reports';
 import { messageOf } from '../lib/util/messageOf';
 
@@ -244,7 +245,7 @@ async function runVariant(variant: Variant, config: ServerConfig, round: number)
     execArgv.push('--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', `${variant.label.replace(/\W+/g, '_')}-${Date.now()}.cpuprofile`);
   }
   const child = fork(path.join(__dirname, 'server.js'), [JSON.stringify(config)], { env, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const channel = new ChildChannel(child);
+  const channel: ServerChannel = new Channel(child);
   try {
     const { port } = await channel.next('listening', 120_000);
     const url = `http://127.0.0.1:${port}`;
@@ -301,12 +302,15 @@ async function runVariant(variant: Variant, config: ServerConfig, round: number)
   }
 }
 
+/** The server child, spoken to in protocol.ts's messages. */
+type ServerChannel = Channel<FromServer, ToServer>;
+
 /**
  * The cost of each request at a rate every variant sustains: the server child's CPU and the
  * database's, over the requests served. The writer is given a moment after the load to store the
  * last batch, so the database's share of those rows is counted.
  */
-async function fixedRatePass(channel: ChildChannel, base: autocannon.Options, kind: VariantKind): Promise<VariantResult['fixed']> {
+async function fixedRatePass(channel: ServerChannel, base: autocannon.Options, kind: VariantKind): Promise<VariantResult['fixed']> {
   channel.send({ type: 'mark' });
   await channel.next('marked', 10_000);
   const pgBefore = postgresCpu();
@@ -329,59 +333,6 @@ async function fixedRatePass(channel: ChildChannel, base: autocannon.Options, ki
 
 function isTracked(kind: VariantKind): boolean {
   return kind === 'postgres' || kind === 'embedded';
-}
-
-/** Typed request/response over the fork IPC channel; rejects on 'failed' or an early exit. */
-class ChildChannel {
-  private readonly inbox: FromServer[] = [];
-  private wake: (() => void) | undefined;
-  private exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  private readonly exitPromise: Promise<void>;
-
-  constructor(private readonly child: ChildProcess) {
-    child.on('message', (message: FromServer) => {
-      this.inbox.push(message);
-      this.wake?.();
-    });
-    this.exitPromise = new Promise((resolve) => {
-      child.on('exit', (code, signal) => {
-        this.exit = { code, signal };
-        this.wake?.();
-        resolve();
-      });
-    });
-  }
-
-  send(message: ToServer): void {
-    this.child.send(message);
-  }
-
-  async next<T extends FromServer['type']>(type: T, timeoutMs: number): Promise<Extract<FromServer, { type: T }>> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const index = this.inbox.findIndex((m) => m.type === type || m.type === 'failed');
-      if (index !== -1) {
-        const [message] = this.inbox.splice(index, 1) as [FromServer];
-        if (message.type === 'failed') throw new Error(`server child failed: ${message.error}`);
-        return message as Extract<FromServer, { type: T }>;
-      }
-      if (this.exit) throw new Error(`server child exited (code ${this.exit.code}, signal ${this.exit.signal}) before '${type}'`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`server child did not answer '${type}' within ${timeoutMs} ms`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wake = undefined;
-    }
-  }
-
-  exited(): Promise<void> {
-    return this.exitPromise;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

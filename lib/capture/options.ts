@@ -3,7 +3,7 @@ import { ACTIVITY_TYPES, type ActivityType, type TrackedRequest, type TrackedRes
 import { DEFAULT_SANITIZE_LIMITS, type SanitizeLimits } from './sanitize';
 import { trimSlash } from '../util/paths';
 import {
-  checkBoolean, checkFunction, checkInteger, envBoolean, invalid, isPlainObject, stringList, unknownOption,
+  checkBoolean, checkFunction, envBoolean, invalid, isPlainObject, numberGroup, stringList,
 } from '../util/optionChecks';
 
 export interface CaptureOptions {
@@ -124,7 +124,8 @@ export function resolveCaptureOptions(opts: CaptureOptions, env: NodeJS.ProcessE
   checkBoolean('detailedTracking', detailedTracking);
   for (const fn of ['getUserId', 'getTenantId', 'classify', 'skip'] as const) checkFunction(fn, opts[fn]);
   const routeActivityTypes = resolveRouteActivityTypes(opts.routeActivityTypes);
-  const limits = resolveLimits(opts.limits);
+  // The one check of `limits`: createSanitizer takes the result as it is.
+  const limits = numberGroup<SanitizeLimits>('limits', opts.limits, CAPTURE_DEFAULTS.limits, LIMIT_RANGES);
   const geo = opts.geo ?? CAPTURE_DEFAULTS.geo;
   checkBoolean('geo', geo);
   return {
@@ -165,18 +166,10 @@ function normalizeRouteKey(key: string): string {
   return match[1] ? `${match[1].toUpperCase()} ${path}` : path;
 }
 
-/** The one check of `limits`: createSanitizer takes the result as it is. */
-function resolveLimits(value: unknown): SanitizeLimits {
-  const limits = { ...CAPTURE_DEFAULTS.limits };
-  if (value === undefined) return limits;
-  if (!isPlainObject(value)) throw invalid('limits', value, 'pass an object such as { maxTotalBytes: 16384 }');
-  for (const [key, bound] of Object.entries(value)) {
-    if (!(key in limits)) throw unknownOption(`limits.${key}`, Object.keys(limits).map((k) => `limits.${k}`));
-    checkInteger(`limits.${key}`, bound, 1, MAX_LIMIT);
-    limits[key as keyof SanitizeLimits] = bound as number;
-  }
-  return limits;
-}
+/** Each bound of `limits`: at least 1 (0 would keep nothing), at most ten million. */
+const LIMIT_RANGES = {
+  maxDepth: [1, MAX_LIMIT], maxKeys: [1, MAX_LIMIT], maxStringLength: [1, MAX_LIMIT], maxTotalBytes: [1, MAX_LIMIT],
+} as const satisfies Record<keyof SanitizeLimits, readonly [number, number]>;
 
 function pathSet(name: string, value: unknown, fallback: readonly string[]): ReadonlySet<string> {
   const list = stringList(name, value, fallback);

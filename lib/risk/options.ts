@@ -3,7 +3,7 @@
  * is computed in the database as each batch is written (migrations/sql/generator/riskScoring.ts).
  */
 import type { RiskFactor } from '../types';
-import { checkFraction, checkInteger, checkKnownKeys, invalid, isPlainObject, stringList, unknownOption } from '../util/optionChecks';
+import { checkFraction, checkInteger, checkKnownKeys, invalid, isPlainObject, stringList } from '../util/optionChecks';
 
 /**
  * How rows are scored for risk, in the database as each batch is written (never on the request path).
@@ -179,8 +179,8 @@ function fractionGroup<T extends Record<string, number>>(name: string, value: un
   const result = { ...defaults } as T;
   if (value === undefined) return result;
   if (!isPlainObject(value)) throw invalid(name, value, `pass an object such as ${JSON.stringify(defaults).slice(0, 60)}…`);
+  checkKnownKeys(value, Object.keys(defaults), name);
   for (const [key, v] of Object.entries(value)) {
-    if (!(key in defaults)) throw unknownOption(`${name}.${key}`, Object.keys(defaults).map((k) => `${name}.${k}`));
     checkFraction(`${name}.${key}`, v);
     (result as Record<string, number>)[key] = v as number;
   }

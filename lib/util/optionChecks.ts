@@ -72,10 +72,10 @@ export function stringList(name: string, value: unknown, fallback: readonly stri
 export function numberGroup<T extends { [K in keyof T]: number }>(name: string, value: Partial<T> | undefined, defaults: T, ranges: { [K in keyof T]: readonly [number, number] }): T {
   if (value === undefined) return { ...defaults };
   if (!isPlainObject(value)) throw invalid(name, value, `pass an object such as ${JSON.stringify(defaults)}`);
+  checkKnownKeys(value, Object.keys(defaults), name);
   const result: T = { ...defaults };
   for (const [key, v] of Object.entries(value)) {
-    const range = ranges[key as keyof T] as readonly [number, number] | undefined;
-    if (!range) throw unknownOption(`${name}.${key}`, Object.keys(defaults).map((k) => `${name}.${k}`));
+    const range = ranges[key as keyof T];
     checkInteger(`${name}.${key}`, v, range[0], range[1]);
     result[key as keyof T] = v as T[keyof T];
   }

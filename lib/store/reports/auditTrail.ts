@@ -89,6 +89,7 @@ export function toAuditTrailItem(row: Record<string, unknown>): AuditTrailItem {
     return { found: false, value: null };
   };
   const activityType = row['activity_type'] as string;
+  const userId = (row['user_id'] as string | null) ?? null;
   // A domain event recorded with before/after carries them, and their diff, in its own columns.
   const changes = asRecord(row['changes']);
   const after = told('after');
@@ -96,8 +97,8 @@ export function toAuditTrailItem(row: Record<string, unknown>): AuditTrailItem {
   return {
     id: row['id'] as string,
     time: isoOf(row['start_time']),
-    userId: (row['user_id'] as string | null) ?? null,
-    actor: (row['user_id'] as string | null) ?? null,
+    userId,
+    actor: userId,
     action: (row['action'] as string | null) ?? null,
     activityType,
     method: (row['method'] as string | null) ?? null,

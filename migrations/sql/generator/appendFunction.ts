@@ -11,11 +11,11 @@ import { RISK_COLUMNS, RISK_DECLARATIONS, riskCtes } from './riskScoring';
 
 /** Each column of user_activity a batch carries, the ActivityEvent field it comes from, and its type. */
 const COLUMNS: ReadonlyArray<readonly [column: string, field: string, type: string]> = insertColumns().map(({ column, field, type }) => [column, field, type]);
-const COLUMN_LIST = COLUMNS.map(([column]) => column).join(', ');
+export const COLUMN_LIST = COLUMNS.map(([column]) => column).join(', ');
 /** The events are serialized as they are (no per-row copy); their camelCase fields are renamed here. */
-const RECORD_DEFINITION = COLUMNS.map(([, field, type]) => `"${field}" ${type === 'timestamptz' ? 'double precision' : type}`).join(', ');
+export const RECORD_DEFINITION = COLUMNS.map(([, field, type]) => `"${field}" ${type === 'timestamptz' ? 'double precision' : type}`).join(', ');
 /** Times travel as epoch milliseconds: serializing a Date costs more than the rest of a row. */
-const SELECT_LIST = COLUMNS.map(([column, field, type]) => (type === 'timestamptz' ? `to_timestamp("${field}" / 1000.0) as ${column}` : `"${field}" as ${column}`)).join(', ');
+export const SELECT_LIST = COLUMNS.map(([column, field, type]) => (type === 'timestamptz' ? `to_timestamp("${field}" / 1000.0) as ${column}` : `"${field}" as ${column}`)).join(', ');
 
 /**
  * One statement per batch, run by activity_tracking_append right after it takes the chain lock: the rows travel
