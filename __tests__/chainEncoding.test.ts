@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { openTestDatabase, resetTables, type TestDatabase } from './support/database';
 import { activity, seed } from './support/reports';
+import type { ActivityEvent } from '../lib/types';
+import { wireRow } from '../lib/integrity/encodingV3';
 import { verifyChain } from '../lib/integrity/verify';
 import { CONTENT_HASH_ARGUMENTS } from '../migrations/sql/generator/chainSql';
 import { contentHash, contentText, HASH_INPUT_COLUMNS, hashInputsOf, recordText, rowHashOf } from '../lib/integrity/recordEncoding';
@@ -105,5 +107,68 @@ describe('the JavaScript encoder (lib/integrity/recordEncoding.ts)', () => {
 
   it('quotes as record_out does', () => {
     expect(recordText(['v1', '1', null, '', 'a b', 'a"b', 'a\\b', '(', ')', ',', 'é', true, false, '\u00a0'])).toBe('(v1,1,,"","a b","a""b","a\\\\b","(",")",",",é,t,f,\u00a0)');
+  });
+});
+
+describe('encoding 3: rows the writer hashed (lib/integrity/encodingV3.ts)', () => {
+  const LONE = '\ud800 lone';
+  /** Values as an app hands them over: keys in any order, numbers jsonb prints otherwise, an own "__proto__", dates, undefined. */
+  const DETAILS: unknown[] = [
+    { z: 1, a: 2, 10: 'ten', 9: 'nine', 'é': 'accent', '': 'empty' },
+    { n: 1e21, small: 5e-324, tenth: 0.1, negZero: -0, notANumber: Number.NaN, big: 12345678901234567890 },
+    JSON.parse('{"__proto__": {"polluted": true}, "constructor": "x"}'),
+    { when: new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 6)), gone: undefined, fn: () => 1, nested: [{ b: 1, a: [null, true, 'x'] }] },
+    { text: `quote " back \\ tab \t nl \n ${LONE} 😀 \u2028` },
+    [3, 'list', { b: null, a: undefined }],
+    null,
+  ];
+  const TEXTS = ['plain', '', 'a,b (c) "d" \\e', LONE, 'ünïcödé 😀', ' spaced ', 'NULL'];
+
+  function varied(i: number): ActivityEvent {
+    const start = Date.UTC(2026, 10, 20, 10, 0, 0) + i * 1000 + (i % 3) * 0.4;
+    return activity({
+      id: randomUUID(), startTime: start, endTime: i % 4 === 0 ? null : start + 1.7 + (i % 5) * 0.25, duration: [1.2345678901234567, 1e-7, 0, 2.5, null][i % 5] as number | null,
+      userId: TEXTS[i % TEXTS.length] as string, sessionId: i % 2 === 0 ? null : `s-${i}`, path: TEXTS[(i + 2) % TEXTS.length] as string,
+      details: DETAILS[i % DETAILS.length] as Record<string, unknown> | null, deviceInfo: DETAILS[(i + 1) % DETAILS.length] as never,
+      statusCode: [200, 404, null, 0][i % 4] as number | null, requestSize: i % 3 === 0 ? null : i * 10,
+      ...(i % 3 === 1 ? { actorType: 'admin' as const, category: TEXTS[i % TEXTS.length] as string, changes: DETAILS[(i + 2) % DETAILS.length] as never, personalData: i % 2 === 0, riskScore: 0.25, riskFactors: ['burst_rate'], anomaly: false, severity: 'low' as const } : {}),
+    });
+  }
+
+  it('stores 70 varied rows whose writer-made hashes the verifier recomputes, whatever the session prints floats and times like', async () => {
+    const events = Array.from({ length: 70 }, (_, i) => varied(i));
+    events[5] = { ...events[5]!, id: events[5]!.id.toUpperCase() };
+    await seed(db.knex, events);
+    const versions = (await db.knex('user_activity').select('hash_version').groupBy('hash_version')) as Array<{ hash_version: number | null }>;
+    expect(versions.map((r) => r.hash_version)).toEqual([3]);
+    expect(await verifyWithSettings([])).toMatchObject({ ok: true, rowsChecked: 70 });
+    expect(await verifyWithSettings(['set local extra_float_digits = 0', "set local timezone = 'Pacific/Chatham'", "set local datestyle = 'SQL, DMY'"])).toMatchObject({ ok: true, rowsChecked: 70 });
+    // What was stored is what the app gave, in jsonb's own form: the canonical text changes nothing but key order and spacing.
+    const fourth = (await db.knex('user_activity').where('chain_position', 4).first('details', 'end_time')) as { details: unknown; end_time: Date | null };
+    expect(fourth.details).toEqual({ when: '2026-01-02T03:04:05.006Z', nested: [{ a: [null, true, 'x'], b: 1 }] });
+    const lone = (await db.knex('user_activity').where('chain_position', 4).first('user_id')) as { user_id: string };
+    expect(lone.user_id).toBe('\ufffd lone');
+  });
+
+  it('notices a changed value, a changed risk score, a changed version and a moved row', async () => {
+    const tamper = async (...statements: string[]): Promise<Awaited<ReturnType<typeof verifyChain>>> => {
+      await resetTables(db.knex);
+      await seed(db.knex, Array.from({ length: 6 }, (_, i) => varied(i + 1)));
+      await db.knex.transaction(async (trx: Knex.Transaction) => {
+        await trx.raw('set local session_replication_role = replica');
+        for (const sql of statements) await trx.raw(sql);
+      });
+      return verifyChain(db.knex);
+    };
+    expect(await tamper(`update user_activity set details = jsonb_set(details, '{b}', '2') where chain_position = 3`)).toMatchObject({ ok: false, failure: { position: 3, problem: 'content_changed' } });
+    expect(await tamper('update user_activity set risk_score = 0.5 where chain_position = 1')).toMatchObject({ ok: false, failure: { position: 1, problem: 'content_changed' } });
+    expect(await tamper('update user_activity set hash_version = null where chain_position = 2')).toMatchObject({ ok: false, failure: { position: 2, problem: 'content_changed' } });
+    expect(await tamper('update user_activity set start_time = start_time + interval \'1 millisecond\' where chain_position = 5')).toMatchObject({ ok: false, failure: { position: 5, problem: 'content_changed' } });
+    // A writer that sends a content hash other than its row's: the verifier recomputes it and reports the row.
+    await resetTables(db.knex);
+    const lying = wireRow(varied(1)).replace(/^\["[0-9a-f]{64}"/, `["${'ab'.repeat(32)}"`);
+    await db.knex.raw('select * from activity_tracking_append_rows(?::jsonb, false)', [`[${lying}]`]);
+    expect(await verifyChain(db.knex)).toMatchObject({ ok: false, failure: { position: 1, problem: 'content_changed' } });
+    expect(await tamper('update user_activity set chain_position = -3 where chain_position = 3', 'update user_activity set chain_position = 3 where chain_position = 4', 'update user_activity set chain_position = 4 where chain_position = -3')).toMatchObject({ ok: false, failure: { position: 3, problem: 'rows_reordered' } });
   });
 });

@@ -49,8 +49,9 @@ function forgedRow(from: number, to: number, prevHash: string, rowHash: string |
   ];
   return rowHash === 'self-consistent' ? [insert, rehash(to)] : [insert];
 }
+/** What an attacker with write access does: hashes the row again in SQL (encoding 2, whichever encoding the writer used). */
 function rehash(position: number): [string, unknown[]] {
-  return [`update user_activity t set row_hash = activity_tracking_row_hash(${ROW_HASH_ARGUMENTS}) where chain_position = ?`, [position]];
+  return [`update user_activity t set hash_version = null, row_hash = activity_tracking_row_hash(${ROW_HASH_ARGUMENTS}) where chain_position = ?`, [position]];
 }
 
 describe('verifyChain on an untouched chain', () => {

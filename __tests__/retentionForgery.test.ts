@@ -193,7 +193,7 @@ describe('a superuser who sets the trigger aside (session_replication_role = rep
     await seedFifty();
     await removeExpiredActivity(db.knex, { retentionDays: 1, job: 'retention-job', now: new Date(BASE + 10 * 60_000 + 86_400_000) });
     // The kept chain relinked, consistently, to a made-up hash before position 11.
-    const rehash = (position: number): string => `update user_activity t set row_hash = activity_tracking_row_hash(${ROW_HASH_ARGUMENTS}) where chain_position = ${position}`;
+    const rehash = (position: number): string => `update user_activity t set hash_version = null, row_hash = activity_tracking_row_hash(${ROW_HASH_ARGUMENTS}) where chain_position = ${position}`;
     const rewrite = [`update user_activity set prev_hash = repeat('a', 64) where chain_position = 11`, rehash(11)];
     for (let p = 12; p <= 51; p += 1) rewrite.push(`update user_activity set prev_hash = (select row_hash from user_activity where chain_position = ${p - 1}) where chain_position = ${p}`, rehash(p));
     await asSuperuser(...rewrite);

@@ -1,5 +1,6 @@
 import { HASH_FUNCTIONS } from '../migrations/sql/generator/chainSql';
-import { APPEND_FUNCTION } from '../migrations/sql/generator/appendFunction';
+import { APPEND_FUNCTION, APPEND_ROWS_FUNCTION } from '../migrations/sql/generator/appendFunction';
+import { APPEND_ROWS_FUNCTION_V4 } from '../migrations/sql/appendRowsV4';
 import { HASH_FUNCTIONS_V2 } from '../migrations/sql/domainEventsV2';
 import { APPEND_FUNCTION_V3 } from '../migrations/sql/riskScoresV3';
 import { renderFrozenModule, UNPUBLISHED_MARK, writeFrozenFile } from '../migrations/sql/generator/frozenFile';
@@ -18,7 +19,7 @@ import { openTestDatabase, usingPostgres, type TestDatabase } from './support/da
 import { withEnv } from './support/env';
 
 const TABLES = ['user_activity', 'activity_sessions', 'activity_summaries', 'activity_retention', 'activity_alerts', 'activity_alert_acknowledgements', 'activity_risk_baseline', 'activity_chain_signatures'];
-const ALL_MIGRATIONS = ['20261123000000_create_activity_tables', '20261124000000_report_indexes', '20261125000000_integrity', '20261126000000_domain_events', '20261127000000_risk_scores', '20261128000000_alerts', '20261129000000_retention_guard', '20261130000000_writer_role'];
+const ALL_MIGRATIONS = ['20261123000000_create_activity_tables', '20261124000000_report_indexes', '20261125000000_integrity', '20261126000000_domain_events', '20261127000000_risk_scores', '20261128000000_alerts', '20261129000000_retention_guard', '20261130000000_writer_role', '20261202000000_writer_hashes'];
 
 async function columnsWithoutComment(db: TestDatabase): Promise<string[]> {
   const result = await db.knex.raw(
@@ -52,7 +53,7 @@ describe('the schema', () => {
       'id', 'ip_address', 'location', 'method', 'operating_system', 'path', 'request_size', 'response_size', 'route', 'session_id',
       'start_time', 'status_code', 'success', 'user_agent', 'user_id', 'chain_position', 'prev_hash', 'row_hash',
       'actor_type', 'actor_role', 'actor_name', 'category', 'severity', 'entity_name', 'tenant_id', 'owner_id', 'status', 'reason',
-      'changes', 'personal_data', 'risk_score', 'risk_factors', 'anomaly',
+      'changes', 'personal_data', 'risk_score', 'risk_factors', 'anomaly', 'hash_version',
     ].sort());
     const indexes = (await db.knex.raw(`select indexname from pg_indexes where tablename = 'user_activity' and schemaname = current_schema()`)).rows.map((r: { indexname: string }) => r.indexname);
     expect(indexes).toEqual(expect.arrayContaining([
@@ -99,7 +100,7 @@ describe('the schema', () => {
     const tracker = createActivityTracker({ database: db.url!, logger: memoryLogger() });
     await expect(tracker.ready()).rejects.toMatchObject({
       code: 'ERR_AT_SCHEMA_BEHIND',
-      message: expect.stringContaining('missing migration 20261130000000_writer_role). Fix: run `npx activity-tracking migrate`'),
+      message: expect.stringContaining('missing migration 20261202000000_writer_hashes). Fix: run `npx activity-tracking migrate`'),
     });
     await tracker.close();
   });
@@ -157,7 +158,7 @@ describe('upgrading a trail recorded before the hash chain', () => {
         created_at: new Date(base + (i + k) * 1000),
       })));
     }
-    expect(await migrate(db.knex)).toEqual({ applied: ['20261125000000_integrity', '20261126000000_domain_events', '20261127000000_risk_scores', '20261128000000_alerts', '20261129000000_retention_guard', '20261130000000_writer_role'] });
+    expect(await migrate(db.knex)).toEqual({ applied: ['20261125000000_integrity', '20261126000000_domain_events', '20261127000000_risk_scores', '20261128000000_alerts', '20261129000000_retention_guard', '20261130000000_writer_role', '20261202000000_writer_hashes'] });
     const chain = await db.knex('user_activity').orderBy('chain_position').select('id', 'chain_position');
     expect(chain.map((r: { id: string }) => r.id)).toEqual(ids);
     expect(chain.map((r: { chain_position: unknown }) => Number(r.chain_position))).toEqual(ids.map((_, i) => i + 1));
@@ -170,6 +171,7 @@ describe('the SQL the package runs', () => {
     // When this fails, run `npm run sql:freeze` (migrations/sql/generator/freeze.ts) for a new migration that installs it, and point this test at it.
     expect(HASH_FUNCTIONS).toEqual(HASH_FUNCTIONS_V2); // migration 20261126000000_domain_events
     expect(APPEND_FUNCTION).toEqual(APPEND_FUNCTION_V3); // migration 20261127000000_risk_scores
+    expect(APPEND_ROWS_FUNCTION).toEqual(APPEND_ROWS_FUNCTION_V4); // migration 20261202000000_writer_hashes
     expect(LATEST_MIGRATION).toBe(ALL_MIGRATIONS[ALL_MIGRATIONS.length - 1]);
   });
 
@@ -186,6 +188,7 @@ describe('the SQL the package runs', () => {
       expect(installed.get('activity_tracking_row_hash/41')).toBe(bodyOf(rowHash!));
       expect(installed.get('activity_tracking_end_sessions/3')).toBe(bodyOf(endSessions!));
       expect(installed.get('activity_tracking_append/3')).toBe(bodyOf(append!));
+      expect(installed.get('activity_tracking_append_rows/3')).toBe(bodyOf(APPEND_ROWS_FUNCTION[0]!));
     } finally {
       await db.destroy();
     }

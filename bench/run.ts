@@ -23,6 +23,7 @@
  * in the journal after close(). Each tracked variant journals into its own folder under a temp dir
  * (removed at the end), never into the working copy.
  */
+import { CLOCK_TICK_MS, processCpu } from './procCpu';
 import { fork } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -465,7 +466,6 @@ function fmt(n: number, digits: number): string {
   return Number.isFinite(n) ? n.toFixed(digits) : '-';
 }
 
-const CLOCK_TICK_MS = 10; // USER_HZ is 100 on Linux
 
 /** All cores' busy time in ms: user + nice + system + irq + softirq from /proc/stat, else os.cpus(). */
 function machineCpu(): { busy: number } {
@@ -488,20 +488,13 @@ function postgresCpu(): number | null {
   } catch {
     return null;
   }
-  let ticks = 0;
+  let ms = 0;
   for (const pid of pids) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const open = stat.indexOf('(');
-      const close = stat.lastIndexOf(')');
-      if (stat.slice(open + 1, close) !== 'postgres') continue;
-      const rest = stat.slice(close + 2).split(' ');
-      ticks += Number(rest[11]) + Number(rest[12]); // utime, stime (fields 14 and 15)
-    } catch {
-      // the process ended meanwhile
-    }
+    const found = processCpu(pid);
+    // null: the process ended meanwhile
+    if (found?.name === 'postgres') ms += found.cpuMs;
   }
-  return ticks * CLOCK_TICK_MS;
+  return ms;
 }
 
 async function probePostgres(url: string): Promise<string | null> {

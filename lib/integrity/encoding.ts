@@ -16,6 +16,10 @@
  * ('v2', those values); a row with none of them set is encoded exactly as in version 1, so rows
  * stored before version 2 verify unchanged.
  *
+ * Version 3 (migration 20261202000000_writer_hashes, lib/integrity/encodingV3.ts) is the writer's:
+ * the app hashes each row's content as JSON before it sends it, and the database links that hash
+ * with the position and the risk columns it scores. user_activity.hash_version is 3 for such rows.
+ *
  * The columns each version covers, and their order, are in the column registry (lib/store/columns.ts).
  */
 

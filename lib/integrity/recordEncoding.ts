@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { chainColumns, type SqlType } from '../store/columns';
+import { storedContentHash, V3_CONTENT_COLUMNS, V3_SCORED_COLUMNS } from './encodingV3';
 
 /**
  * The chain's record encoding (lib/integrity/encoding.ts) computed in JavaScript, so `verifyChain`
@@ -46,7 +47,7 @@ export const HASH_INPUT_COLUMNS = [
   't.chain_position::text as position', 't.prev_hash', 't.row_hash',
   ...V1_FIELDS.map(([column, kind], i) => `${readExpression(column, kind)} as v1_${i}`),
   ...V2_FIELDS.map(([column, kind], i) => `${readExpression(column, kind)} as v2_${i}`),
-  'round(extract(epoch from t.created_at) * 1000)::text as created_ms',
+  'round(extract(epoch from t.created_at) * 1000)::text as created_ms', 't.hash_version',
 ].join(', ');
 
 /** One row's hash inputs as read with HASH_INPUT_COLUMNS. */
@@ -57,6 +58,8 @@ export interface HashInputs {
   v1: FieldValue[];
   v2: FieldValue[];
   createdMs: string | null;
+  /** The chain encoding the row was hashed with: 3, or null for versions 1 and 2 (told apart by their values). */
+  version: number | null;
 }
 
 const START_TIME_INDEX = V1_FIELDS.findIndex(([column]) => column === 'start_time');
@@ -78,6 +81,7 @@ export function hashInputsOf(row: Record<string, unknown>): HashInputs {
     v1: V1_FIELDS.map((_f, i) => field(`v1_${i}`)),
     v2: V2_FIELDS.map((_f, i) => field(`v2_${i}`)),
     createdMs: field('created_ms') as string | null,
+    version: row['hash_version'] === null || row['hash_version'] === undefined ? null : Number(row['hash_version']),
   };
 }
 
@@ -130,7 +134,27 @@ export function contentHash(inputs: HashInputs, position?: string): string {
   return sha256Hex(contentText(inputs, position));
 }
 
+/** Where each column's stored text is in HashInputs: its encoding version's array and index. */
+function placeOf(column: string): readonly ['v1' | 'v2', number] {
+  const v1 = V1_FIELDS.findIndex(([name]) => name === column);
+  if (v1 >= 0) return ['v1', v1];
+  const v2 = V2_FIELDS.findIndex(([name]) => name === column);
+  if (v2 >= 0) return ['v2', v2];
+  throw new Error(`activity_tracking: column ${column} is not read for the chain; add it to HASH_INPUT_COLUMNS`);
+}
+const V3_CONTENT_PLACES = V3_CONTENT_COLUMNS.map(({ column }) => placeOf(column));
+const V3_SCORED_PLACES = V3_SCORED_COLUMNS.map(({ column }) => placeOf(column));
+
+/** Version 3's link: prev_hash, the writer's content hash, then the position and the scored columns as a record. */
+function rowHashV3(inputs: HashInputs, prevHash: string, position: string): string {
+  const content = storedContentHash(V3_CONTENT_PLACES.map(([version, index]) => inputs[version][index] ?? null));
+  const scored = V3_SCORED_PLACES.map(([version, index]) => inputs[version][index] ?? null);
+  return sha256Hex(prevHash + content + recordText(['v3', position, ...scored]));
+}
+
 /** The row hash: SHA-256 of prev_hash followed by the content hash; none without a prev_hash (as in SQL, where NULL || text is NULL). */
-export function rowHashOf(inputs: HashInputs, position?: string): string | null {
-  return inputs.prevHash === null ? null : sha256Hex(inputs.prevHash + contentHash(inputs, position));
+export function rowHashOf(inputs: HashInputs, position: string = inputs.position): string | null {
+  if (inputs.prevHash === null) return null;
+  if (inputs.version === 3) return rowHashV3(inputs, inputs.prevHash, position);
+  return sha256Hex(inputs.prevHash + contentHash(inputs, position));
 }

@@ -42,7 +42,6 @@ interface Segment {
 }
 
 interface PendingWrite {
-  json: string;
   record: Buffer;
   events: readonly ActivityEvent[];
   front: boolean;
@@ -50,8 +49,8 @@ interface PendingWrite {
   reject(error: unknown): void;
 }
 
-/** A batch read back: its events, and the JSON text they were journaled as (sent to the database as it is). */
-export type ReadResult = { ok: true; events: ActivityEvent[]; json: string } | { ok: false; reason: string };
+/** A batch read back: its events. */
+export type ReadResult = { ok: true; events: ActivityEvent[] } | { ok: false; reason: string };
 
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
 const DEFAULT_CACHE_EVENTS = 2000;
@@ -82,7 +81,7 @@ export class Journal {
   private liveEvents = 0;
   private tornCount = 0;
   /** The latest batches written, so replaying a batch just journaled (write-ahead) needs no read and parse. */
-  private readonly recent = new Map<JournalEntry, { events: ActivityEvent[]; json: string }>();
+  private readonly recent = new Map<JournalEntry, { events: ActivityEvent[] }>();
   private recentEvents = 0;
   private readonly segmentBytes: number;
   private readonly staleMs: number;
@@ -149,8 +148,7 @@ export class Journal {
   append(events: readonly ActivityEvent[], options: { front?: boolean } = {}): Promise<void> {
     if (this.closed) return Promise.reject(new Error('the journal is closed'));
     if (events.length === 0) return Promise.resolve();
-    const json = JSON.stringify(events);
-    const record = encodeRecord(json);
+    const record = encodeRecord(JSON.stringify(events));
     const maxBytes = this.options.maxBytes ?? Number.POSITIVE_INFINITY;
     // Bytes on their way to disk count too: a batch being written is in neither the segments nor pending.
     if (this.bytes + this.unwrittenBytes + record.length > maxBytes) {
@@ -158,7 +156,7 @@ export class Journal {
         `The activity journal in ${this.dir} holds ${this.bytes} bytes, and this batch would take it past journal.maxBytes (${maxBytes}). Fix: bring the database back so the journal drains, or raise journal.maxBytes`));
     }
     return new Promise((resolve, reject) => {
-      this.pending.push({ json, record, events, front: options.front ?? false, resolve, reject });
+      this.pending.push({ record, events, front: options.front ?? false, resolve, reject });
       this.pendingEventCount += events.length;
       this.unwrittenBytes += record.length;
       if (!this.writeScheduled) {
@@ -274,8 +272,8 @@ export class Journal {
     releaseOwner(this.owner);
   }
 
-  private remember(entry: JournalEntry, events: readonly ActivityEvent[], json: string): void {
-    this.recent.set(entry, { events: events as ActivityEvent[], json });
+  private remember(entry: JournalEntry, events: readonly ActivityEvent[]): void {
+    this.recent.set(entry, { events: events as ActivityEvent[] });
     this.recentEvents += events.length;
     const limit = this.options.cacheEvents ?? DEFAULT_CACHE_EVENTS;
     while (this.recentEvents > limit && this.recent.size > 0) this.forget(this.recent.keys().next().value as JournalEntry);
@@ -320,7 +318,7 @@ export class Journal {
         };
         offset += write.record.length;
         segment.live++;
-        this.remember(entry, write.events, write.json);
+        this.remember(entry, write.events);
         if (write.front) front.push(entry);
         else this.entries.push(entry);
       }

@@ -38,7 +38,7 @@ export function checkHeader(header: Buffer): HeaderCheck {
   return { ok: true, payloadBytes };
 }
 
-export type PayloadCheck = { ok: true; events: ActivityEvent[]; json: string } | { ok: false; reason: string };
+export type PayloadCheck = { ok: true; events: ActivityEvent[] } | { ok: false; reason: string };
 
 export function decodePayload(header: Buffer, payload: Buffer, expectedBytes: number): PayloadCheck {
   if (payload.length < expectedBytes) return { ok: false, reason: `incomplete payload (${payload.length} of ${expectedBytes} bytes)` };
@@ -53,7 +53,7 @@ export function decodePayload(header: Buffer, payload: Buffer, expectedBytes: nu
   if (!Array.isArray(events) || events.some((e) => typeof e !== 'object' || e === null || typeof (e as { id?: unknown }).id !== 'string')) {
     return { ok: false, reason: 'payload is not a list of events' };
   }
-  return { ok: true, events: events as ActivityEvent[], json };
+  return { ok: true, events: events as ActivityEvent[] };
 }
 
 function checksum(payload: Buffer): Buffer {

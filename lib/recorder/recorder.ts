@@ -304,7 +304,6 @@ export class Recorder {
       const { journal } = this;
       const entry = journal?.head();
       let events: ActivityEvent[];
-      let serialized: string | undefined;
       if (journal && entry) {
         const read = await journal.read(entry);
         if (!read.ok) {
@@ -312,7 +311,6 @@ export class Recorder {
           continue;
         }
         events = read.events;
-        serialized = read.json;
       } else if (this.queue.length > 0) {
         events = this.queue.splice(0, this.options.batchSize);
         if (journal && this.options.journalMode === 'write-ahead') {
@@ -327,7 +325,7 @@ export class Recorder {
       }
 
       this.inFlight = { events, entry };
-      const outcome = await this.writeOrSplit(events, serialized);
+      const outcome = await this.writeOrSplit(events);
       this.inFlight = undefined;
       if (outcome === 'stored') {
         if (entry && journal) {
@@ -356,10 +354,10 @@ export class Recorder {
   }
 
   /** 'stored' when the batch is settled (stored, or its invalid rows set aside); 'failed' when the database failed. */
-  private async writeOrSplit(batch: ActivityEvent[], serialized?: string): Promise<Outcome> {
+  private async writeOrSplit(batch: ActivityEvent[]): Promise<Outcome> {
     try {
       const store = await this.store();
-      await withTimeout(store.writeBatch(batch, serialized), this.options.writeTimeoutMs);
+      await withTimeout(store.writeBatch(batch), this.options.writeTimeoutMs);
       this.counts.written += batch.length;
       for (const event of batch) this.settle(event);
       return 'stored';

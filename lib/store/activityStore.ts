@@ -4,13 +4,13 @@ import type { ResolvedRisk } from '../config';
 import { CHAIN_LOCK_KEY } from './chainLock';
 import { signAppendedAfter, signBatch, type BatchSigningKey } from '../integrity/batchSignatures';
 import { chainHead } from './chain/head';
+import { wireBatch } from '../integrity/encodingV3';
 
 export { CHAIN_LOCK_KEY };
 
 /** What the recorder writes through; one call is one atomic write. */
 export interface ActivityStore {
-  /** `serialized`, when given, is `JSON.stringify(events)` already made (by the journal), sent as it is. */
-  writeBatch(events: readonly ActivityEvent[], serialized?: string): Promise<void>;
+  writeBatch(events: readonly ActivityEvent[]): Promise<void>;
 }
 
 export interface StoreOptions {
@@ -37,22 +37,25 @@ export class KnexActivityStore implements ActivityStore {
     this.signingKey = options.signingKey ?? null;
   }
 
-  async writeBatch(events: readonly ActivityEvent[], serialized?: string): Promise<void> {
+  async writeBatch(events: readonly ActivityEvent[]): Promise<void> {
     if (events.length === 0) return;
-    const parameters = [serialized ?? JSON.stringify(events), this.sessionEvents, this.risk];
+    // Hashed here, where a row's content hash costs a microsecond; the database only links the rows under the chain lock.
+    const parameters = [wireBatch(events), this.sessionEvents, this.risk];
     const key = this.signingKey;
     if (key === null) {
-      await this.knex.raw('select activity_tracking_append(?::jsonb, ?, ?::jsonb)', parameters);
+      await this.knex.raw(APPEND_ROWS_SQL, parameters);
       return;
     }
     // The function takes the chain lock before it reads the head, and the lock lasts until commit: the range it returns is this batch's alone.
     await this.knex.transaction(async (trx) => {
-      const appended = (await trx.raw('select first_position::text, last_position::text, last_hash from activity_tracking_append_head(?::jsonb, ?, ?::jsonb)', parameters)) as { rows: Array<{ first_position: string; last_position: string; last_hash: string }> };
+      const appended = (await trx.raw(APPEND_ROWS_SQL, parameters)) as { rows: Array<{ first_position: string; last_position: string; last_hash: string }> };
       const row = appended.rows[0];
       await signBatch(trx, key, row ? { firstPosition: row.first_position, position: row.last_position, rowHash: row.last_hash } : undefined);
     });
   }
 }
+
+const APPEND_ROWS_SQL = 'select first_position::text, last_position::text, last_hash from activity_tracking_append_rows(?::jsonb, ?, ?::jsonb)';
 
 /** Takes the chain lock until the transaction ends; every writer of user_activity does this first. */
 export async function lockChain(trx: Knex.Transaction): Promise<void> {

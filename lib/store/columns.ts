@@ -26,6 +26,8 @@ export interface ColumnSpec {
   readonly schema: Readonly<Record<string, unknown>>;
   /** True for fields an event may leave out (every column added after the first version). */
   readonly optional?: boolean;
+  /** True for the columns the database may set as it stores the row (risk scoring): chain encoding 3 links them in SQL instead of hashing them with the content. */
+  readonly scored?: boolean;
 }
 
 declare const valueType: unique symbol;
@@ -79,7 +81,7 @@ export const ACTIVITY_ROW = {
   actorRole: column<string | null>()({ column: 'actor_role', type: 'text', chain: [2, 1], optional: true, schema: text }),
   actorName: column<string | null>()({ column: 'actor_name', type: 'text', chain: [2, 2], optional: true, schema: text }),
   category: column<string | null>()({ column: 'category', type: 'text', chain: [2, 3], optional: true, schema: text }),
-  severity: column<Severity | null>()({ column: 'severity', type: 'text', chain: [2, 4], optional: true, schema: nullableEnum(SEVERITIES) }),
+  severity: column<Severity | null>()({ column: 'severity', type: 'text', chain: [2, 4], optional: true, scored: true, schema: nullableEnum(SEVERITIES) }),
   entityName: column<string | null>()({ column: 'entity_name', type: 'text', chain: [2, 5], optional: true, schema: text }),
   /** The tenant the row belongs to (getTenantId, or the event's tenantId). */
   tenantId: column<string | null>()({ column: 'tenant_id', type: 'text', chain: [2, 6], optional: true, schema: text }),
@@ -90,9 +92,9 @@ export const ACTIVITY_ROW = {
   /** `{ before, after, diff }` of a domain event, sanitized. */
   changes: column<Changes | null>()({ column: 'changes', type: 'jsonb', chain: [2, 10], optional: true, schema: nullable('object', { description: 'A domain event\'s sanitized { before, after, diff: [{ path, before, after }] }' }) }),
   personalData: column<boolean | null>()({ column: 'personal_data', type: 'boolean', chain: [2, 11], optional: true, schema: nullable('boolean') }),
-  riskScore: column<number | null>()({ column: 'risk_score', type: 'double precision', chain: [2, 12], optional: true, schema: nullable('number', { minimum: 0, maximum: 1 }) }),
-  riskFactors: column<string[] | null>()({ column: 'risk_factors', type: 'jsonb', chain: [2, 13], optional: true, schema: nullable('array', { items: { type: 'string' } }) }),
-  anomaly: column<boolean | null>()({ column: 'anomaly', type: 'boolean', chain: [2, 14], optional: true, schema: nullable('boolean') }),
+  riskScore: column<number | null>()({ column: 'risk_score', type: 'double precision', chain: [2, 12], optional: true, scored: true, schema: nullable('number', { minimum: 0, maximum: 1 }) }),
+  riskFactors: column<string[] | null>()({ column: 'risk_factors', type: 'jsonb', chain: [2, 13], optional: true, scored: true, schema: nullable('array', { items: { type: 'string' } }) }),
+  anomaly: column<boolean | null>()({ column: 'anomaly', type: 'boolean', chain: [2, 14], optional: true, scored: true, schema: nullable('boolean') }),
 };
 
 type Row = typeof ACTIVITY_ROW;
@@ -151,4 +153,9 @@ export function chainColumns(version: 1 | 2): WrittenColumn[] {
 export function insertColumns(): WrittenColumn[] {
   const uncovered = ENTRIES.filter(([, spec]) => spec.chain === null).map(([field, spec]) => ({ column: spec.column, field, type: spec.type }));
   return [...chainColumns(1), ...chainColumns(2), ...uncovered];
+}
+
+/** The columns the database may set as it stores a row (risk scoring), in chain order. */
+export function scoredColumns(): WrittenColumn[] {
+  return insertColumns().filter(({ field }) => (ACTIVITY_ROW[field] as ColumnSpec).scored === true);
 }

@@ -22,6 +22,7 @@ export const WRITER_FUNCTIONS: readonly string[] = [
   'activity_tracking_end_sessions(jsonb, text, jsonb)',
   'activity_tracking_append_head(jsonb, boolean, jsonb)',
   'activity_tracking_remove_prefix(bigint, bigint)',
+  'activity_tracking_append_rows(jsonb, boolean, jsonb)',
 ];
 
 /** The GRANT statements for `role` in the current schema, as `activity-tracking grant` runs them (role quoted). */

@@ -1,4 +1,5 @@
-import { insertColumns } from '../../../lib/store/columns';
+import { insertColumns, scoredColumns } from '../../../lib/store/columns';
+import { V3_CONTENT_COLUMNS } from '../../../lib/integrity/encodingV3';
 import { GENESIS_HASH } from '../../../lib/integrity/encoding';
 import { CHAIN_LOCK_KEY } from '../../../lib/store/chainLock';
 import { chainRowsSql } from './chainSql';
@@ -27,15 +28,15 @@ export const SELECT_LIST = COLUMNS.map(([column, field, type]) => (type === 'tim
  * before it is chained. Sessions are upserted in session_id order, one lock order for every writer, so
  * concurrent batches cannot deadlock.
  */
-const WRITE_BATCH_SQL = `
+function writeBatchSql(form: BatchForm): string {
+  return `
 with incoming as (
-  select e.n, ${SELECT_LIST}
-    from jsonb_array_elements(p_rows) with ordinality as e(doc, n), lateral jsonb_to_record(e.doc) as r(${RECORD_DEFINITION})
+  ${form.incoming}
 ), fresh as (
   select i.*, row_number() over (order by i.n) as k
     from incoming i
    where not exists (select 1 from user_activity u where u.id = i.id)
-), ${riskCtes(COLUMNS.map(([column]) => column), RISK_COLUMNS)}, head as (
+), ${riskCtes([...COLUMNS.map(([column]) => column), ...form.carried], RISK_COLUMNS)}, head as (
   -- The newest row; or, should retention ever have removed every row, the end of the last run.
   select chain_position, row_hash from (
     (select chain_position, row_hash, 1 as preference from user_activity order by chain_position desc limit 1)
@@ -46,10 +47,10 @@ with incoming as (
   select coalesce((select chain_position from head), 0) as position,
          coalesce((select row_hash from head), '${GENESIS_HASH}') as hash
 ), chain as (
-  ${chainRowsSql('scored', '(select position from start)', '(select hash from start)')}
+  ${form.chain}
 ), inserted as (
-  insert into user_activity (${COLUMN_LIST}, chain_position, prev_hash, row_hash)
-  select ${COLUMNS.map(([column]) => `c.${column}`).join(', ')}, c.position, c.prev_hash, c.row_hash
+  insert into user_activity (${COLUMN_LIST}, chain_position, prev_hash, row_hash${form.insertColumns})
+  select ${COLUMNS.map(([column]) => `c.${column}`).join(', ')}, c.position, c.prev_hash, c.row_hash${form.insertValues}
     from chain c
   returning session_id, user_id, activity_type, start_time, end_time, ip_address, user_agent, device_info, method, success, duration, tenant_id
 ), deltas as (
@@ -140,8 +141,34 @@ select
     select jsonb_agg(jsonb_build_object('sessionId', session_id, 'endedAt', round(extract(epoch from ended_at) * 1000)) order by session_id)
       from (select session_id, max(coalesce(end_time, start_time)) as ended_at
               from inserted where activity_type = 'logout' and success and session_id is not null
-             group by session_id) logouts), '[]'::jsonb)
-into v_started, v_logged_out`;
+             group by session_id) logouts), '[]'::jsonb)${form.selectExtra}
+into v_started, v_logged_out${form.intoExtra}`;
+}
+
+/** What differs between the two forms a batch comes in: how rows are read, how they are chained, and what more is kept. */
+interface BatchForm {
+  /** The select that reads the batch: `n` (its order) and every column of COLUMNS. */
+  incoming: string;
+  /** Columns the rows carry past `scored` besides COLUMNS. */
+  carried: readonly string[];
+  /** The select that chains `scored`: its columns plus position, prev_hash and row_hash. */
+  chain: string;
+  insertColumns: string;
+  insertValues: string;
+  selectExtra: string;
+  intoExtra: string;
+}
+
+/** Events as JSON objects, hashed here (encodings 1 and 2): what activity_tracking_append takes. */
+const OBJECT_FORM: BatchForm = {
+  incoming: `select e.n, ${SELECT_LIST}
+    from jsonb_array_elements(p_rows) with ordinality as e(doc, n), lateral jsonb_to_record(e.doc) as r(${RECORD_DEFINITION})`,
+  carried: [],
+  chain: chainRowsSql('scored', '(select position from start)', '(select hash from start)'),
+  insertColumns: '', insertValues: '', selectExtra: '', intoExtra: '',
+};
+
+const WRITE_BATCH_SQL = writeBatchSql(OBJECT_FORM);
 
 /**
  * Ends sessions and returns their session_end events (a JSON array for activity_tracking_append).
@@ -165,6 +192,14 @@ select coalesce(jsonb_agg(jsonb_build_object(
        order by session_id), '[]'::jsonb)
   into v_events
   from ended`;
+
+/** The session events a batch leads to: its new sessions' session_start rows, its logouts' session_end rows. */
+const SESSION_EVENT_CALLS = `if jsonb_array_length(v_started) > 0 then
+    perform activity_tracking_append(v_started, true, p_risk);
+  end if;
+  if jsonb_array_length(v_logged_out) > 0 then
+    perform activity_tracking_end_sessions(v_logged_out, 'session.logout', p_risk);
+  end if;`;
 
 /**
  * `select activity_tracking_append(rows)`: the whole write of a batch in one round trip. The lock
@@ -198,11 +233,80 @@ begin
   if not p_session_events then
     return;
   end if;
-  if jsonb_array_length(v_started) > 0 then
-    perform activity_tracking_append(v_started, true, p_risk);
+  ${SESSION_EVENT_CALLS}
+end
+$append$`];
+
+/** The scored columns' place in a wire row (lib/integrity/encodingV3.ts wireRow): after the content hash. */
+const SCORED = scoredColumns().map(({ column }) => column);
+/** The content columns' place: after the scored ones. */
+const CONTENT = V3_CONTENT_COLUMNS.map(({ column }) => column);
+
+/** One column read from a wire row at `index`: its JSON value as the column's type (JSON null is NULL). */
+function wireField(column: string, type: string, index: number): string {
+  switch (type) {
+    case 'jsonb': return `nullif(e.doc->${index}, 'null') as ${column}`;
+    case 'text': return `e.doc->>${index} as ${column}`;
+    case 'timestamptz': return `to_timestamp((e.doc->>${index})::double precision / 1000.0) as ${column}`;
+    default: return `(e.doc->>${index})::${type} as ${column}`;
+  }
+}
+
+/** Where each column of COLUMNS is in a wire row. */
+const WIRE_INDEX = new Map<string, number>([...SCORED.map((column, i) => [column, 1 + i] as const), ...CONTENT.map((column, i) => [column, 1 + SCORED.length + i] as const)]);
+const WIRE_SELECT_LIST = COLUMNS.map(([column, , type]) => {
+  const index = WIRE_INDEX.get(column);
+  if (index === undefined) throw new Error(`appendFunction: column ${column} has no place in a wire row`);
+  return wireField(column, type, index);
+}).join(',\n         ');
+
+/** The scored columns of row `r` as the version-3 link's record lists them: float by its bytes (recordEncoding.ts reads them so). */
+const SCORED_RECORD = scoredColumns().map(({ column, type }) => (type === 'double precision' ? `encode(float8send(r.${column}), 'hex')` : `r.${column}`)).join(', ');
+
+/**
+ * Wire rows hashed by the writer (encoding 3, lib/integrity/encodingV3.ts): each row is a JSON
+ * array (content hash, scored columns, content columns), read by index instead of by key; the
+ * chain links prev_hash, the writer's content hash and ('v3', position, scored columns).
+ */
+const ROWS_FORM: BatchForm = {
+  incoming: `select e.n, e.doc->>0 as content_hash,
+         ${WIRE_SELECT_LIST}
+    from jsonb_array_elements(p_rows) with ordinality as e(doc, n)`,
+  carried: ['content_hash'],
+  chain: `select hashed.*, coalesce(lag(hashed.row_hash) over (order by hashed.k), (select hash from start)) as prev_hash
+    from (
+      select r.*, (select position from start) + r.k as position,
+             activity_tracking_chain(r.content_hash || row('v3', (select position from start) + r.k, ${SCORED_RECORD})::text, (select hash from start)) over (order by r.k) as row_hash
+        from scored r
+    ) hashed`,
+  insertColumns: ', hash_version',
+  insertValues: ', 3',
+  selectExtra: ',\n  (select position from start)',
+  intoExtra: ', v_before',
+};
+
+/**
+ * `select * from activity_tracking_append_rows(rows, session_events, risk)`: a batch of wire rows
+ * the writer hashed (lib/integrity/encodingV3.ts), appended as activity_tracking_append appends
+ * (same lock, replay check, risk scoring, sessions, summaries and session events), returning the
+ * chain positions it took and the last one's hash so a writer with a signing key signs them in the
+ * same transaction. No row when nothing new was stored.
+ */
+export const APPEND_ROWS_FUNCTION = [`
+create or replace function activity_tracking_append_rows(p_rows jsonb, p_session_events boolean default true, p_risk jsonb default null)
+returns table (first_position bigint, last_position bigint, last_hash text) language plpgsql volatile as $append$
+declare
+  v_started jsonb;
+  v_logged_out jsonb;
+  v_before bigint;
+  ${RISK_DECLARATIONS}
+begin
+  perform pg_advisory_xact_lock(${CHAIN_LOCK_KEY});
+  ${writeBatchSql(ROWS_FORM).trim()};
+  if p_session_events then
+    ${SESSION_EVENT_CALLS.replace(/\n/g, '\n  ')}
   end if;
-  if jsonb_array_length(v_logged_out) > 0 then
-    perform activity_tracking_end_sessions(v_logged_out, 'session.logout', p_risk);
-  end if;
+  return query select v_before + 1, u.chain_position, u.row_hash from user_activity u
+    where u.chain_position > v_before order by u.chain_position desc limit 1;
 end
 $append$`];

@@ -1,4 +1,5 @@
 import { RISK_FACTORS, SEVERITIES, type RiskFactor } from '../../../lib/types';
+import { scoredColumns } from '../../../lib/store/columns';
 
 /**
  * Risk scoring inside the append function: each batch's rows are scored as they are written, after
@@ -153,4 +154,4 @@ export function riskCtes(columns: readonly string[], overridden: ReadonlySet<str
 }
 
 /** The columns `riskCtes` fills in. */
-export const RISK_COLUMNS: ReadonlySet<string> = new Set(['severity', 'risk_score', 'risk_factors', 'anomaly']);
+export const RISK_COLUMNS: ReadonlySet<string> = new Set(scoredColumns().map(({ column }) => column));
