@@ -155,9 +155,9 @@ begin
                            and (l.learned -> jsonb_build_array(f.user_id, 'country', f.location->>'country')::text) is not null as is_new_country,
                          case when f.user_id is not null then l.in_window[f.k::integer] end as burst_count
                     from fresh f cross join lookups l
-                ) f
-            ) g
-        ) s0
+                ) f offset 0
+            ) g offset 0
+        ) s0 offset 0
     ) s
 ), head as (
   -- The newest row; or, should retention ever have removed every row, the end of the last run.

@@ -36,7 +36,7 @@ with incoming as (
   select i.*, row_number() over (order by i.n) as k
     from incoming i
    where not exists (select 1 from user_activity u where u.id = i.id)
-), ${riskCtes([...COLUMNS.map(([column]) => column), ...form.carried], RISK_COLUMNS)}, head as (
+), ${riskCtes([...COLUMNS.map(([column]) => column), ...form.carried], RISK_COLUMNS, form.fenced)}, head as (
   -- The newest row; or, should retention ever have removed every row, the end of the last run.
   select chain_position, row_hash from (
     (select chain_position, row_hash, 1 as preference from user_activity order by chain_position desc limit 1)
@@ -151,6 +151,8 @@ interface BatchForm {
   incoming: string;
   /** Columns the rows carry past `scored` besides COLUMNS. */
   carried: readonly string[];
+  /** Whether risk scoring computes each of its levels once (riskCtes); the published function did not. */
+  fenced: boolean;
   /** The select that chains `scored`: its columns plus position, prev_hash and row_hash. */
   chain: string;
   insertColumns: string;
@@ -164,6 +166,7 @@ const OBJECT_FORM: BatchForm = {
   incoming: `select e.n, ${SELECT_LIST}
     from jsonb_array_elements(p_rows) with ordinality as e(doc, n), lateral jsonb_to_record(e.doc) as r(${RECORD_DEFINITION})`,
   carried: [],
+  fenced: false,
   chain: chainRowsSql('scored', '(select position from start)', '(select hash from start)'),
   insertColumns: '', insertValues: '', selectExtra: '', intoExtra: '',
 };
@@ -273,6 +276,7 @@ const ROWS_FORM: BatchForm = {
          ${WIRE_SELECT_LIST}
     from jsonb_array_elements(p_rows) with ordinality as e(doc, n)`,
   carried: ['content_hash'],
+  fenced: true,
   chain: `select hashed.*, coalesce(lag(hashed.row_hash) over (order by hashed.k), (select hash from start)) as prev_hash
     from (
       select r.*, (select position from start) + r.k as position,
