@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import crypto from 'node:crypto';
 import { insertColumns, scoredColumns, type SqlType, type WrittenColumn } from '../store/columns';
 import type { ActivityEvent } from '../types';
 import { canonicalJson, wellFormed } from './canonicalJson';
@@ -67,8 +67,11 @@ function contentTextOf(elements: string[]): string {
   return end === elements.length ? `["v3",${elements.join(',')}]` : `["v3",${elements.slice(0, end).join(',')}]`;
 }
 
+/** crypto.hash (Node 20.12+) hashes a short text in one call, without a Hash object per row. */
+const oneShot = (crypto as unknown as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
+
 function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  return oneShot ? oneShot('sha256', text, 'hex') : crypto.createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 /**
