@@ -78,7 +78,7 @@ describe('options are checked at start-up', () => {
     expect(config).toMatchObject({
       database: { kind: 'embedded', dataDir: './.activity-data' }, autoMigrate: false, sessionTimeoutMinutes: 30, retentionDays: 90,
       detailedTracking: true, jwtSecret: undefined, geo: true, sessionCookie: { name: 'activity_sid' }, batchSize: 500,
-      flushIntervalMs: 50, maxQueueSize: 10_000, limits: { maxDepth: 6, maxKeys: 100, maxStringLength: 1024, maxTotalBytes: 16384 },
+      flushIntervalMs: 250, maxQueueSize: 10_000, limits: { maxDepth: 6, maxKeys: 100, maxStringLength: 1024, maxTotalBytes: 16384 },
       jwtPublicKey: undefined, jwtClockToleranceSeconds: 5, authorize: undefined,
       suspicious: { slowRequestMs: 5000, largeResponseBytes: 10_485_760, failedLoginThreshold: 5, failedLoginWindowMinutes: 15 },
       exportRateLimit: { windowMs: 60_000, max: 10 },
