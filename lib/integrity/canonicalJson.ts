@@ -38,7 +38,33 @@ function serialize(input: unknown, key: string | number): string | undefined {
   return serializeObject(value as Record<string, unknown>);
 }
 
+/**
+ * The text of plain objects that can never change (frozen, with only primitives and such objects
+ * inside), by identity: the device and location of a request come from caches shared by every
+ * request of the same client, and are written once each instead of once a row.
+ */
+const FROZEN_TEXT = new WeakMap<object, string>();
+
 function serializeObject(source: Record<string, unknown>): string {
+  const known = FROZEN_TEXT.get(source);
+  if (known !== undefined) return known;
+  const text = writeObject(source);
+  if (Object.isFrozen(source) && Object.getPrototypeOf(source) === Object.prototype && isDeeplyFrozen(source)) FROZEN_TEXT.set(source, text);
+  return text;
+}
+
+function isDeeplyFrozen(source: Record<string, unknown>): boolean {
+  for (const key of Object.keys(source)) {
+    // A getter may answer differently each time, frozen or not.
+    if (Object.getOwnPropertyDescriptor(source, key)?.get !== undefined) return false;
+    const member = source[key];
+    if (member !== null && typeof member === 'object' && !FROZEN_TEXT.has(member)) return false;
+    if (typeof member === 'function') return false;
+  }
+  return true;
+}
+
+function writeObject(source: Record<string, unknown>): string {
   const keys = Object.keys(source);
   let sorted = true;
   let wellFormedKeys = true;
