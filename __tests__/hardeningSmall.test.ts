@@ -179,7 +179,7 @@ function rawCells(text: string): Array<Array<{ value: string; quoted: boolean }>
     }
     record.push({ value, quoted });
     if (text[i] === ',') { i++; continue; }
-    if (text.startsWith('\r\n', i)) i += 2;
+    if (text[i] === '\n') i += 1;
     else if (i < text.length) throw new Error(`unexpected ${JSON.stringify(text[i])} at ${i}`);
     records.push(record);
     record = [];

@@ -18,6 +18,8 @@ const READS: Record<keyof ReportReader, (reader: ReportReader) => Promise<unknow
   suspicious: (r) => r.suspicious({ ...PERIOD, limit: 10, thresholds: THRESHOLDS }),
   auditTrail: (r) => r.auditTrail({ entityType: 'invoice', entityId: '100', ...PAGING }),
   exportRows: (r) => r.exportRows({}, 'desc').next(),
+  // The embedded database has no COPY to stream; the export reads exportRows there.
+  exportCsv: (r) => (usingPostgres ? r.exportCsv({}, 'desc', async (chunks) => { for await (const _ of chunks) break; }) : r.exportRows({}, 'asc').next()),
   compliance: (r) => r.compliance(PERIOD),
   alerts: (r) => r.alerts({}, PAGING),
   alert: (r) => r.alert('00000000-0000-7000-8000-000000000000'),

@@ -3,6 +3,8 @@
  *
  *   npm run build && node dist/bench/reports.js     DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test
  *   BENCH_REPORT_ROWS=200000                        a smaller data set, for a quick look
+ *   BENCH_REPORT_ROUTES=export                      time only the export (no other route, no plans of theirs)
+ *   BENCH_EXPORT_RUNS=5                             download the export that many times (one child each) and report the median
  *
  * Also run by bench/run.ts after the throughput variants (BENCH_REPORTS=0 skips it there).
  * Works in a schema of its own (bench_reports_<pid>, dropped at the end): migrates it, generates
@@ -29,7 +31,7 @@ const LOCAL_PG = 'postgres://postgres@127.0.0.1:5432/test';
 const RUNS = 5;
 /** A route slower than this (median) is listed with its EXPLAIN ANALYZE for its owner. */
 const SLOW_MS = 1000;
-export const EXPORT_RSS_LIMIT_MB = 200;
+export const EXPORT_RSS_LIMIT_MB = 150;
 const EXPORT_TIMEOUT_MS = 15 * 60_000;
 const DAY_MS = 86_400_000;
 /** Tables whose scans the plans are checked for. */
@@ -76,6 +78,8 @@ interface RouteResult {
  */
 export async function runReportBench(databaseUrl: string): Promise<boolean> {
   const rows = positiveInteger('BENCH_REPORT_ROWS', DEFAULT_REPORT_DATA.rows);
+  const exportOnly = routeSelection() === 'export';
+  const exportRuns = positiveInteger('BENCH_EXPORT_RUNS', 1, 1);
   const schema = `bench_reports_${process.pid}`;
   const schemaUrl = withSearchPath(databaseUrl, schema);
   const jwtSecret = randomBytes(32).toString('hex');
@@ -114,7 +118,7 @@ export async function runReportBench(databaseUrl: string): Promise<boolean> {
     await explainer.connect();
 
     const results: RouteResult[] = [];
-    for (const route of routeCases(now, data)) {
+    for (const route of exportOnly ? [] : routeCases(now, data)) {
       process.stdout.write(`  ${route.label} ... `);
       capture = [];
       const warm = await get(port, route.path, token);
@@ -143,14 +147,19 @@ export async function runReportBench(databaseUrl: string): Promise<boolean> {
     await tracker.close();
     tracker = undefined;
 
-    process.stdout.write('  export of every row in a child process ... ');
-    const exported = await runExportChild({ databaseUrl: schemaUrl, jwtSecret, token, path: '/export', sampleMs: 100 });
-    console.log(exported.type === 'done' ? `${exported.status}, ${fmt(exported.seconds, 1)} s` : 'failed');
+    const exports: ExportChildResult[] = [];
+    for (let run = 1; run <= exportRuns; run++) {
+      process.stdout.write(`  export of every row in a child process${exportRuns > 1 ? ` (${run}/${exportRuns})` : ''} ... `);
+      const exported = await runExportChild({ databaseUrl: schemaUrl, jwtSecret, token, path: '/export', sampleMs: 100 });
+      console.log(exported.type === 'done' ? `${exported.status}, ${fmt(exported.seconds, 1)} s, peak RSS ${fmt(exported.peakRssMb, 0)} MB` : 'failed');
+      exports.push(exported);
+    }
+    const first = exports[0];
     const exportPlans: PlanFacts[] = [];
-    if (exported.type === 'done') for (const q of exported.queries.filter((x) => isReportRead(x.sql))) exportPlans.push(await explain(explainer, q));
+    if (first?.type === 'done') for (const q of first.queries.filter((x) => isReportRead(x.sql))) exportPlans.push(await explain(explainer, q));
 
     printRouteTables(results, exportPlans);
-    const ok = printExport(exported, data.activities);
+    const ok = printExport(exports, data.activities);
     await printSlow(explainer, results);
     return ok;
   } finally {
@@ -287,27 +296,56 @@ function printRouteTables(results: RouteResult[], exportPlans: PlanFacts[]): voi
   printTable(['route', '#', 'statement', 'top node', 'scans of report tables', 'Seq Scan on user_activity'], planRows, 2);
 }
 
-function printExport(result: ExportChildResult, activities: number): boolean {
-  console.log(`\nexport memory (GET /export of every row, streamed to a counting sink; RSS sampled every 100 ms in the child):`);
-  if (result.type === 'failed') {
-    console.log(`FAIL: the export child failed: ${result.error}`);
+function printExport(runs: ExportChildResult[], activities: number): boolean {
+  console.log(`\nexport memory (GET /export of every row, streamed to a counting sink; RSS sampled every 100 ms in the child; one line per run, then the medians):`);
+  const failed = runs.find((r) => r.type === 'failed');
+  if (failed?.type === 'failed') {
+    console.log(`FAIL: the export child failed: ${failed.error}`);
     return false;
   }
-  if (result.status !== 200) {
-    console.log(`not measured: GET /export answered ${result.status}: ${oneLine(result.errorBody ?? '', 300)}`);
+  const done = runs.filter((r): r is Extract<ExportChildResult, { type: 'done' }> => r.type === 'done');
+  const refused = done.find((r) => r.status !== 200);
+  if (refused) {
+    console.log(`not measured: GET /export answered ${refused.status}: ${oneLine(refused.errorBody ?? '', 300)}`);
     return true;
   }
-  const rows = result.lines - 1 + (result.endsWithNewline || result.bytes === 0 ? 0 : 1);
-  const mb = result.bytes / (1024 * 1024);
-  const memoryOk = result.peakRssMb < EXPORT_RSS_LIMIT_MB;
-  // The trail rows of the reads above are newer than the generated ones and are exported too.
-  const rowsOk = rows >= activities;
-  printTable(['rows exported', 'rows in table before the reads', 'MB', 'seconds', 'MB/s', 'rows/s', 'RSS at start MB', 'peak RSS MB', 'samples', 'limit MB', 'result'], [[
-    String(rows), String(activities), fmt(mb, 1), fmt(result.seconds, 1), fmt(mb / result.seconds, 1), fmt(rows / result.seconds, 0),
-    fmt(result.startRssMb, 0), fmt(result.peakRssMb, 0), String(result.samples), String(EXPORT_RSS_LIMIT_MB),
-    memoryOk && rowsOk ? 'PASS' : `FAIL${memoryOk ? '' : ' (memory)'}${rowsOk ? '' : ' (rows missing)'}`,
-  ]], 0);
-  return memoryOk && rowsOk;
+  const header = ['run', 'rows exported', 'rows in table before the reads', 'MB', 'seconds', 'MB/s', 'rows/s', 'RSS at start MB', 'peak RSS MB', 'samples', 'limit MB', 'result'];
+  const facts = done.map((result) => {
+    const rows = result.lines - 1 + (result.endsWithNewline || result.bytes === 0 ? 0 : 1);
+    const mb = result.bytes / (1024 * 1024);
+    const memoryOk = result.peakRssMb < EXPORT_RSS_LIMIT_MB;
+    // The trail rows of the reads above are newer than the generated ones and are exported too.
+    const rowsOk = rows >= activities;
+    return { rows, mb, seconds: result.seconds, startRss: result.startRssMb, peakRss: result.peakRssMb, samples: result.samples, memoryOk, rowsOk };
+  });
+  const line = (run: string, f: typeof facts[number]): string[] => [
+    run, String(f.rows), String(activities), fmt(f.mb, 1), fmt(f.seconds, 1), fmt(f.mb / f.seconds, 1), fmt(f.rows / f.seconds, 0),
+    fmt(f.startRss, 0), fmt(f.peakRss, 0), String(f.samples), String(EXPORT_RSS_LIMIT_MB),
+    f.memoryOk && f.rowsOk ? 'PASS' : `FAIL${f.memoryOk ? '' : ' (memory)'}${f.rowsOk ? '' : ' (rows missing)'}`,
+  ];
+  const rows = facts.map((f, i) => line(String(i + 1), f));
+  if (facts.length > 1) {
+    const med = (pick: (f: typeof facts[number]) => number): number => median(facts.map(pick));
+    const seconds = med((f) => f.seconds);
+    const peakRss = med((f) => f.peakRss);
+    rows.push(line('median', { rows: med((f) => f.rows), mb: med((f) => f.mb), seconds, startRss: med((f) => f.startRss), peakRss, samples: med((f) => f.samples),
+      memoryOk: facts.every((f) => f.memoryOk), rowsOk: facts.every((f) => f.rowsOk) }));
+  }
+  printTable(header, rows, 1);
+  return facts.every((f) => f.memoryOk && f.rowsOk);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+}
+
+/** `BENCH_REPORT_ROUTES`: every route (the default) or the export alone. */
+function routeSelection(): 'all' | 'export' {
+  const raw = process.env['BENCH_REPORT_ROUTES'] ?? 'all';
+  if (raw === '' || raw === 'all') return 'all';
+  if (raw === 'export') return 'export';
+  throw new Error(`BENCH_REPORT_ROUTES must be all or export, got ${JSON.stringify(raw)}`);
 }
 
 /** For each slow route: EXPLAIN (ANALYZE, BUFFERS) of its statements, for the route's owner. */
@@ -383,11 +421,11 @@ function redact(url: string): string {
   return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
 }
 
-function positiveInteger(name: string, fallback: number): number {
+function positiveInteger(name: string, fallback: number, least = 1000): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1000) throw new Error(`${name} must be a whole number of at least 1000, got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(n) || n < least) throw new Error(`${name} must be a whole number of at least ${least}, got ${JSON.stringify(raw)}`);
   return n;
 }
 

@@ -6,6 +6,7 @@ import { findAuditTrail, type AuditTrail, type AuditTrailQuery } from './auditTr
 import { complianceFigures, type ComplianceFigures } from './compliance';
 import { probeDatabase, type DatabaseProbe } from './databaseProbe';
 import { exportPages } from './exportRows';
+import { exportCopySql, runCopy } from './exportCopy';
 import type { ActivityFilters, ActivityPage, Paging, Period, SortOrder, StatsFilters } from './filters';
 import { activeSessions, userSessions, type ActiveSessionFilter, type OwnSessionJson, type SessionJson, type SessionPage } from './sessions';
 import { activityStats, userSummary, type ActivityStats, type UserSummary } from './stats';
@@ -25,6 +26,13 @@ export interface ReportReader {
   auditTrail(query: AuditTrailQuery): Promise<AuditTrail>;
   /** The rows of an export, page by page; each page is its own short read. */
   exportRows(filters: ActivityFilters, order: SortOrder): AsyncGenerator<Array<Record<string, unknown>>>;
+  /**
+   * The rows of an export as CSV text PostgreSQL writes itself (exportCopy.ts), handed to `consume`
+   * chunk by chunk while one connection, in the tenant's transaction when there is one, is held;
+   * if `consume` returns before the last chunk, the COPY is cancelled. PostgreSQL only: the embedded
+   * database has no COPY to stream (use exportRows there).
+   */
+  exportCsv(filters: ActivityFilters, order: SortOrder, consume: (chunks: AsyncIterable<Buffer>) => Promise<void>): Promise<void>;
   compliance(period: Period): Promise<ComplianceFigures>;
   alerts(filters: AlertFilters, paging: Paging): Promise<{ data: AlertWithStatus[]; total: number }>;
   /** One alert of the scope; null when the scope holds none with that id. */
@@ -49,6 +57,7 @@ export function reports(db: Database, scope: TenantScope, rowLevelSecurity: bool
     suspicious: (query) => read((conn) => findSuspicious(conn, scope, query)),
     auditTrail: (query) => read((conn) => findAuditTrail(conn, scope, query)),
     exportRows: (filters, order) => exportPages(read, scope, filters, order),
+    exportCsv: (filters, order, consume) => read((conn) => runCopy(db, conn, exportCopySql(conn, scope, filters, order), consume)),
     compliance: (period) => read((conn) => complianceFigures(conn, scope, period)),
     alerts: (filters, paging) => read((conn) => listAlerts(conn, scope, filters, paging)),
     alert: (id) => read((conn) => findAlert(conn, scope, id)),
