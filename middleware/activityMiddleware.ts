@@ -31,20 +31,22 @@ export function createActivityMiddleware(deps: MiddlewareDeps): ActivityMiddlewa
         return;
       }
       const startedAt = Date.now();
-      const ip = normalizeIp(req.ip ?? req.socket?.remoteAddress);
+      const socket = req.socket ?? null;
+      const ip = normalizeIp(req.ip ?? socket?.remoteAddress);
       const userAgentHeader = req.headers['user-agent'];
       const userAgent = typeof userAgentHeader === 'string' && userAgentHeader !== '' ? userAgentHeader : null;
-      const socket = req.socket ?? null;
       start = {
         id: uuidv7(startedAt),
         startedAt,
         startMonotonic: performance.now(),
         ip,
         userAgent,
-        sessionId: capture.sessions.atStart(req, res, ip, userAgent, startedAt),
+        sessionId: '',
+        fingerprint: null,
         socket,
         socketBytesWritten: socket?.bytesWritten ?? 0,
       };
+      start.sessionId = capture.sessions.atStart(req, res, start);
       req.activity = new LinkedActivity(deps, req, start);
     } catch (error) {
       capture.report('middleware start', error);
@@ -98,7 +100,7 @@ class LinkedActivity implements RequestActivity {
     }
     return this.deps.record(input, {
       userId,
-      sessionId: capture.sessions.atEnd(this.req, null, this.start.sessionId, userId),
+      sessionId: capture.sessions.atEnd(this.req, null, this.start, userId),
       ipAddress: this.start.ip,
       userAgent: this.start.userAgent,
       browser: agent.browser,

@@ -1,5 +1,5 @@
 import type { ResolvedConfig } from '../config';
-import type { ActivityEvent, ActivityType, TrackedRequest, TrackedResponse } from '../types';
+import type { ActivityEvent, ActivityType, RequestActivity, TrackedRequest, TrackedResponse } from '../types';
 import { actionFor, classifyActivity } from './classify';
 import { entityFromRoute } from './entity';
 import type { GeoLocator } from './geo';
@@ -7,7 +7,7 @@ import { cleanId } from '../util/ids';
 import { resolveTenantId, resolveUserId } from './identity';
 import { isRouteSecret, sensitiveRouteValues, withoutValues } from './routeSecrets';
 import { REDACTED, type Sanitizer } from './sanitize';
-import type { SessionResolver } from './session';
+import type { SessionResolver, SessionStart } from './session';
 import { MAX_USER_AGENT_LENGTH, type UserAgentParser } from './userAgent';
 import { safeDecode, trimSlash } from '../util/paths';
 import type { TokenVerifier } from '../auth/jwt';
@@ -27,14 +27,10 @@ export interface CaptureContext {
 }
 
 /** What the middleware read when the request started: enough to record a request the client abandoned. */
-export interface RequestStart {
+export interface RequestStart extends SessionStart {
   id: string;
-  startedAt: number;
   /** performance.now() at the start: monotonic, in milliseconds, and no BigInt to allocate. */
   startMonotonic: number;
-  ip: string | null;
-  userAgent: string | null;
-  sessionId: string;
   /** Node detaches the socket from the response before 'finish' listeners run, so it is kept here. */
   socket: { bytesWritten: number } | null;
   socketBytesWritten: number;
@@ -44,6 +40,8 @@ const MAX_PATH_LENGTH = 2048;
 const MAX_ROUTE_LENGTH = 512;
 const MAX_ACTION_LENGTH = 255;
 const ABORTED_STATUS = 499;
+/** Characters URLSearchParams changes: escapes, '+' for a space, and anything it re-encodes as UTF-8. */
+const NEEDS_DECODING = /[%+\u0080-\uffff]/;
 
 export function buildRequestEvent(ctx: CaptureContext, req: TrackedRequest, res: TrackedResponse, start: RequestStart, aborted: boolean): ActivityEvent {
   const { config, sanitizer } = ctx;
@@ -55,6 +53,9 @@ export function buildRequestEvent(ctx: CaptureContext, req: TrackedRequest, res:
   const route = routePattern(req);
   const statusCode = statusAtEnd(res, aborted);
   const overrides = req.activity;
+  // Read once: Express gives every request an object shape of its own, so each property read on
+  // req misses V8's caches and costs a full lookup along its prototype chain.
+  const headers = req.headers;
 
   if (overrides?.type !== undefined) warnDeprecated('AT_DEP_REQUEST_ACTIVITY_TYPE');
   let activityType: ActivityType = overrides?.activityType ?? overrides?.type ?? classifyActivity({
@@ -62,8 +63,8 @@ export function buildRequestEvent(ctx: CaptureContext, req: TrackedRequest, res:
     path: trimSlash((rawPath.includes('%') ? safeDecode(rawPath) : rawPath).toLowerCase()),
     route,
     statusCode,
-    requestContentType: req.headers['content-type'],
-    accept: req.headers.accept,
+    requestContentType: headers['content-type'],
+    accept: headers.accept,
     responseContentType: headerString(res.getHeader('content-type')),
     contentDisposition: headerString(res.getHeader('content-disposition')),
   }, config);
@@ -75,10 +76,11 @@ export function buildRequestEvent(ctx: CaptureContext, req: TrackedRequest, res:
     }
   }
 
-  const derived = entityFromRoute(route, rawPath, req.params, activityType);
+  const params = req.params;
+  const derived = entityFromRoute(route, rawPath, params, activityType);
   const entityType = overrides?.entityType !== undefined ? String(overrides.entityType) : derived.entityType;
   // A route such as /password-resets/:token carries a secret in the path: path and entity id lose it too.
-  const routeSecrets = sensitiveRouteValues(sanitizer, route, rawPath, req.params);
+  const routeSecrets = sensitiveRouteValues(sanitizer, route, rawPath, params);
   const entityId = overrides?.entityId !== undefined ? String(overrides.entityId)
     : isRouteSecret(routeSecrets, derived.entityId) ? REDACTED : derived.entityId;
 
@@ -97,20 +99,20 @@ export function buildRequestEvent(ctx: CaptureContext, req: TrackedRequest, res:
   }
 
   const agent = ctx.userAgents.parse(start.userAgent);
-  const details = requestDetails(ctx, req, url, queryAt, aborted);
-  const requestLength = Number(req.headers['content-length']);
+  const details = requestDetails(ctx, { req, headers, params, custom: overrides?.details }, url, queryAt, aborted);
+  const requestLength = Number(headers['content-length']);
 
-  return {
+  const event: ActivityEvent = {
     id: start.id,
     userId,
-    sessionId: ctx.sessions.atEnd(req, res, start.sessionId, userId),
+    sessionId: ctx.sessions.atEnd(req, res, start, userId),
     activityType,
     entityType: entityType === null ? null : sanitizer.text(entityType),
     entityId: entityId === null ? null : sanitizer.text(entityId),
     action: overrides?.action !== undefined ? sanitizer.text(String(overrides.action).slice(0, MAX_ACTION_LENGTH)) : actionFor(activityType, method, statusCode),
     details,
     ipAddress: start.ip,
-    userAgent: start.userAgent === null ? null : sanitizer.text(start.userAgent.slice(0, MAX_USER_AGENT_LENGTH)),
+    userAgent: start.userAgent === null ? null : agent.storedText ??= sanitizer.text(start.userAgent.slice(0, MAX_USER_AGENT_LENGTH)),
     browser: agent.browser,
     operatingSystem: agent.operatingSystem,
     deviceInfo: agent.deviceInfo,
@@ -124,9 +126,11 @@ export function buildRequestEvent(ctx: CaptureContext, req: TrackedRequest, res:
     statusCode,
     success: !aborted && statusCode < 400 && activityType !== 'login_failed' && activityType !== 'error',
     requestSize: Number.isSafeInteger(requestLength) && requestLength >= 0 ? Math.min(requestLength, 2 ** 31 - 1) : null,
-    responseSize: responseBodySize(req, res, start, statusCode),
-    ...(tenantId === null ? {} : { tenantId }),
+    responseSize: responseBodySize(method, res, start, statusCode),
   };
+  // Set after the literal rather than spread into it: a spread copies the whole object again.
+  if (tenantId !== null) event.tenantId = tenantId;
+  return event;
 }
 
 /** The status a request ended with; 499, as nginx has it, when the client left before any answer. */
@@ -134,12 +138,21 @@ export function statusAtEnd(res: TrackedResponse, aborted: boolean): number {
   return aborted && !res.headersSent ? ABORTED_STATUS : res.statusCode;
 }
 
-function requestDetails(ctx: CaptureContext, req: TrackedRequest, url: string, queryAt: number, aborted: boolean): Record<string, unknown> | null {
+/** What buildRequestEvent already read from the request, handed on rather than read again. */
+interface RequestParts {
+  req: TrackedRequest;
+  headers: TrackedRequest['headers'];
+  params: TrackedRequest['params'];
+  /** req.activity.details: what the route said about the request. */
+  custom: RequestActivity['details'];
+}
+
+function requestDetails(ctx: CaptureContext, parts: RequestParts, url: string, queryAt: number, aborted: boolean): Record<string, unknown> | null {
   const { config, sanitizer } = ctx;
+  const { req, headers, params, custom } = parts;
   if (!config.detailedTracking) {
     // What the route itself said about the request (the report routes' reader, role and filters)
     // is not request detail: it stays when detailed tracking is off.
-    const custom = req.activity?.details;
     if (!custom) return aborted ? { aborted: true } : null;
     const { value, truncated } = sanitizer.value({ custom });
     const details = value as Record<string, unknown>;
@@ -150,20 +163,20 @@ function requestDetails(ctx: CaptureContext, req: TrackedRequest, url: string, q
 
   const raw: Record<string, unknown> = {};
   let empty = true;
-  if (req.params && hasKeys(req.params)) { raw['params'] = req.params; empty = false; }
+  if (params && hasKeys(params)) { raw['params'] = params; empty = false; }
   if (queryAt !== -1) { raw['query'] = parseQuery(url.slice(queryAt + 1), sanitizer); empty = false; }
   // Whether a body object has keys is left to the sanitizer: asking V8 lists every key of it
   // (100,000 in a hostile body), and the sanitizer lists them once anyway.
   if (req.body !== undefined) { raw['body'] = req.body; empty = false; }
   const files = uploadedFiles(req);
   if (files) { raw['files'] = files; empty = false; }
-  let headers: Record<string, unknown> | undefined;
+  let kept: Record<string, unknown> | undefined;
   for (const name of config.headers) {
-    const value = req.headers[name];
-    if (value !== undefined) (headers ??= {})[name] = value;
+    const value = headers[name];
+    if (value !== undefined) (kept ??= {})[name] = value;
   }
-  if (headers) { raw['headers'] = headers; empty = false; }
-  if (req.activity?.details) { raw['custom'] = req.activity.details; empty = false; }
+  if (kept) { raw['headers'] = kept; empty = false; }
+  if (custom) { raw['custom'] = custom; empty = false; }
   if (empty) return aborted ? { aborted: true } : null;
 
   const { value, truncated } = sanitizer.value(raw);
@@ -211,14 +224,33 @@ function patternOfBase(base: string, params: Record<string, unknown> | undefined
  */
 function parseQuery(query: string, sanitizer: Sanitizer): Record<string, string | string[]> {
   const result: Record<string, string | string[]> = {};
-  for (const [key, raw] of new URLSearchParams(query)) {
-    const value = sanitizer.isSensitiveParam(key) ? REDACTED : raw;
-    const existing = result[key];
-    if (existing === undefined) result[key] = value;
-    else if (Array.isArray(existing)) existing.push(value);
-    else result[key] = [existing, value];
+  if (NEEDS_DECODING.test(query)) {
+    for (const [key, raw] of new URLSearchParams(query)) addParam(result, key, raw, sanitizer);
+    return result;
+  }
+  // Nothing to decode: each pair is the text between '&'s, split at its first '=', exactly as
+  // URLSearchParams would give it (a leading '?' dropped, as it does), without its iterator and pair arrays.
+  let from = query.charCodeAt(0) === 0x3f ? 1 : 0;
+  while (from < query.length) {
+    let end = query.indexOf('&', from);
+    if (end === -1) end = query.length;
+    if (end > from) {
+      const equals = query.indexOf('=', from);
+      const named = equals !== -1 && equals < end;
+      addParam(result, query.slice(from, named ? equals : end), named ? query.slice(equals + 1, end) : '', sanitizer);
+    }
+    from = end + 1;
   }
   return result;
+}
+
+
+function addParam(result: Record<string, string | string[]>, key: string, raw: string, sanitizer: Sanitizer): void {
+  const value = sanitizer.isSensitiveParam(key) ? REDACTED : raw;
+  const existing = result[key];
+  if (existing === undefined) result[key] = value;
+  else if (Array.isArray(existing)) existing.push(value);
+  else result[key] = [existing, value];
 }
 
 /** Names and sizes of files a multipart parser such as multer attached; never their content. */
@@ -236,8 +268,8 @@ function uploadedFiles(req: TrackedRequest): unknown[] | null {
  * body; otherwise the bytes written to the socket for this response less its header block (chunked
  * responses then include their chunk framing, a few bytes per chunk).
  */
-function responseBodySize(req: TrackedRequest, res: TrackedResponse, start: RequestStart, statusCode: number): number | null {
-  if (req.method === 'HEAD' || statusCode === 204 || statusCode === 304) return 0;
+function responseBodySize(method: string, res: TrackedResponse, start: RequestStart, statusCode: number): number | null {
+  if (method === 'HEAD' || statusCode === 204 || statusCode === 304) return 0;
   const declared = Number(res.getHeader('content-length'));
   if (Number.isSafeInteger(declared) && declared >= 0 && res.hasHeader('content-length')) return Math.min(declared, 2 ** 31 - 1);
   const after = start.socket?.bytesWritten;

@@ -29,44 +29,66 @@ export function entityFromRoute(route: string | null, path: string, params: Reco
   return type === 'error' && entity.entityId === null ? NONE : entity;
 }
 
-/** An app has a few dozen routes and sends them again and again: split each pattern once. */
-const ROUTE_SEGMENTS = new Map<string, string[]>();
-
-function segmentsOf(route: string): string[] {
-  let segments = ROUTE_SEGMENTS.get(route);
-  if (!segments) {
-    segments = route.split('/').filter((s) => s !== '');
-    if (ROUTE_SEGMENTS.size >= 1000) ROUTE_SEGMENTS.clear();
-    ROUTE_SEGMENTS.set(route, segments);
-  }
-  return segments;
+/**
+ * What a route pattern says about its entity, worked out once per pattern: an app has a few dozen
+ * routes and sends them again and again. `param` names the id's parameter, at segment `index`.
+ */
+interface RouteEntity {
+  ref: EntityRef;
+  entityType: string | null;
+  param: string | null;
+  index: number;
+  /** The pattern's segments line up one to one with a path's (no optional or repeated parts). */
+  aligned: boolean;
+  segments: number;
 }
 
-function fromSegments(route: string, path: string, params: Record<string, unknown> | undefined): EntityRef {
-  const segments = segmentsOf(route);
+const MAX_CACHED_ROUTES = 1000;
+const ROUTE_ENTITIES = new Map<string, RouteEntity>();
+
+function routeEntity(route: string): RouteEntity {
+  let known = ROUTE_ENTITIES.get(route);
+  if (!known) {
+    known = parseRoute(route);
+    // Clearing rather than refusing keeps the cache useful after a burst of one-off patterns.
+    if (ROUTE_ENTITIES.size >= MAX_CACHED_ROUTES) ROUTE_ENTITIES.clear();
+    ROUTE_ENTITIES.set(route, known);
+  }
+  return known;
+}
+
+function parseRoute(route: string): RouteEntity {
+  const segments = route.split('/').filter((s) => s !== '');
+  const shape = { aligned: !segments.some((s) => /[?*+()]/.test(s)), segments: segments.length };
   for (let i = segments.length - 1; i >= 0; i--) {
     const param = PARAM.exec(segments[i] ?? '');
     if (param) {
       const entityType = previousLiteral(segments, i);
       if (entityType === null) continue;
-      const value = params?.[param[1] ?? ''] ?? segmentAt(path, segments, i);
-      const entityId = typeof value === 'string' || typeof value === 'number' ? String(value).slice(0, MAX_ENTITY_LENGTH) : null;
-      return { entityType, entityId };
+      return { ref: { entityType, entityId: null }, entityType, param: param[1] ?? '', index: i, ...shape };
     }
   }
-  const last = previousLiteral(segments, segments.length);
-  return last === null ? NONE : { entityType: last, entityId: null };
+  const entityType = previousLiteral(segments, segments.length);
+  return { ref: entityType === null ? NONE : { entityType, entityId: null }, entityType, param: null, index: -1, ...shape };
+}
+
+function fromSegments(route: string, path: string, params: Record<string, unknown> | undefined): EntityRef {
+  const known = routeEntity(route);
+  if (known.param === null) return known.ref;
+  const value = params?.[known.param] ?? segmentAt(path, known);
+  const entityId = typeof value === 'string' || typeof value === 'number' ? String(value).slice(0, MAX_ENTITY_LENGTH) : null;
+  return { entityType: known.entityType, entityId };
 }
 
 /**
  * Express empties req.params when an error leaves the route, so a failed request's id is read from
  * the path instead, where the pattern's segments line up one to one with it.
  */
-function segmentAt(path: string, routeSegments: string[], index: number): string | undefined {
-  if (routeSegments.some((s) => /[?*+()]/.test(s))) return undefined;
+function segmentAt(path: string, route: RouteEntity): string | undefined {
+  if (!route.aligned) return undefined;
   const pathSegments = path.split('/').filter((s) => s !== '');
-  if (pathSegments.length !== routeSegments.length) return undefined;
-  const raw = pathSegments[index];
+  if (pathSegments.length !== route.segments) return undefined;
+  const raw = pathSegments[route.index];
   return raw === undefined ? undefined : safeDecode(raw);
 }
 

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import type { GeoLocation } from '../types';
-import { LruCache } from '../util/lru';
+import { RecentCache } from './recentCache';
 
 type GeoLookup = (ip: string) => { country?: string; region?: string; city?: string; timezone?: string } | null;
 
@@ -10,7 +10,7 @@ type GeoLookup = (ip: string) => { country?: string; region?: string; city?: str
  */
 export class GeoLocator {
   private lookup: GeoLookup | undefined;
-  private readonly cache = new LruCache<string, GeoLocation | null>(5000);
+  private readonly cache = new RecentCache<string, GeoLocation | null>(5000);
 
   constructor(private readonly enabled: boolean, private readonly onLoadError: (error: unknown) => void) {}
 
@@ -28,12 +28,13 @@ export class GeoLocator {
       this.lookup ??= (require('geoip-lite') as { lookup: GeoLookup }).lookup;
       const found = this.lookup(ip);
       if (!found) return null;
-      return {
+      // Shared by every request from this address: frozen, so the write path serializes it once.
+      return Object.freeze({
         country: found.country || null,
         region: found.region || null,
         city: found.city || null,
         timezone: found.timezone || null,
-      };
+      });
     } catch (error) {
       this.onLoadError(error);
       return null;

@@ -15,6 +15,8 @@ interface RouteShape {
 }
 
 const NO_SECRETS: RouteShape = { names: [], segments: null };
+/** What nearly every request gets: one shared empty list rather than a new one each time. */
+const NO_VALUES: readonly string[] = Object.freeze([]);
 const PARAM_NAME = /[:*](\w+)/g;
 const WHOLE_PARAM = /^\{?[:*](\w+)\}?$/;
 const MAX_ROUTES = 1000;
@@ -56,10 +58,10 @@ function shapeOf(sanitizer: Sanitizer, route: string): RouteShape {
  * The values of the route's sensitive params: from req.params, and from the path where the route's
  * segments line up with it (Express empties req.params when an error leaves the route).
  */
-export function sensitiveRouteValues(sanitizer: Sanitizer, route: string | null, path: string, params: Record<string, unknown> | undefined): string[] {
-  if (route === null) return [];
+export function sensitiveRouteValues(sanitizer: Sanitizer, route: string | null, path: string, params: Record<string, unknown> | undefined): readonly string[] {
+  if (route === null) return NO_VALUES;
   const shape = shapeOf(sanitizer, route);
-  if (shape.names.length === 0) return [];
+  if (shape.names.length === 0) return NO_VALUES;
   const values: string[] = [];
   for (const name of shape.names) {
     const value = params?.[name];

@@ -356,8 +356,10 @@ export function createSanitizer(options: SanitizeOptions = {}): Sanitizer {
   function walkObject(obj: object, depth: number, state: WalkState, allowToJSON: boolean): unknown {
     try {
       if (state.pathSet === null ? state.path.includes(obj) : state.pathSet.has(obj)) return fit(state, CIRCULAR);
-      // An array has none of these internal slots, so it can skip asking.
-      if (!Array.isArray(obj)) {
+      // A parsed body, query or header set is a plain record: one prototype read instead of asking
+      // V8 about seven kinds of internal slots (about 0.1 µs each). An array has none of them either.
+      const plain = isPlainRecord(obj);
+      if (!plain && !Array.isArray(obj)) {
         if (ArrayBuffer.isView(obj)) return fit(state, `[binary ${obj.byteLength} bytes]`);
         if (types.isAnyArrayBuffer(obj)) return fit(state, `[binary ${obj.byteLength} bytes]`);
         if (types.isDate(obj)) {
@@ -377,7 +379,7 @@ export function createSanitizer(options: SanitizeOptions = {}): Sanitizer {
       state.path.push(obj);
       state.pathSet?.add(obj);
       try {
-        return walkContainer(obj, depth, state);
+        return walkContainer(obj, depth, state, plain);
       } finally {
         state.path.pop();
         state.pathSet?.delete(obj);
@@ -388,7 +390,11 @@ export function createSanitizer(options: SanitizeOptions = {}): Sanitizer {
     }
   }
 
-  function walkContainer(obj: object, depth: number, state: WalkState): unknown {
+  function walkContainer(obj: object, depth: number, state: WalkState, plain: boolean): unknown {
+    if (plain) {
+      const keys = Object.keys(obj);
+      return walkRecord(obj as Record<string, unknown>, keys, keys.length, null, depth, state);
+    }
     if (Array.isArray(obj)) return walkList(obj, obj.length, depth, state);
     if (types.isSet(obj)) {
       const set = obj as Set<unknown>;
@@ -771,6 +777,16 @@ function mapKeyToString(key: unknown): string {
 }
 
 /** Plain assignment of '__proto__' would replace the result's prototype instead of storing data. */
+/**
+ * An object made by a literal, JSON.parse or Object.create(null) (query parsers use both). One
+ * whose prototype was swapped away from a Date, Map or Error is read like JSON.stringify reads
+ * it: by its own keys.
+ */
+function isPlainRecord(obj: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(obj);
+  return proto === Object.prototype || proto === null;
+}
+
 function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
   if (key === '__proto__') {
     Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });

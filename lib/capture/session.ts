@@ -4,7 +4,7 @@ import type { ResolvedConfig } from '../config';
 import type { TrackedRequest } from '../types';
 import { bearerToken } from '../auth/jwt';
 import { randomId128 } from '../util/ids';
-import { LruCache } from '../util/lru';
+import { RecentCache } from './recentCache';
 import { sessionMasterKey } from './sessionKey';
 
 const SESSION_ID = /^[0-9a-f]{32}$/;
@@ -15,6 +15,20 @@ const COOKIE_LENGTH = 32 + 1 + MAC_CHARS;
 const DAY_MS = 86_400_000;
 /** Cookies that verified, so a browser's next requests cost a map lookup instead of an HMAC (about 4 µs). */
 const VERIFIED_CACHE = 10_000;
+/** Cookie-less clients' fingerprints, for the same reason: a script sends the same IP and user agent all day. */
+const FINGERPRINT_CACHE = 10_000;
+/** Longer IP + user agent pairs are hashed every time rather than pinned in the cache. */
+const MAX_FINGERPRINT_KEY = 1024;
+
+/** What the session resolver reads and notes at the start of a request (the middleware's RequestStart). */
+export interface SessionStart {
+  ip: string | null;
+  userAgent: string | null;
+  startedAt: number;
+  sessionId: string;
+  /** The keyed hash of IP and user agent, when the session came from it; null otherwise. */
+  fingerprint: string | null;
+}
 
 /**
  * Gives every request a session id, so that a browser's requests, an API client's requests and a
@@ -34,10 +48,10 @@ const VERIFIED_CACHE = 10_000;
 export class SessionResolver {
   private readonly key: Buffer;
   private readonly cookieKey: Buffer;
-  private readonly verified = new LruCache<string, string>(VERIFIED_CACHE);
-  private readonly issued: LruCache<string, { id: string; lastSeen: number; userId?: string; cookie?: string }>;
-  /** The client fingerprint of each request whose session came from it. */
-  private readonly fingerprints = new WeakMap<object, string>();
+  private readonly verified = new RecentCache<string, string>(VERIFIED_CACHE);
+  private readonly issued: RecentCache<string, { id: string; lastSeen: number; userId?: string; cookie?: string }>;
+  /** `ip \n user agent` → fingerprint under the current salt; emptied when the salt rotates. */
+  private readonly fingerprints = new RecentCache<string, string>(FINGERPRINT_CACHE);
   private salt = { day: -1, value: Buffer.alloc(0) };
   private readonly timeoutMs: number;
 
@@ -45,22 +59,27 @@ export class SessionResolver {
     // Without a cookie nothing outlives the process, so no key file is needed.
     this.key = config.sessionCookie ? sessionMasterKey(config) : config.sessionSecret ? Buffer.from(config.sessionSecret) : randomBytes(32);
     this.cookieKey = createHmac('sha256', this.key).update('activity-tracking session cookie v1').digest();
-    this.issued = new LruCache(50_000);
+    this.issued = new RecentCache(50_000);
     this.timeoutMs = config.sessionTimeoutMinutes * 60_000;
   }
 
-  /** Decided when the request starts; may set the session cookie on the response. */
-  atStart(req: TrackedRequest, res: ServerResponse, ip: string | null, userAgent: string | null, now: number): string {
+  /**
+   * Decided when the request starts; may set the session cookie on the response. Notes on `start`
+   * the fingerprint the session came from, if it did, for atEnd.
+   */
+  atStart(req: TrackedRequest, res: ServerResponse, start: SessionStart): string {
     const cookieName = this.config.sessionCookie ? this.config.sessionCookie.name : null;
+    const headers = req.headers;
     if (cookieName !== null) {
-      const fromCookie = readCookie(req.headers.cookie, cookieName);
+      const fromCookie = readCookie(headers.cookie, cookieName);
       const id = fromCookie === null ? null : this.verifiedId(fromCookie);
       if (id !== null) return id;
     }
-    const token = bearerToken(req.headers.authorization);
+    const token = bearerToken(headers.authorization);
     if (token !== null) return sha256(token);
-    const fingerprint = createHmac('sha256', this.saltFor(now)).update(`${ip ?? ''}\n${userAgent ?? ''}`).digest('base64');
-    this.fingerprints.set(req, fingerprint);
+    const now = start.startedAt;
+    const fingerprint = this.fingerprint(`${start.ip ?? ''}\n${start.userAgent ?? ''}`, now);
+    start.fingerprint = fingerprint;
     const issued = this.issuedFor(fingerprint, now);
     if (cookieName !== null && !res.headersSent) {
       const secure = req.secure === true ? '; Secure' : '';
@@ -94,12 +113,22 @@ export class SessionResolver {
    * express-session may be mounted after the tracker; its id wins once the session is real. A
    * session that came from the client's fingerprint is kept for the first user seen on it.
    */
-  atEnd(req: TrackedRequest, res: ServerResponse | null, startId: string, userId: string | null = null): string {
+  atEnd(req: TrackedRequest, res: ServerResponse | null, start: SessionStart, userId: string | null = null): string {
     const sid = req.sessionID;
     if (typeof sid === 'string' && sid !== '' && isPersistedSession(sid, req, res)) return sha256(sid);
-    if (userId === null) return startId;
-    const fingerprint = this.fingerprints.get(req);
-    return fingerprint === undefined ? startId : this.idForUser(fingerprint, startId, userId, Date.now());
+    if (userId === null || start.fingerprint === null) return start.sessionId;
+    return this.idForUser(start.fingerprint, start.sessionId, userId, Date.now());
+  }
+
+  /** The keyed hash of a client's IP and user agent under the day's salt, computed once per client and day. */
+  private fingerprint(client: string, now: number): string {
+    const salt = this.saltFor(now);
+    const cacheable = client.length <= MAX_FINGERPRINT_KEY;
+    const known = cacheable ? this.fingerprints.get(client) : undefined;
+    if (known !== undefined) return known;
+    const fingerprint = createHmac('sha256', salt).update(client).digest('base64');
+    if (cacheable) this.fingerprints.set(client, fingerprint);
+    return fingerprint;
   }
 
   private issuedFor(key: string, now: number): { id: string; lastSeen: number; userId?: string; cookie?: string } {
@@ -124,6 +153,7 @@ export class SessionResolver {
     const day = Math.floor(now / DAY_MS);
     if (day !== this.salt.day) {
       this.salt = { day, value: createHmac('sha256', this.key).update(`salt:${day}`).digest() };
+      this.fingerprints.clear();
     }
     return this.salt.value;
   }

@@ -1,11 +1,16 @@
 import UAParser from 'ua-parser-js';
 import type { DeviceInfo } from '../types';
-import { LruCache } from '../util/lru';
+import { RecentCache } from './recentCache';
 
 export interface ParsedUserAgent {
   browser: string | null;
   operatingSystem: string | null;
   deviceInfo: DeviceInfo;
+  /**
+   * The user agent as stored, sanitized by the first request that stored it: the parser belongs to
+   * one tracker, hence to one sanitizer, so the same string always gives the same text.
+   */
+  storedText?: string;
 }
 
 /** HTTP clients that ua-parser-js does not name: scripts, CLIs and libraries. */
@@ -16,10 +21,10 @@ export const MAX_USER_AGENT_LENGTH = 512;
 
 /** Parses user agents once each: the same few strings repeat across nearly every request. */
 export class UserAgentParser {
-  private readonly cache: LruCache<string, ParsedUserAgent>;
+  private readonly cache: RecentCache<string, ParsedUserAgent>;
 
   constructor(capacity = 1000) {
-    this.cache = new LruCache(capacity);
+    this.cache = new RecentCache(capacity);
   }
 
   parse(userAgent: string | null): ParsedUserAgent {
@@ -27,6 +32,9 @@ export class UserAgentParser {
     const cached = this.cache.get(key);
     if (cached) return cached;
     const parsed = parseUncached(key);
+    // Shared by every request with this user agent, so never changed: frozen, the write path
+    // serializes it once (lib/integrity/canonicalJson.ts keeps the text of frozen objects).
+    Object.freeze(parsed.deviceInfo);
     this.cache.set(key, parsed);
     return parsed;
   }
