@@ -1,5 +1,5 @@
 /** lib/capture/recentCache.ts, the request path's bounded cache, called directly. */
-import { RecentCache } from '../lib/capture/recentCache';
+import { RecentCache } from '../lib/util/recentCache';
 
 describe('RecentCache', () => {
   it('never holds more than its capacity, however many distinct keys go through it', () => {

@@ -1,6 +1,6 @@
 import jwt from 'jsonwebtoken';
 import type { ResolvedConfig } from '../config';
-import { LruCache } from '../util/lru';
+import { RecentCache } from '../util/recentCache';
 
 const MAX_CACHED_TOKEN_LENGTH = 4096;
 
@@ -74,7 +74,7 @@ interface Checked {
  * jsonwebtoken runs them (nbf, exp, then audience and issuer), so a remembered token expires on time.
  */
 export class TokenVerifier {
-  private readonly checked = new LruCache<string, Checked>(1000);
+  private readonly checked = new RecentCache<string, Checked>(1000);
   private readonly options: jwt.VerifyOptions;
 
   constructor(private readonly rules: TokenRules) {

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import type { GeoLocation } from '../types';
-import { RecentCache } from './recentCache';
+import { RecentCache } from '../util/recentCache';
 
 type GeoLookup = (ip: string) => { country?: string; region?: string; city?: string; timezone?: string } | null;
 

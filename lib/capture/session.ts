@@ -4,7 +4,7 @@ import type { ResolvedConfig } from '../config';
 import type { TrackedRequest } from '../types';
 import { bearerToken } from '../auth/jwt';
 import { randomId128 } from '../util/ids';
-import { RecentCache } from './recentCache';
+import { RecentCache } from '../util/recentCache';
 import { sessionMasterKey } from './sessionKey';
 
 const SESSION_ID = /^[0-9a-f]{32}$/;

@@ -1,6 +1,6 @@
 import UAParser from 'ua-parser-js';
 import type { DeviceInfo } from '../types';
-import { RecentCache } from './recentCache';
+import { RecentCache } from '../util/recentCache';
 
 export interface ParsedUserAgent {
   browser: string | null;

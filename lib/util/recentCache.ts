@@ -1,7 +1,7 @@
 /**
- * A bounded cache for the request path, where a hit must cost one Map lookup. LruCache moves an
- * entry on every hit (a delete and a set, about 0.5 µs for a user agent key, three times per
- * request); this one keeps two generations instead: hits in the young one touch nothing, a hit in
+ * The package's bounded cache, for the request path, where a hit must cost one Map lookup. An LRU
+ * moves an entry on every hit (a delete and a set, about 0.5 µs for a user agent key, three times
+ * per request); this one keeps two generations instead: hits in the young one touch nothing, a hit in
  * the old one moves the entry to the young one, and when the young one is full it becomes the old
  * one and the old one is dropped whole.
  *
