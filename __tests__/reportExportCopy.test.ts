@@ -201,6 +201,31 @@ describe('GET /export: one file format on both databases', () => {
     expect(Number((await db.knex('user_activity').count({ n: '*' }))[0]!['n'])).toBe(hostile.length);
   });
 
+  it('runs the COPY without JIT and hands the connection back with the server\'s own setting', async () => {
+    // One connection, so the query after the export meets the connection the COPY ran on.
+    const single = knexFactory({ client: 'pg', connection: db.url!, pool: { min: 0, max: 1 } });
+    const copied = async (conn: Knex): Promise<string> => {
+      const chunks: Buffer[] = [];
+      await runCopy(single, conn, "copy (select current_setting('jit')) to stdout", async (rows) => {
+        for await (const chunk of rows) chunks.push(chunk);
+      });
+      return Buffer.concat(chunks).toString('utf8');
+    };
+    const jit = async (conn: Knex): Promise<string> => ((await conn.raw("select current_setting('jit') as jit")) as { rows: Array<{ jit: string }> }).rows[0]!.jit;
+    try {
+      const before = await jit(single);
+      expect(await copied(single)).toBe('off\n');
+      expect(await jit(single)).toBe(before);
+      // In a transaction (the tenant's path) it is the transaction's setting only.
+      await single.transaction(async (trx) => {
+        expect(await copied(trx)).toBe('off\n');
+      });
+      expect(await jit(single)).toBe(before);
+    } finally {
+      await single.destroy();
+    }
+  });
+
   it('cancels the COPY when the client goes away, and the connection serves the next export', async () => {
     const token = `gone-${randomBytes(4).toString('hex')}`;
     const base = at('2026-11-01T00:00:00Z');
