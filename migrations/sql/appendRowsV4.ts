@@ -1,7 +1,6 @@
 /**
  * The SQL migration 20261202000000_writer_hashes installs, frozen. Later changes ship as new migrations; once that
  * migration is published this file never changes.
- * UNPUBLISHED: written by `npm run sql:freeze`; delete this line when its migration ships.
  */
 
 /** The append function for rows the writer hashed, encoding 3 (migrations/sql/generator/appendFunction.ts). */
