@@ -106,10 +106,17 @@ async function main(): Promise<void> {
       }
     }
     const results = [...best];
+    // What a call costs whatever its size: one-row batches, the backend's CPU per call.
+    const calls = 200;
+    const single = Array.from({ length: calls }, () => wireBatch([requestRow(n++)]));
+    const callCpuBefore = processCpu(backend)?.cpuMs ?? Number.NaN;
+    for (const batch of single) await knex.raw('select * from activity_tracking_append_rows(?::jsonb, true, ?::jsonb)', [batch, risk]);
+    const perCallMs = ((processCpu(backend)?.cpuMs ?? Number.NaN) - callCpuBefore) / calls;
     console.log(`PostgreSQL time per row, ${BATCH}-row batches of full-capture request rows, ${BATCHES} batches per step, the least of ${ROUNDS} interleaved rounds, ${PREFILL_BATCHES * BATCH} rows stored before`);
     console.log(`(server CPU is the backend process's own, from /proc; wall time includes waiting for a core):`);
     console.log(`  ${'step'.padEnd(64)} ${'CPU'.padStart(12)} ${'wall'.padStart(12)}`);
     for (const [name, cost] of results) console.log(`  ${name.padEnd(64)} ${`${cost.cpuUs.toFixed(1)} µs/row`.padStart(12)} ${`${cost.wallUs.toFixed(1)} µs/row`.padStart(12)}`);
+    console.log(`  ${`append_rows, one-row batches: CPU per call (${calls} calls)`.padEnd(64)} ${`${perCallMs.toFixed(2)} ms/call`.padStart(12)}`);
   } finally {
     await knex.destroy();
     await admin.raw('drop schema if exists ?? cascade', [schema]);
