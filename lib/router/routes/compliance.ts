@@ -5,6 +5,8 @@ import { allowOnly, dateRange, oneOf } from '../params';
 import { csvFileName, startCsv } from '../csv';
 import type { ComplianceFigures } from '../../store/reports/compliance';
 
+/** The period of a report asked for without startDate: this many days before endDate (or now). */
+export const DEFAULT_PERIOD_DAYS = 30;
 export const COMPLIANCE_PARAMS = ['startDate', 'endDate', 'format'] as const;
 /** A year, leap day included: long enough for an annual review, short enough to stay one index range. */
 export const MAX_PERIOD_DAYS = 366;
@@ -17,16 +19,21 @@ export interface ComplianceReport extends Omit<ComplianceFigures, 'oldestRecord'
 }
 
 /**
- * `GET /compliance-report`: what happened in a period (at most 366 days, both ends required and
- * inclusive) from an auditor's point of view, as JSON or as one CSV download.
+ * `GET /compliance-report`: what happened in a period (at most 366 days, both ends inclusive; by
+ * default the last 30 days up to now, and without startDate the 30 days before endDate) from an
+ * auditor's point of view, as JSON or as one CSV download.
  */
 export function complianceReportRoute(ctx: ReportContext): ReportHandler {
   return async (req, res, { describe, reader }) => {
     const query = req.query as Record<string, unknown>;
     allowOnly(query, COMPLIANCE_PARAMS);
-    const { startDate, endDate } = dateRange(query);
-    if (startDate === undefined) throw invalidParam('startDate', '"startDate" is required: the first instant of the period, such as 2026-11-01');
-    if (endDate === undefined) throw invalidParam('endDate', '"endDate" is required: the last instant of the period, such as 2026-11-30T23:59:59Z');
+    const given = dateRange(query);
+    // A compliance officer's first call has no dates: the last DEFAULT_PERIOD_DAYS, up to now.
+    const endDate = given.endDate ?? new Date();
+    const startDate = given.startDate ?? new Date(endDate.getTime() - DEFAULT_PERIOD_DAYS * 86_400_000);
+    if (startDate.getTime() > endDate.getTime()) {
+      throw invalidParam('endDate', '"endDate" is before "startDate" (without endDate the period ends now); give an endDate after the startDate');
+    }
     if (endDate.getTime() - startDate.getTime() > MAX_PERIOD_DAYS * 86_400_000) {
       throw invalidParam('endDate', `The period may span at most ${MAX_PERIOD_DAYS} days; ask for several shorter periods`);
     }

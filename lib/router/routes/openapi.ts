@@ -148,8 +148,9 @@ const DOCUMENT: Record<string, unknown> = {
       429: { description: 'Too many exports; see Retry-After', content: { 'application/json': { schema: ref('Error') } } },
       ...errorResponses,
     }),
-    '/compliance-report': get('Compliance report of a period (at most 366 days)', [
-      { ...dateParams[0], required: true }, { ...dateParams[1], required: true },
+    '/compliance-report': get('Compliance report of a period (at most 366 days; by default the last 30 days up to now)', [
+      { ...dateParams[0], description: 'ISO 8601 date or date-time (UTC when no zone); inclusive; default: 30 days before endDate' },
+      { ...dateParams[1], description: 'ISO 8601 date or date-time; inclusive; not before startDate; default: now' },
       query('format', 'json or csv', { type: 'string', enum: ['json', 'csv'], default: 'json' }),
     ], json(object({
       data: object({
