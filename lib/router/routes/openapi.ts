@@ -116,7 +116,7 @@ const DOCUMENT: Record<string, unknown> = {
       data: {
         type: 'array',
         items: object({
-          rule: { type: 'string', enum: SUSPICIOUS_RULE_NAMES }, activityId: nullableStr, userId: nullableStr, ipAddress: nullableStr, startTime: time,
+          rule: { type: 'string', enum: SUSPICIOUS_RULE_NAMES, description: 'The first rule matched' }, rules: { type: 'array', items: { type: 'string', enum: SUSPICIOUS_RULE_NAMES }, description: 'Every rule the activity matched: an activity is listed once' }, activityId: nullableStr, userId: nullableStr, ipAddress: nullableStr, startTime: time,
           activityType, path: nullableStr, statusCode: { type: ['integer', 'null'] }, duration: nullableNum, responseSize: { type: ['integer', 'null'] },
           count: { type: ['integer', 'null'] }, windowStart: nullableTime, windowEnd: nullableTime,
         }),

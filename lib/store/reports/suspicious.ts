@@ -18,7 +18,10 @@ export type SuspiciousRule = (typeof SUSPICIOUS_RULES)[number];
 
 /** One finding: a stored activity that matched a rule, or (repeated_* rules) a burst of failed logins. */
 export interface SuspiciousItem {
+  /** The first rule it matched, in SUSPICIOUS_RULES order. */
   rule: SuspiciousRule;
+  /** Every rule the activity matched, in SUSPICIOUS_RULES order: an activity is listed once. */
+  rules: SuspiciousRule[];
   /** The matching row; null for the repeated_* rules, which are about many rows. */
   activityId: string | null;
   userId: string | null;
@@ -83,8 +86,28 @@ export async function findSuspicious(knex: Database, scope: TenantScope, query: 
 
   const byRule: Partial<Record<SuspiciousRule, number>> = {};
   rules.forEach((rule, i) => { byRule[rule] = results[i]?.total ?? 0; });
-  const data = results.flatMap((r) => r.items).sort(newestFirst).slice(0, query.limit);
+  const data = oncePerActivity(results.flatMap((r) => r.items)).sort(newestFirst).slice(0, query.limit);
   return { data, byRule };
+}
+
+/**
+ * One item per activity, with every rule it matched (results come in rule order). Each rule's
+ * newest `limit` were read, so an activity that falls out of one rule's list is older than `limit`
+ * other items and never among the newest `limit` kept.
+ */
+function oncePerActivity(items: SuspiciousItem[]): SuspiciousItem[] {
+  const byActivity = new Map<string, SuspiciousItem>();
+  const out: SuspiciousItem[] = [];
+  for (const item of items) {
+    const seen = item.activityId === null ? undefined : byActivity.get(item.activityId);
+    if (seen) {
+      seen.rules.push(item.rule);
+      continue;
+    }
+    if (item.activityId !== null) byActivity.set(item.activityId, item);
+    out.push(item);
+  }
+  return out;
 }
 
 interface RuleResult {
@@ -106,6 +129,7 @@ async function singleRowMatches(knex: Database, rule: SingleRowRule, query: Susp
     total: Number(rows[0]?.['total'] ?? 0),
     items: rows.map((row) => ({
       rule,
+      rules: [rule],
       activityId: row['id'] as string,
       userId: (row['user_id'] as string | null) ?? null,
       ipAddress: (row['ip_address'] as string | null) ?? null,
@@ -174,6 +198,7 @@ async function repeatedFailures(knex: Database, rule: keyof typeof REPEATED_RULE
     total: Number(result.rows[0]?.['total'] ?? 0),
     items: result.rows.map((row) => ({
       rule,
+      rules: [rule],
       activityId: null,
       userId: column === 'user_id' ? (row['key'] as string) : null,
       ipAddress: column === 'ip_address' ? (row['key'] as string) : null,
