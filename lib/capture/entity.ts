@@ -1,3 +1,4 @@
+import { RecentCache } from '../util/recentCache';
 import type { ActivityType } from '../types';
 import { safeDecode } from '../util/paths';
 
@@ -43,15 +44,12 @@ interface RouteEntity {
   segments: number;
 }
 
-const MAX_CACHED_ROUTES = 1000;
-const ROUTE_ENTITIES = new Map<string, RouteEntity>();
+const ROUTE_ENTITIES = new RecentCache<string, RouteEntity>(1000);
 
 function routeEntity(route: string): RouteEntity {
   let known = ROUTE_ENTITIES.get(route);
   if (!known) {
     known = parseRoute(route);
-    // Clearing rather than refusing keeps the cache useful after a burst of one-off patterns.
-    if (ROUTE_ENTITIES.size >= MAX_CACHED_ROUTES) ROUTE_ENTITIES.clear();
     ROUTE_ENTITIES.set(route, known);
   }
   return known;

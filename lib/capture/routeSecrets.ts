@@ -3,6 +3,7 @@
  * are redacted by name like any other field; this finds the values of such params so that the
  * path and the entity id of the row lose them too.
  */
+import { RecentCache } from '../util/recentCache';
 import type { Sanitizer } from './sanitize';
 import { MAX_ENTITY_LENGTH } from './entity';
 import { safeDecode } from '../util/paths';
@@ -22,12 +23,12 @@ const WHOLE_PARAM = /^\{?[:*](\w+)\}?$/;
 const MAX_ROUTES = 1000;
 
 /** Per sanitizer, since the sensitive names depend on its options; a route is read once. */
-const shapes = new WeakMap<Sanitizer, Map<string, RouteShape>>();
+const shapes = new WeakMap<Sanitizer, RecentCache<string, RouteShape>>();
 
 function shapeOf(sanitizer: Sanitizer, route: string): RouteShape {
   let byRoute = shapes.get(sanitizer);
   if (!byRoute) {
-    byRoute = new Map();
+    byRoute = new RecentCache(MAX_ROUTES);
     shapes.set(sanitizer, byRoute);
   }
   let shape = byRoute.get(route);
@@ -49,7 +50,6 @@ function shapeOf(sanitizer: Sanitizer, route: string): RouteShape {
     });
     shape = { names, segments: aligned ? segments : null };
   }
-  if (byRoute.size >= MAX_ROUTES) byRoute.clear();
   byRoute.set(route, shape);
   return shape;
 }

@@ -38,7 +38,7 @@ export function wireValue(type: SqlType, value: unknown): string {
   switch (type) {
     case 'text': return JSON.stringify(typeof value === 'string' ? wellFormed(value) : typeof value === 'object' ? JSON.stringify(value) : String(value));
     case 'uuid': return JSON.stringify(uuidText(String(value)));
-    case 'integer': return typeof value === 'number' && Number.isSafeInteger(value) ? String(value === 0 ? 0 : value) : 'null';
+    case 'integer': return typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : 'null';
     case 'double precision': return typeof value === 'number' && Number.isFinite(value) ? JSON.stringify(value) : 'null';
     case 'timestamptz': return timeText(value);
     case 'boolean': return value === true ? 'true' : value === false ? 'false' : 'null';
