@@ -23,6 +23,8 @@ export const ACTIVITY_TYPES = [
   'login_failed',
   'token_refresh',
   'page_view',
+  /** Browser housekeeping (favicon, robots.txt, /.well-known/) and static files: left out of stats and suspicious activity. */
+  'asset',
   'data_create',
   'data_update',
   'data_delete',

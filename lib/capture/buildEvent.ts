@@ -67,6 +67,7 @@ export function buildRequestEvent(ctx: CaptureContext, req: TrackedRequest, res:
     accept: headers.accept,
     responseContentType: headerString(res.getHeader('content-type')),
     contentDisposition: headerString(res.getHeader('content-disposition')),
+    acceptRanges: headerString(res.getHeader('accept-ranges')),
   }, config);
   if (config.classify) {
     try {

@@ -14,8 +14,17 @@ export interface ClassifyInput {
   accept: string | undefined;
   responseContentType: string | undefined;
   contentDisposition: string | undefined;
+  /** The response's Accept-Ranges header: express.static (send) answers `bytes`. */
+  acceptRanges?: string | undefined;
 }
 
+/**
+ * What browsers and crawlers ask for on their own: not something a user did. `/favicon.ico` is
+ * fetched after every first page, and a 404 for it is not a failed page view.
+ */
+const HOUSEKEEPING = /^\/(favicon\.ico|apple-touch-icon[^/]*\.png|robots\.txt|sitemap\.xml|browserconfig\.xml|site\.webmanifest|manifest\.json|\.well-known\/.*)$/;
+/** Static files by extension, when no route matched: what express.static and its kind serve. */
+const STATIC_FILE = /\.(css|js|mjs|map|png|jpe?g|gif|svg|ico|webp|avif|bmp|woff2?|ttf|otf|eot)$/;
 const DOWNLOAD_TYPES = /^(application\/(octet-stream|zip|gzip|x-gzip|x-tar|pdf|x-7z-compressed|vnd\.)|audio\/|video\/)/i;
 
 /** The default rules, then per-route overrides; `req.activity.type` and `classify()` come after, in the middleware. */
@@ -36,6 +45,7 @@ export function classifyActivity(input: ClassifyInput, config: Pick<ResolvedConf
   if (config.logoutPaths.has(path) && statusCode < 500) return 'logout';
   if ((method === 'POST' || method === 'GET') && config.tokenRefreshPaths.has(path) && statusCode < 500) return 'token_refresh';
   if (statusCode >= 500) return 'error';
+  if ((method === 'GET' || method === 'HEAD') && isAsset(input)) return 'asset';
   const isWrite = method === 'POST' || method === 'PUT' || method === 'PATCH';
   if (isWrite && input.requestContentType?.toLowerCase().startsWith('multipart/form-data')) return 'file_upload';
   switch (method) {
@@ -57,6 +67,18 @@ export function classifyActivity(input: ClassifyInput, config: Pick<ResolvedConf
     default:
       return 'system_action';
   }
+}
+
+/**
+ * Housekeeping paths whatever answered them; otherwise a file no route handled, named as a static
+ * file or answered as one (send, under express.static, sets Accept-Ranges), that is not a page.
+ */
+function isAsset(input: ClassifyInput): boolean {
+  const { path } = input;
+  if (HOUSEKEEPING.test(path)) return true;
+  if (input.route !== null) return false;
+  if (input.responseContentType?.toLowerCase().startsWith('text/html') && input.statusCode < 400) return false;
+  return STATIC_FILE.test(path) || (input.statusCode < 400 && input.acceptRanges === 'bytes');
 }
 
 /** What was attempted, whatever the outcome: a failed login's action is still `login`. */

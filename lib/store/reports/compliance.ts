@@ -72,8 +72,10 @@ export async function complianceFigures(knex: Database, scope: TenantScope, peri
   ]);
 
   const countOf = (type: string): number => Number(byType.find((r) => r['activity_type'] === type)?.['count'] ?? 0);
-  const total = byType.reduce((sum, r) => sum + Number(r['count']), 0);
-  const failures = byType.reduce((sum, r) => sum + Number(r['failures']), 0);
+  // activityByType still lists asset requests; the error rate, like GET /stats, leaves them out.
+  const used = byType.filter((r) => r['activity_type'] !== 'asset');
+  const total = used.reduce((sum, r) => sum + Number(r['count']), 0);
+  const failures = used.reduce((sum, r) => sum + Number(r['failures']), 0);
 
   return {
     activityByType: byType.map((r) => ({ activityType: String(r['activity_type']), count: Number(r['count']) })),

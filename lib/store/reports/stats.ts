@@ -53,8 +53,8 @@ export const TOP_ACTIONS = 50;
  */
 async function activityTotals(knex: Database, filters: ScopedStatsFilters): Promise<ActivityTotals> {
   const distinct = (column: string): Knex.QueryBuilder =>
-    applyActivityFilters(knex('user_activity').distinct(column).whereNotNull(column), filters, filters.scope);
-  const row = (await applyActivityFilters(knex('user_activity'), filters, filters.scope)
+    statsRows(knex('user_activity').distinct(column).whereNotNull(column), filters);
+  const row = (await statsRows(knex('user_activity'), filters)
     .select(knex.raw(`count(*) as total,
       (select count(*) from (?) as distinct_users) as users,
       (select count(*) from (?) as distinct_sessions) as sessions,
@@ -74,6 +74,16 @@ async function activityTotals(knex: Database, filters: ScopedStatsFilters): Prom
   };
 }
 
+/**
+ * The rows the statistics count: asset requests (a favicon, robots.txt, static files) only when
+ * activityType names them, so that a browser's housekeeping is not counted as use or as errors.
+ */
+function statsRows(query: Knex.QueryBuilder, filters: ScopedStatsFilters): Knex.QueryBuilder {
+  applyActivityFilters(query, filters, filters.scope);
+  if (filters.activityTypes === undefined) query.whereNot('user_activity.activity_type', 'asset');
+  return query;
+}
+
 interface Group { key: unknown; count: number }
 
 /**
@@ -82,7 +92,7 @@ interface Group { key: unknown; count: number }
  * whatever their locale; null keys come last.
  */
 async function groupCounts(knex: Database, filters: ScopedStatsFilters, expression: string, options: { limit?: number; skipNull?: boolean; byKey?: boolean; text?: boolean } = {}): Promise<Group[]> {
-  const query = applyActivityFilters(knex('user_activity'), filters, filters.scope)
+  const query = statsRows(knex('user_activity'), filters)
     .select(knex.raw(`${expression} as "key"`), knex.raw('count(*) as "count"'))
     .groupByRaw('1');
   if (options.skipNull) query.whereRaw(`(${expression}) is not null`);

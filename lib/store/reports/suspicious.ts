@@ -121,7 +121,9 @@ async function singleRowMatches(knex: Database, rule: SingleRowRule, query: Susp
     // The total rides along on every row, so one statement gives both the page and the count.
     .select(knex.raw('count(*) over () as total'))
     .where('start_time', '>=', query.startDate)
-    .where('start_time', '<=', query.endDate);
+    .where('start_time', '<=', query.endDate)
+    // A favicon's 404 or a large static file is the browser's doing, not a user's.
+    .whereNot('activity_type', 'asset');
   const rows = (await SINGLE_ROW_RULES[rule](builder, query.thresholds)
     .orderBy([{ column: 'start_time', order: 'desc' }, { column: 'id', order: 'desc' }])
     .limit(query.limit)) as Array<Record<string, unknown>>;
