@@ -18,7 +18,7 @@ function resolver(): SessionResolver {
 
 /** One cookie-less request from `ip` with Chrome's user agent, started at `at`: its session id and fingerprint. */
 function startAt(sessions: SessionResolver, at: number, ip = '8.8.8.8'): SessionStart {
-  const start: SessionStart = { ip, userAgent: CHROME_UA, startedAt: at, sessionId: '', fingerprint: null };
+  const start: SessionStart = { ip, userAgent: CHROME_UA, startedAt: at, sessionId: '', fingerprint: null, sessionSource: null, tokenHash: null, sessionNote: null };
   start.sessionId = sessions.atStart({ headers: {} } as TrackedRequest, {} as ServerResponse, start);
   return start;
 }

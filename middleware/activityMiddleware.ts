@@ -3,6 +3,7 @@ import type { CaptureContext, RequestStart } from '../lib/capture/buildEvent';
 import { buildRequestEvent, statusAtEnd } from '../lib/capture/buildEvent';
 import { uuidv7 } from '../lib/util/ids';
 import { systemEvent } from '../lib/store/systemEvent';
+import { sessionNoteEvent } from '../lib/capture/sessionNote';
 import { resolveTenantId, resolveUserId } from '../lib/capture/identity';
 import type { ActivityEvent, RecordInput, RequestActivity, TrackedRequest, TrackedResponse } from '../lib/types';
 
@@ -43,6 +44,9 @@ export function createActivityMiddleware(deps: MiddlewareDeps): ActivityMiddlewa
         userAgent,
         sessionId: '',
         fingerprint: null,
+        sessionSource: null,
+        tokenHash: null,
+        sessionNote: null,
         socket,
         socketBytesWritten: socket?.bytesWritten ?? 0,
       };
@@ -59,7 +63,9 @@ export function createActivityMiddleware(deps: MiddlewareDeps): ActivityMiddlewa
     const onEnd = (): void => {
       const aborted = !res.writableFinished;
       try {
-        deps.enqueue(buildRequestEvent(capture, req, res, start, aborted));
+        const event = buildRequestEvent(capture, req, res, start, aborted);
+        deps.enqueue(event);
+        if (start.sessionNote !== null) deps.enqueue(sessionNoteEvent(event, start.sessionNote));
       } catch (error) {
         capture.report('capture', error);
         // Still a request that happened: keep what was known for certain when it started.

@@ -63,12 +63,15 @@ export interface StoredActivity {
 
 /**
  * Requests and domain events in capture order (ids are time-ordered UUIDs; start_time breaks no
- * ties within a millisecond); the session_start and session_end rows the trail adds are left out
- * unless asked for.
+ * ties within a millisecond); the session_start and session_end rows the trail adds, and the
+ * session.linked and session.rotated rows beside requests, are left out unless asked for.
  */
 export async function storedActivities(knex: Knex, options: { sessionEvents?: boolean } = {}): Promise<StoredActivity[]> {
   const query = knex('user_activity').select('*').orderBy([{ column: 'start_time' }, { column: 'id' }]);
-  if (!options.sessionEvents) query.whereNotIn('activity_type', ['session_start', 'session_end']);
+  if (!options.sessionEvents) {
+    query.whereNotIn('activity_type', ['session_start', 'session_end'])
+      .where((q) => { q.whereNull('action').orWhereNotIn('action', ['session.linked', 'session.rotated']); });
+  }
   const rows = (await query) as StoredActivity[];
   return rows.map((row) => ({ ...row, duration: row.duration === null ? null : Number(row.duration) }));
 }

@@ -90,6 +90,7 @@ const DOCUMENT: Record<string, unknown> = {
       Session: object({
         sessionId: str, userId: nullableStr, deviceInfo: { type: ['object', 'null'] }, ipAddress: nullableStr, userAgent: nullableStr,
         startTime: time, lastActivity: time, pageViews: int, actionsCount: int,
+        users: { type: 'array', description: 'Who the visit was, in order: each user (null while signed out) with their first and latest activity in it', items: object({ userId: nullableStr, firstSeen: time, lastSeen: time }) },
       }),
     },
   },

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Database } from '../database';
 import type { Paging } from './filters';
 import { isoOrNull, numberOrNull } from './rowValues';
-import { applyTenantScope, type TenantScope } from './tenantScope';
+import { applyTenantScope, EVERY_TENANT, type TenantScope } from './tenantScope';
 
 /** A session as `GET /sessions/active` returns it. */
 export interface SessionJson {
@@ -15,6 +15,18 @@ export interface SessionJson {
   lastActivity: string;
   pageViews: number;
   actionsCount: number;
+  /**
+   * Who the visit was, in order: each user (null while signed out) with their first and latest
+   * activity in it. A visit is one browser or client from its first page to its last, through
+   * sign-in and sign-out; another user signing in starts a visit of their own.
+   */
+  users: SessionUser[];
+}
+
+export interface SessionUser {
+  userId: string | null;
+  firstSeen: string;
+  lastSeen: string;
 }
 
 /** A session as `GET /me/sessions` returns it: also whether and when it ended. */
@@ -44,7 +56,34 @@ function toSessionJson(row: Record<string, unknown>): SessionJson {
     lastActivity: isoOrNull(row['last_activity']) as string,
     pageViews: Number(row['page_views']),
     actionsCount: Number(row['actions_count']),
+    users: [],
   };
+}
+
+/**
+ * Fills in each listed session's users: one grouped read of the page's sessions on the
+ * (session_id, start_time) index, within the caller's tenant scope.
+ */
+async function withUsers<T extends SessionJson>(knex: Database, tenants: TenantScope, sessions: T[], onlyUser?: string): Promise<T[]> {
+  if (sessions.length === 0) return sessions;
+  const query = applyTenantScope(knex('user_activity'), tenants);
+  // A user's own list names no one else, whatever another process made of a shared browser.
+  if (onlyUser !== undefined) query.where((q) => { q.where('user_id', onlyUser).orWhereNull('user_id'); });
+  const rows = (await query
+    .select('session_id', 'user_id').min({ first_seen: 'start_time' }).max({ last_seen: 'start_time' })
+    .whereIn('session_id', sessions.map((s) => s.sessionId))
+    .whereNotIn('activity_type', ['session_start', 'session_end'])
+    .groupBy('session_id', 'user_id')
+    .orderBy([{ column: 'session_id' }, { column: 'first_seen' }])) as Array<Record<string, unknown>>;
+  const bySession = new Map<string, SessionUser[]>();
+  for (const row of rows) {
+    const id = String(row['session_id']);
+    let users = bySession.get(id);
+    if (users === undefined) bySession.set(id, users = []);
+    users.push({ userId: (row['user_id'] as string | null) ?? null, firstSeen: isoOrNull(row['first_seen']) as string, lastSeen: isoOrNull(row['last_seen']) as string });
+  }
+  for (const session of sessions) session.users = bySession.get(session.sessionId) ?? [];
+  return sessions;
 }
 
 function toOwnSessionJson(row: Record<string, unknown>): OwnSessionJson {
@@ -77,7 +116,7 @@ export async function activeSessions(knex: Database, tenants: TenantScope, filte
     scope(knex('activity_sessions').select('*')).orderBy([{ column: 'last_activity', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(page.limit).offset(page.offset),
     scope(knex('activity_sessions')),
   );
-  return { rows: found.rows.map(toSessionJson), total: found.total };
+  return { rows: await withUsers(knex, tenants, found.rows.map(toSessionJson)), total: found.total };
 }
 
 /** One user's sessions, newest first, on the (user_id, start_time) index; no other user's row can match. */
@@ -87,5 +126,5 @@ export async function userSessions(knex: Database, userId: string, page: Paging)
       .orderBy([{ column: 'start_time', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(page.limit).offset(page.offset),
     knex('activity_sessions').where('user_id', userId),
   );
-  return { rows: found.rows.map(toOwnSessionJson), total: found.total };
+  return { rows: await withUsers(knex, EVERY_TENANT, found.rows.map(toOwnSessionJson), userId), total: found.total };
 }
