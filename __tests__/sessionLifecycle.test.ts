@@ -77,6 +77,26 @@ describe.each(EXPRESS_VERSIONS)('a session from first request to logout (%s)', (
   });
 });
 
+describe('a logout the visit goes on after, within one batch', () => {
+  it('ends the session at the logout and resumes it with the next request, as separate batches would', async () => {
+    const at = Date.UTC(2026, 11, 2, 9, 0, 0);
+    const events = [
+      activity({ sessionId: 'visit-1', activityType: 'page_view', action: 'read', startTime: at }),
+      activity({ sessionId: 'visit-1', activityType: 'logout', action: 'logout', method: 'POST', path: '/logout', startTime: at + 1000 }),
+      // Another visit in the same batch is not cut.
+      activity({ sessionId: 'visit-2', activityType: 'page_view', action: 'read', startTime: at + 1500 }),
+      activity({ sessionId: 'visit-1', activityType: 'page_view', action: 'read', userId: null, path: '/', startTime: at + 2000 }),
+    ];
+    await new KnexActivityStore(db.knex).writeBatch(events);
+    const rows = await inChainOrder();
+    const visit = rows.filter((r) => r.session_id === 'visit-1').map((r) => r.action);
+    expect(visit).toEqual(['read', 'logout', 'session.start', 'session.logout', 'read', 'session.resume']);
+    const [session] = await db.knex('activity_sessions').where({ session_id: 'visit-1' });
+    expect(session).toMatchObject({ is_active: true, end_time: null });
+    expect((await verifyChain(db.knex)).ok).toBe(true);
+  });
+});
+
 describe('the session sweeper', () => {
   it('ends sessions idle longer than the timeout with a session.timeout row, once', async () => {
     const store = new KnexActivityStore(db.knex);

@@ -39,20 +39,55 @@ export class KnexActivityStore implements ActivityStore {
 
   async writeBatch(events: readonly ActivityEvent[]): Promise<void> {
     if (events.length === 0) return;
-    // Hashed here, where a row's content hash costs a microsecond; the database only links the rows under the chain lock.
-    const parameters = [wireBatch(events), this.sessionEvents, this.risk];
-    const key = this.signingKey;
-    if (key === null) {
-      await this.knex.raw(APPEND_ROWS_SQL, parameters);
+    const segments = this.sessionEvents ? splitAfterLogouts(events) : [events];
+    if (segments.length === 1 && this.signingKey === null) {
+      await this.knex.raw(APPEND_ROWS_SQL, this.parameters(events));
       return;
     }
-    // The function takes the chain lock before it reads the head, and the lock lasts until commit: the range it returns is this batch's alone.
+    // Several segments are still one batch: one transaction, in order, each signed on its own.
     await this.knex.transaction(async (trx) => {
-      const appended = (await trx.raw(APPEND_ROWS_SQL, parameters)) as { rows: Array<{ first_position: string; last_position: string; last_hash: string }> };
-      const row = appended.rows[0];
-      await signBatch(trx, key, row ? { firstPosition: row.first_position, position: row.last_position, rowHash: row.last_hash } : undefined);
+      for (const segment of segments) await this.appendSegment(trx, segment);
     });
   }
+
+  private parameters(events: readonly ActivityEvent[]): Knex.RawBinding[] {
+    // Hashed here, where a row's content hash costs a microsecond; the database only links the rows under the chain lock.
+    return [wireBatch(events), this.sessionEvents, this.risk];
+  }
+
+  private async appendSegment(trx: Knex.Transaction, events: readonly ActivityEvent[]): Promise<void> {
+    const appended = (await trx.raw(APPEND_ROWS_SQL, this.parameters(events))) as { rows: Array<{ first_position: string; last_position: string; last_hash: string }> };
+    const key = this.signingKey;
+    if (key === null) return;
+    // The function takes the chain lock before it reads the head, and the lock lasts until commit: the range it returns is this batch's alone.
+    const row = appended.rows[0];
+    await signBatch(trx, key, row ? { firstPosition: row.first_position, position: row.last_position, rowHash: row.last_hash } : undefined);
+  }
+}
+
+/**
+ * The append function ends the sessions a batch logs out of after it has recorded the whole batch,
+ * so a visit that goes on after its logout within one batch (logout, then the page it redirects
+ * to) would be left ended. Cut the batch after such a logout: the next segment resumes the session
+ * (session.resume), as it would had the batches fallen differently.
+ */
+export function splitAfterLogouts(events: readonly ActivityEvent[]): Array<readonly ActivityEvent[]> {
+  const segments: Array<readonly ActivityEvent[]> = [];
+  let loggedOut: Set<string> | null = null;
+  let from = 0;
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i] as ActivityEvent;
+    const session = event.sessionId;
+    if (session === null || session === undefined) continue;
+    if (loggedOut?.has(session)) {
+      segments.push(events.slice(from, i));
+      from = i;
+      loggedOut = null;
+    }
+    if (event.activityType === 'logout' && event.success) (loggedOut ??= new Set()).add(session);
+  }
+  segments.push(from === 0 ? events : events.slice(from));
+  return segments;
 }
 
 const APPEND_ROWS_SQL = 'select first_position::text, last_position::text, last_hash from activity_tracking_append_rows(?::jsonb, ?, ?::jsonb)';
