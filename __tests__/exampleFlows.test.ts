@@ -150,15 +150,16 @@ describe('the example app\'s two organisations', () => {
     // Before any report is read (reading is on the trail too, and each read adds a row the next reader may see).
     const everything = await storedRows();
     expect(await visibleTo(app, demo)).toEqual(sorted([
-      // Demo signs in from the client Grace's guesses came from: a session of Demo's own, then the token's.
-      calm('authn_login_success', 'demo', 'acme'), calm('session.start', 'demo', 'acme'), calm('session.start', 'demo', 'acme'),
+      // Demo signs in from the client Grace's guesses came from: another user, so a session of Demo's own, and the token linked to it.
+      calm('authn_login_success', 'demo', 'acme'), calm('session.start', 'demo', 'acme'), calm('session.linked', 'demo', 'acme'),
       calm('approval.submitted', 'demo', 'acme', 'acme'), calm('create', 'demo', 'acme'),
     ]));
     expect(await visibleTo(app, grace)).toEqual(sorted([
       failed, failed, failed, failed, failed,
-      // Cookie-less requests from one client are one session, started by the first of them.
+      // Cookie-less requests from one client are one session, started by the first of them; her own
+      // sign-in continues it (the guesses were at her account), and her token is linked to it.
       calm('session.start', 'grace', 'globex'),
-      calm('authn_login_success', 'grace', 'globex'), calm('session.start', 'grace', 'globex'),
+      calm('authn_login_success', 'grace', 'globex'), calm('session.linked', 'grace', 'globex'),
       calm('approval.submitted', 'grace', 'globex', 'globex'), calm('create', 'grace', 'globex'),
     ]));
     await tracker.flush();
