@@ -1,4 +1,4 @@
-import { createHmac, generateKeyPairSync, randomUUID, verify } from 'node:crypto';
+import { createHash, createHmac, createPublicKey, generateKeyPairSync, randomUUID, verify } from 'node:crypto';
 import type { Knex } from 'knex';
 import request from 'supertest';
 import { createCheckpoint, verifyChain, verifyCheckpoint, type SignedCheckpoint } from '../lib/index';
@@ -197,22 +197,24 @@ describe('checkpoints', () => {
     ['Ed25519', { privateKey: keys.privateKey }, { publicKey: keys.publicKey }],
   ] as const;
 
-  it('sign the canonical text of the head with HMAC-SHA256', async () => {
+  it('sign the canonical text of the head with HMAC-SHA256, naming the key by its id', async () => {
     await seedTwelve();
     const createdAt = '2026-11-25T08:00:00.000Z';
     const checkpoint = await createCheckpoint(db.knex, { hmacSecret: HMAC_SECRET }, new Date(createdAt));
     const hash = await hashAt(12);
+    const keyId = createHmac('sha256', HMAC_SECRET).update('activity-tracking checkpoint key id').digest('hex').slice(0, 16);
     expect(checkpoint).toEqual({
-      position: 12, hash, createdAt, algorithm: 'HMAC-SHA256',
-      signature: createHmac('sha256', HMAC_SECRET).update(`activity-tracking-checkpoint:v1:12:${hash}:${createdAt}`).digest('base64url'),
+      position: 12, hash, createdAt, algorithm: 'HMAC-SHA256', keyId,
+      signature: createHmac('sha256', HMAC_SECRET).update(`activity-tracking-checkpoint:v2:12:${hash}:${createdAt}:${keyId}`).digest('base64url'),
     });
   });
 
   it('sign with Ed25519, checked with the public key alone', async () => {
     await seedTwelve();
     const checkpoint = await createCheckpoint(db.knex, { privateKey: keys.privateKey });
-    expect(checkpoint).toMatchObject({ position: 12, hash: await hashAt(12), algorithm: 'Ed25519' });
-    const text = `activity-tracking-checkpoint:v1:12:${checkpoint.hash}:${checkpoint.createdAt}`;
+    const keyId = createHash('sha256').update(createPublicKey(keys.publicKey).export({ format: 'der', type: 'spki' })).digest('hex').slice(0, 16);
+    expect(checkpoint).toMatchObject({ position: 12, hash: await hashAt(12), algorithm: 'Ed25519', keyId });
+    const text = `activity-tracking-checkpoint:v2:12:${checkpoint.hash}:${checkpoint.createdAt}:${keyId}`;
     expect(verify(null, Buffer.from(text), keys.publicKey, Buffer.from(checkpoint.signature, 'base64url'))).toBe(true);
     expect(verifyCheckpoint(checkpoint, { publicKey: keys.publicKey })).toEqual({ valid: true, checkpoint });
     expect(verifyCheckpoint(checkpoint, { publicKey: ed25519().publicKey }).valid).toBe(false);
@@ -265,7 +267,7 @@ describe('checkpoints', () => {
       ['createdAt', (c: SignedCheckpoint) => ({ ...c, createdAt: '2030-01-01T00:00:00.000Z' })],
       ['signature', (c: SignedCheckpoint) => ({ ...c, signature: `${c.signature.startsWith('A') ? 'B' : 'A'}${c.signature.slice(1)}` })],
       ['algorithm', (c: SignedCheckpoint) => ({ ...c, algorithm: 'none' })],
-    ])('a changed %s: bad_checkpoint', async (_field, change) => {
+    ])('a changed %s, under the right key: bad_checkpoint', async (_field, change) => {
       await seedTwelve();
       const checkpoint = await createCheckpoint(db.knex, signing);
       expect((await verifyChain(db.knex, { checkpoint, checkpointKey: checking })).ok).toBe(true);
@@ -275,10 +277,65 @@ describe('checkpoints', () => {
     });
   });
 
-  it('signed with another key: bad_checkpoint', async () => {
-    await seedTwelve();
-    const checkpoint = await createCheckpoint(db.knex, { hmacSecret: 'another-secret-of-sixteen-chars' });
-    expect((await verifyChain(db.knex, { checkpoint, checkpointKey: { hmacSecret: HMAC_SECRET } })).failure).toMatchObject({ position: 12, problem: 'bad_checkpoint' });
+  describe('checked with another key than the one that signed it: checkpoint_key_mismatch, and the chain still checked', () => {
+    const other = ed25519();
+    const idOf = (publicKey: string) => createHash('sha256').update(createPublicKey(publicKey).export({ format: 'der', type: 'spki' })).digest('hex').slice(0, 16);
+    const hmacIdOf = (secret: string) => createHmac('sha256', secret).update('activity-tracking checkpoint key id').digest('hex').slice(0, 16);
+    const WRONG_KEYS = [
+      ['a mistyped HMAC secret', { hmacSecret: HMAC_SECRET }, { hmacSecret: `${HMAC_SECRET}x` }, 'HMAC-SHA256', hmacIdOf(HMAC_SECRET), hmacIdOf(`${HMAC_SECRET}x`)],
+      ['another Ed25519 public key', { privateKey: keys.privateKey }, { publicKey: other.publicKey }, 'Ed25519', idOf(keys.publicKey), idOf(other.publicKey)],
+    ] as const;
+
+    it.each(WRONG_KEYS)('%s: an intact chain is reported intact, the checkpoint as not checked', async (_name, signing, wrong, algorithm, signedId, wrongId) => {
+      await seedTwelve();
+      const checkpoint = await createCheckpoint(db.knex, signing);
+      expect(await verifyChain(db.knex, { checkpoint, checkpointKey: wrong })).toEqual({
+        ok: false, rowsChecked: 12, verifiedFrom: 1, verifiedTo: 12, headHash: await hashAt(12),
+        checkpoint: { position: 12, hash: checkpoint.hash, createdAt: checkpoint.createdAt, status: 'key_mismatch' },
+        failure: {
+          position: 12, problem: 'checkpoint_key_mismatch',
+          message: `The checkpoint was signed with the ${algorithm} key whose id is ${signedId}, but the configured key's id is ${wrongId}, so it cannot be checked. `
+            + `Fix: set ${'hmacSecret' in wrong ? 'hmacSecret' : 'publicKey'} to the key that signed it (a mistyped or rotated key gives another id); if that is the key configured, the checkpoint's keyId was changed: do not trust it`,
+        },
+      });
+      expect(verifyCheckpoint(checkpoint, wrong)).toMatchObject({ valid: false, problem: 'checkpoint_key_mismatch' });
+    });
+
+    it.each(WRONG_KEYS)('%s: a broken chain is still reported broken first', async (_name, signing, wrong) => {
+      await seedTwelve();
+      const checkpoint = await createCheckpoint(db.knex, signing);
+      await asAttacker([`update user_activity set user_id = 'mallory' where chain_position = 6`]);
+      expect(await verifyChain(db.knex, { checkpoint, checkpointKey: wrong })).toMatchObject({
+        ok: false, rowsChecked: 5, verifiedTo: 5,
+        checkpoint: { position: 12, status: 'key_mismatch' },
+        failure: { position: 6, problem: 'content_changed' },
+      });
+    });
+
+    it('the right key and a changed keyId: reported as another key, with the warning that the checkpoint may have been changed', async () => {
+      await seedTwelve();
+      const checkpoint = await createCheckpoint(db.knex, { hmacSecret: HMAC_SECRET });
+      const result = await verifyChain(db.knex, { checkpoint: { ...checkpoint, keyId: '0123456789abcdef' }, checkpointKey: { hmacSecret: HMAC_SECRET } });
+      expect(result.failure).toMatchObject({ problem: 'checkpoint_key_mismatch', message: expect.stringContaining("if that is the key configured, the checkpoint's keyId was changed: do not trust it") });
+    });
+
+    it('a checkpoint made before key ids: verifies with the right key; with another one it is bad_checkpoint, saying why it cannot tell', async () => {
+      await seedTwelve();
+      const createdAt = '2026-11-25T08:00:00.000Z';
+      const hash = await hashAt(12);
+      const old: SignedCheckpoint = {
+        position: 12, hash, createdAt, algorithm: 'HMAC-SHA256',
+        signature: createHmac('sha256', HMAC_SECRET).update(`activity-tracking-checkpoint:v1:12:${hash}:${createdAt}`).digest('base64url'),
+      };
+      expect(await verifyChain(db.knex, { checkpoint: old, checkpointKey: { hmacSecret: HMAC_SECRET } })).toMatchObject({ ok: true, checkpoint: { status: 'matched' } });
+      const result = await verifyChain(db.knex, { checkpoint: old, checkpointKey: { hmacSecret: `${HMAC_SECRET}x` } });
+      expect(result).toMatchObject({ ok: false, rowsChecked: 0, failure: { position: 12, problem: 'bad_checkpoint' } });
+      expect(result.failure?.message).toContain('The checkpoint names no key (it was made before key ids), so it cannot be told whether it was changed or signed with another key');
+      // A new checkpoint stripped of its key id does not pass as an old one.
+      const stripped: Partial<SignedCheckpoint> = { ...(await createCheckpoint(db.knex, { hmacSecret: HMAC_SECRET })) };
+      delete stripped.keyId;
+      expect((await verifyChain(db.knex, { checkpoint: stripped, checkpointKey: { hmacSecret: HMAC_SECRET } })).failure).toMatchObject({ problem: 'bad_checkpoint' });
+    });
   });
 
   it('at a position retention removed: compared with the hash its chained retention record gives, else reported as removed', async () => {
@@ -389,9 +446,53 @@ describe.each(EXPRESS_VERSIONS)('GET /integrity (%s)', (_name, express) => {
     expect(check('/integrity', 200, { data: { ...broken.body.data, failure: { position: 5, problem: 'eaten' } } })).not.toEqual([]);
   });
 
-  it('takes no parameters', async () => {
+  it('takes no parameter but checkpoint', async () => {
     const response = await request(reportApp(express, tracker)).get(`${MOUNT}/integrity?pageSize=5`).set(bearer('root', 'admin')).expect(400);
     expect(response.body.error).toMatchObject({ code: 'ERR_AT_UNKNOWN_PARAM', param: 'pageSize' });
+  });
+
+  describe('with ?checkpoint=, checked with the app\'s ACTIVITY_CHECKPOINT_* key', () => {
+    const NO_KEYS = { ACTIVITY_CHECKPOINT_KEY: undefined, ACTIVITY_CHECKPOINT_PRIVATE_KEY: undefined, ACTIVITY_CHECKPOINT_PUBLIC_KEY: undefined };
+    const integrity = (app: ReturnType<typeof reportApp>, checkpoint: unknown) => request(app).get(`${MOUNT}/integrity`).query({ checkpoint: JSON.stringify(checkpoint) }).set(bearer('root', 'admin'));
+
+    it('the right key: matched; another key: checkpoint_key_mismatch beside an intact chain, not a broken one', async () => {
+      const checkpoint = await createCheckpoint(db.knex, { hmacSecret: HMAC_SECRET });
+      const check = await openApiValidator(reportApp(express, tracker, { capture: false }));
+      await withEnv({ ...NO_KEYS, ACTIVITY_CHECKPOINT_KEY: HMAC_SECRET }, async () => {
+        const matched = await integrity(reportApp(express, tracker), checkpoint).expect(200);
+        expect(matched.body.data).toEqual({
+          ok: true, rowsChecked: 12, verifiedFrom: 1, verifiedTo: 12, headHash: await hashAt(12),
+          checkpoint: { position: 12, hash: checkpoint.hash, createdAt: checkpoint.createdAt, status: 'matched' },
+        });
+        expect(check('/integrity', 200, matched.body)).toEqual([]);
+      });
+      await withEnv({ ...NO_KEYS, ACTIVITY_CHECKPOINT_KEY: `${HMAC_SECRET}-mistyped` }, async () => {
+        const mismatch = await integrity(reportApp(express, tracker), checkpoint).expect(200);
+        // The chain is checked whole (the first read's own rows may be in it by now).
+        expect(mismatch.body.data.verifiedTo).toBe(mismatch.body.data.rowsChecked);
+        expect(mismatch.body.data).toMatchObject({
+          ok: false, verifiedFrom: 1, rowsChecked: expect.any(Number),
+          checkpoint: { position: 12, status: 'key_mismatch' },
+          failure: { position: 12, problem: 'checkpoint_key_mismatch', message: expect.stringContaining(`signed with the HMAC-SHA256 key whose id is ${checkpoint.keyId}`) },
+        });
+        expect(check('/integrity', 200, mismatch.body)).toEqual([]);
+      });
+      await tracker.flush();
+      // The auditor's read is on the trail with the checkpoint's position, never its signature.
+      const reads = await db.knex('user_activity').where({ activity_type: 'audit_read' }).pluck('details') as Array<{ custom: { filters: unknown } }>;
+      expect(reads.map((d) => d.custom.filters)).toEqual([{ checkpoint: { position: 12 } }, { checkpoint: { position: 12 } }]);
+      expect(JSON.stringify(reads)).not.toContain(checkpoint.signature);
+    });
+
+    it('a checkpoint that is not JSON, or one this app has no key for: 400 naming checkpoint and the fix', async () => {
+      await withEnv(NO_KEYS, async () => {
+        const app = reportApp(express, tracker);
+        const garbled = await request(app).get(`${MOUNT}/integrity?checkpoint=%7Bposition`).set(bearer('root', 'admin')).expect(400);
+        expect(garbled.body.error).toMatchObject({ code: 'ERR_AT_INVALID_PARAM', param: 'checkpoint', message: expect.stringContaining('URL-encoded') });
+        const keyless = await integrity(app, await createCheckpoint(db.knex, { hmacSecret: HMAC_SECRET })).expect(400);
+        expect(keyless.body.error).toMatchObject({ param: 'checkpoint', message: expect.stringMatching(/^This server cannot check the checkpoint: No checkpoint key is configured\. Fix: set ACTIVITY_CHECKPOINT_KEY .*; or check it with `activity-tracking verify --checkpoint FILE`$/) });
+      });
+    });
   });
 });
 

@@ -7,6 +7,7 @@ export type ActivityTrackingErrorCode =
   | 'ERR_AT_SCHEMA_MISSING'
   | 'ERR_AT_SCHEMA_BEHIND'
   | 'ERR_AT_DATABASE'
+  | 'ERR_AT_DATA_DIR_IN_USE'
   | 'ERR_AT_CLOSED'
   | 'ERR_AT_QUEUE_FULL'
   | 'ERR_AT_WRITE_TIMEOUT'

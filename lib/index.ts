@@ -3,7 +3,7 @@ export { createActivityTracker, type ActivityTracker } from './tracker';
 export { migrate } from './store/schema';
 export { enableRowLevelSecurity, disableRowLevelSecurity, rowLevelSecurityStatus, rowLevelSecurityBinding, TENANT_SETTING, type RowLevelSecurityBinding } from './store/rowLevelSecurity';
 export { applyTenantScope, tenantCondition, EVERY_TENANT, type TenantScope } from './store/reports/tenantScope';
-export { verifyChain, createCheckpoint, verifyCheckpoint, type ChainVerification, type IntegrityProblem, type SignedCheckpoint, type CheckpointKey } from './integrity';
+export { verifyChain, createCheckpoint, verifyCheckpoint, checkpointKeyId, type ChainVerification, type IntegrityProblem, type SignedCheckpoint, type CheckpointKey } from './integrity';
 export { migrationSource, MIGRATIONS_TABLE } from '../migrations';
 export { grantWriterRole, writerGrantStatements } from './store/writerRole';
 export { ActivityTrackingError, type ActivityTrackingErrorCode } from './errors';

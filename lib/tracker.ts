@@ -13,7 +13,7 @@ import { Recorder, type RecorderStats } from './recorder/recorder';
 import { Journal } from './recorder/journal';
 import { closeOnSignals } from './signals';
 import { KnexActivityStore, type ActivityStore } from './store/activityStore';
-import { openDatabase, type OpenedDatabase } from './store/database';
+import { explainDatabaseError, openDatabase, type OpenedDatabase } from './store/database';
 import { assertSchemaCurrent, migrate } from './store/schema';
 import { createReportRouter } from './router/router';
 import { rowLevelSecurityBinding } from './store/rowLevelSecurity';
@@ -155,7 +155,7 @@ export function createActivityTracker(options?: Options): ActivityTracker {
       webhook?.stop();
       await recorder.close();
       // A server that stopped answering must not hold shutdown: what it had is journaled already.
-      if (database.owned) await Promise.race([database.knex.destroy(), delay(config.closeTimeoutMs)]);
+      if (database.owned) await Promise.race([database.close(), delay(config.closeTimeoutMs)]);
     })();
     return closing;
   };
@@ -218,6 +218,8 @@ async function prepare(database: OpenedDatabase, config: ResolvedConfig): Promis
   try {
     await database.knex.raw('select 1');
   } catch (error) {
+    const explained = explainDatabaseError(error, database);
+    if (explained !== error) throw explained;
     throw new ActivityTrackingError('ERR_AT_DATABASE', `Cannot reach the activity database: ${messageOf(error)}. Fix: check DATABASE_URL and that the server is running`, { cause: error });
   }
   if (database.kind === 'embedded' || config.autoMigrate) await migrate(database.knex);

@@ -4,7 +4,7 @@ import { resolveConfig, type ResolvedConfig } from '../config';
 import { removeExpiredActivity } from '../jobs/retention';
 import { createCheckpoint, resolveCheckpointKey } from '../integrity/checkpoint';
 import { verifyChain, type ChainVerification } from '../integrity/verify';
-import { openDatabase, type OpenedDatabase } from '../store/database';
+import { explainDatabaseError, openDatabase, type OpenedDatabase } from '../store/database';
 import { assertSchemaCurrent, migrate } from '../store/schema';
 import { grantWriterRole } from '../store/writerRole';
 import { SIGNING_KEY_ENV, signingKeyFromEnvironment, type BatchSigningKey } from '../integrity/batchSignatures';
@@ -16,6 +16,9 @@ const USAGE = `Usage: activity-tracking <command>
 Commands:
   migrate   Create or update the activity tracking tables.
             Uses DATABASE_URL, or the embedded database under ACTIVITY_DATA_DIR (default ./.activity-data).
+            The embedded database can be open in one process at a time: a command run while the app
+            has it open stops at once (exit code 2) and names the app's process; stop the app first,
+            or use PostgreSQL.
   verify [--checkpoint FILE] [--backdated-after DAYS] [--json]
             Check the hash chain of the activity trail: every row unchanged, none missing, none moved.
             With --checkpoint, also that the chain still holds the signed checkpoint in FILE (catches
@@ -23,7 +26,9 @@ Commands:
             its public key), also that every row is in a batch signed with it (unsigned_rows).
             A row that started more than DAYS (default ACTIVITY_BACKDATED_AFTER_DAYS, else 7) before
             it was stored is reported as backdated.
-            Exit code 0 intact, 1 broken, 2 usage or connection error.
+            Exit code 0 intact, 1 broken, 2 usage or connection error, 3 the chain is intact but the
+            checkpoint was signed with another key than the one set (its keyId names the key that
+            signed it; if the key set is that key, the checkpoint was changed: do not trust it).
   checkpoint
             Print a signed checkpoint of the chain head as JSON; keep it outside the database.
             Signs with ACTIVITY_CHECKPOINT_PRIVATE_KEY (Ed25519 PEM) or ACTIVITY_CHECKPOINT_KEY (HMAC
@@ -52,12 +57,14 @@ Commands:
 const OK = 0;
 const BROKEN = 1;
 const ERROR = 2;
+/** An intact chain, and a checkpoint that other key signed: nothing shown broken, nothing proven whole. */
+const CHECKPOINT_KEY_MISMATCH = 3;
 
 export async function main(argv: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   const [command, ...args] = argv;
   switch (command) {
     case 'migrate':
-      return runMigrate(out);
+      return runMigrate(out, err);
     case 'verify':
       return runVerify(args, out, err);
     case 'checkpoint':
@@ -80,19 +87,15 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
   }
 }
 
-async function runMigrate(out: NodeJS.WritableStream): Promise<number> {
-  const config = resolveConfig({}, { ...process.env, [SIGNING_KEY_ENV]: undefined });
-  const database = openDatabase(config.database, config.logger);
-  try {
+async function runMigrate(out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  return withDatabase('migrate', err, async (database, config) => {
     const { applied } = await migrate(database.knex);
     const where = database.kind === 'embedded' ? `the embedded database (${config.database.kind === 'embedded' ? config.database.dataDir : ''})` : 'PostgreSQL';
     out.write(applied.length === 0
       ? `Activity tracking tables in ${where} are up to date.\n`
       : `Applied ${applied.length} migration(s) to ${where}: ${applied.join(', ')}\n`);
-    return 0;
-  } finally {
-    await database.knex.destroy();
-  }
+    return OK;
+  }, { schemaMayBeBehind: true });
 }
 
 async function runVerify(args: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
@@ -129,12 +132,13 @@ async function runVerify(args: string[], out: NodeJS.WritableStream, err: NodeJS
       return failWith(err, `cannot read the checkpoint file ${checkpointFile}: ${messageOf(error)}`);
     }
   }
-  return withDatabase(err, async (database) => {
+  return withDatabase('verify', err, async (database) => {
     const result = await verifyChain(database.knex, {
       ...(checkpoint === undefined ? {} : { checkpoint }), ...(signingKey ? { signingKey } : {}), ...(backdatedAfterDays === undefined ? {} : { backdatedAfterDays }),
     });
     out.write(json ? `${JSON.stringify(result, null, 2)}\n` : describeVerification(result));
-    return result.ok ? OK : BROKEN;
+    if (result.ok) return OK;
+    return result.failure?.problem === 'checkpoint_key_mismatch' ? CHECKPOINT_KEY_MISMATCH : BROKEN;
   });
 }
 
@@ -145,7 +149,7 @@ async function runCheckpoint(args: string[], out: NodeJS.WritableStream, err: No
   } catch (error) {
     return failWith(err, messageOf(error));
   }
-  return withDatabase(err, async (database) => {
+  return withDatabase('checkpoint', err, async (database) => {
     out.write(`${JSON.stringify(await createCheckpoint(database.knex), null, 2)}\n`);
     return OK;
   });
@@ -155,7 +159,7 @@ async function runCleanup(args: string[], out: NodeJS.WritableStream, err: NodeJ
   const dryRun = args.includes('--dry-run');
   const unknown = args.find((a) => a !== '--dry-run');
   if (unknown !== undefined) return usageError(err, `cleanup does not take "${unknown.slice(0, 100)}"`);
-  return withDatabase(err, async (database, config) => {
+  return withDatabase('cleanup', err, async (database, config) => {
     if (!dryRun && config.signingKey === null && (await database.knex('activity_chain_signatures').first('position')) !== undefined) {
       // Its retention records would be unsigned, and verify would report the trail as unsigned_rows from there on.
       return failWith(err, `The trail's batches are signed, but ${SIGNING_KEY_ENV} is not set, so cleanup would add unsigned retention records that verify reports as unsigned_rows. Fix: set ${SIGNING_KEY_ENV} to the writer's signing key`);
@@ -166,13 +170,13 @@ async function runCleanup(args: string[], out: NodeJS.WritableStream, err: NodeJ
       ? `Would remove ${result.removed} activity row(s) older than ${result.cutoff}${range}. Nothing was changed.\n`
       : `Removed ${result.removed} activity row(s) older than ${result.cutoff}${range} in ${result.batches} batch(es).\n`);
     return OK;
-  }, true);
+  }, { appends: true });
 }
 
 async function runGrant(args: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   const [flag, role, ...rest] = args;
   if (flag !== '--role' || role === undefined || rest.length > 0) return usageError(err, `grant takes --role NAME, not "${args.join(' ').slice(0, 100)}"`);
-  return withDatabase(err, async (database) => {
+  return withDatabase('grant', err, async (database) => {
     if (database.kind === 'embedded') return failWith(err, 'grant is for PostgreSQL: the embedded database has one user. Fix: set DATABASE_URL to the server, connected as the tables\' owner');
     const statements = await grantWriterRole(database.knex, role);
     out.write(`${statements.map((statement) => `${statement};`).join('\n')}\nRole "${role}" can now run the app as the writer.\n`);
@@ -185,7 +189,7 @@ async function runRowLevelSecurity(args: string[], out: NodeJS.WritableStream, e
   if ((action !== 'enable' && action !== 'disable' && action !== 'status') || rest.length > 0) {
     return usageError(err, `rls takes enable, disable or status, not "${args.join(' ').slice(0, 100)}"`);
   }
-  return withDatabase(err, async (database) => {
+  return withDatabase('rls', err, async (database) => {
     if (action === 'enable') await enableRowLevelSecurity(database.knex);
     if (action === 'disable') await disableRowLevelSecurity(database.knex);
     const status = await rowLevelSecurityStatus(database.knex);
@@ -194,20 +198,34 @@ async function runRowLevelSecurity(args: string[], out: NodeJS.WritableStream, e
   });
 }
 
-/** Opens the database as `migrate` does, checks the schema is current, runs fn; any error is exit code 2. */
-async function withDatabase(err: NodeJS.WritableStream, fn: (database: OpenedDatabase, config: ResolvedConfig) => Promise<number>, appends = false): Promise<number> {
+/**
+ * Opens the database (DATABASE_URL, else the embedded one, whose folder it locks for the command's
+ * length), checks the schema is current unless migrating, runs fn, closes it. Any error is exit
+ * code 2, a folder another process holds (ERR_AT_DATA_DIR_IN_USE) included.
+ */
+async function withDatabase(
+  command: string,
+  err: NodeJS.WritableStream,
+  fn: (database: OpenedDatabase, config: ResolvedConfig) => Promise<number>,
+  { appends = false, schemaMayBeBehind = false } = {},
+): Promise<number> {
   let database: OpenedDatabase | undefined;
+  let code: number;
   try {
     // Only a command that appends to the trail signs: the others accept a key that only verifies.
     const config = resolveConfig({}, appends ? process.env : { ...process.env, [SIGNING_KEY_ENV]: undefined });
-    database = openDatabase(config.database, config.logger);
-    await assertSchemaCurrent(database.knex);
-    return await fn(database, config);
+    database = openDatabase(config.database, config.logger, `activity-tracking ${command}`);
+    if (!schemaMayBeBehind) await assertSchemaCurrent(database.knex);
+    code = await fn(database, config);
   } catch (error) {
-    return failWith(err, messageOf(error));
-  } finally {
-    await database?.knex.destroy();
+    code = failWith(err, messageOf(explainDatabaseError(error, database)));
   }
+  try {
+    await database?.close();
+  } catch (error) {
+    code = failWith(err, messageOf(explainDatabaseError(error, database)));
+  }
+  return code;
 }
 
 function describeVerification(result: ChainVerification): string {
@@ -215,9 +233,13 @@ function describeVerification(result: ChainVerification): string {
     ? `Checked ${result.rowsChecked} row(s), chain positions ${result.verifiedFrom} to ${result.verifiedTo}.`
     : 'Checked 0 rows.'];
   if (result.checkpoint) lines.push(`Checkpoint of ${result.checkpoint.createdAt} at position ${result.checkpoint.position}: ${result.checkpoint.status.replace(/_/g, ' ')}.`);
-  lines.push(result.failure
-    ? `BROKEN at position ${result.failure.position ?? '-'} (${result.failure.problem}): ${result.failure.message}`
-    : `OK: the hash chain is intact; head hash ${result.headHash}.`);
+  if (result.failure?.problem === 'checkpoint_key_mismatch') {
+    lines.push(`OK: the hash chain is intact; head hash ${result.headHash}.`, `CHECKPOINT NOT CHECKED (checkpoint_key_mismatch): ${result.failure.message}`);
+  } else {
+    lines.push(result.failure
+      ? `BROKEN at position ${result.failure.position ?? '-'} (${result.failure.problem}): ${result.failure.message}`
+      : `OK: the hash chain is intact; head hash ${result.headHash}.`);
+  }
   return `${lines.join('\n')}\n`;
 }
 
@@ -232,10 +254,17 @@ function failWith(err: NodeJS.WritableStream, message: string): number {
 }
 
 if (require.main === module) {
+  // A WebAssembly abort can also surface outside the command's promise: it is said plainly, never as "Aborted()".
+  const fatal = (error: unknown): void => {
+    process.stderr.write(`activity-tracking: ${messageOf(explainDatabaseError(error, undefined))}\n`);
+    process.exit(ERROR);
+  };
+  process.on('uncaughtException', fatal);
+  process.on('unhandledRejection', fatal);
   main(process.argv.slice(2)).then(
     (code) => { process.exitCode = code; },
     (error: unknown) => {
-      process.stderr.write(`activity-tracking: ${messageOf(error)}\n`);
+      process.stderr.write(`activity-tracking: ${messageOf(explainDatabaseError(error, undefined))}\n`);
       process.exitCode = 1;
     },
   );

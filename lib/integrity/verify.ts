@@ -17,17 +17,23 @@ export type IntegrityProblem =
   | 'truncated'
   | 'checkpoint_mismatch'
   | 'bad_checkpoint'
+  | 'checkpoint_key_mismatch'
   | 'retention_forged'
   | 'backdated'
   | 'unsigned_rows';
 
 export const INTEGRITY_PROBLEMS: readonly IntegrityProblem[] = [
   'content_changed', 'row_missing', 'rows_reordered', 'chain_forked', 'truncated', 'checkpoint_mismatch', 'bad_checkpoint',
-  'retention_forged', 'backdated', 'unsigned_rows',
+  'checkpoint_key_mismatch', 'retention_forged', 'backdated', 'unsigned_rows',
 ];
 
-/** How a checkpoint given to `verifyChain` compared with the chain. */
-export type CheckpointStatus = 'matched' | 'mismatched' | 'missing' | 'removed_by_retention' | 'not_reached';
+/**
+ * How a checkpoint given to `verifyChain` compared with the chain; `key_mismatch`: it was signed
+ * with another key than the one given, so it was not compared.
+ */
+export type CheckpointStatus = 'matched' | 'mismatched' | 'missing' | 'removed_by_retention' | 'not_reached' | 'key_mismatch';
+
+export const CHECKPOINT_STATUSES: readonly CheckpointStatus[] = ['matched', 'mismatched', 'missing', 'removed_by_retention', 'not_reached', 'key_mismatch'];
 
 export interface ChainVerification {
   /** True when every kept row is intact and linked, and the checkpoint (if any) agrees. */
@@ -40,9 +46,15 @@ export interface ChainVerification {
   verifiedTo: number | null;
   /** row_hash at `verifiedTo`: what the next row must link to (with no row, the hash the chain starts from). */
   headHash: string;
-  /** Present when a correctly signed checkpoint was given. */
+  /**
+   * Present when a checkpoint signed with the given key was given, and when one signed with another
+   * key was (status `key_mismatch`: position, hash and createdAt are then what it claims, unchecked).
+   */
   checkpoint?: { position: number; hash: string; createdAt: string; status: CheckpointStatus };
-  /** The first problem in chain order; absent when `ok`. */
+  /**
+   * The first problem in chain order; absent when `ok`. `checkpoint_key_mismatch` is reported only
+   * when the chain itself is intact: a problem in the chain comes first.
+   */
   failure?: { position: number | null; problem: IntegrityProblem; message: string };
 }
 
@@ -108,27 +120,43 @@ export async function verifyChain(db: Database, options: VerifyChainOptions = {}
   const settings: Settings = { pageSize, backdatedAfterDays, backdatedAfterMs: backdatedAfterDays * 86_400_000 };
   const signingKey = options.signingKey === undefined ? undefined : resolveSigningKey(options.signingKey, 'signingKey');
   let checkpoint: SignedCheckpoint | undefined;
+  let otherKey: { checkpoint: SignedCheckpoint; reason: string } | undefined;
   if (options.checkpoint !== undefined) {
     const check = verifyCheckpoint(options.checkpoint, options.checkpointKey);
-    if (!check.valid) {
+    if (check.valid) {
+      checkpoint = check.checkpoint;
+    } else if (check.problem === 'checkpoint_key_mismatch' && check.checkpoint) {
+      // Signed with another key: it says nothing about the chain, which is still checked on its own.
+      otherKey = { checkpoint: check.checkpoint, reason: check.reason };
+    } else {
       const position = (options.checkpoint as { position?: unknown } | null)?.position;
       return {
         ok: false, rowsChecked: 0, verifiedFrom: null, verifiedTo: null, headHash: GENESIS_HASH,
         failure: { position: typeof position === 'number' && Number.isSafeInteger(position) ? position : null, problem: 'bad_checkpoint', message: `The checkpoint is not trustworthy: ${check.reason}` },
       };
     }
-    checkpoint = check.checkpoint;
   }
   let result: ChainVerification | 'restart';
   for (let attempt = 0; ; attempt += 1) {
     result = await walk(db, settings, checkpoint, attempt < RESTARTS);
     if (result !== 'restart') break;
   }
-  if (!result.ok) return result;
+  if (!result.ok) return withOtherKey(result, otherKey);
   // Checks of the chain as a whole, once every row in it was found intact, come here.
   const unsigned = signingKey ? await checkBatchSignatures(db, signingKey, result.verifiedTo) : undefined;
-  if (unsigned) return { ...result, ok: false, failure: unsigned };
-  return result;
+  return withOtherKey(unsigned ? { ...result, ok: false, failure: unsigned } : result, otherKey);
+}
+
+/** The result with the checkpoint of another key in it, and as the failure when there is no other. */
+function withOtherKey(result: ChainVerification, otherKey: { checkpoint: SignedCheckpoint; reason: string } | undefined): ChainVerification {
+  if (otherKey === undefined) return result;
+  const { position, hash, createdAt } = otherKey.checkpoint;
+  return {
+    ...result,
+    ok: false,
+    checkpoint: { position, hash, createdAt, status: 'key_mismatch' },
+    failure: result.failure ?? { position, problem: 'checkpoint_key_mismatch', message: otherKey.reason },
+  };
 }
 
 /** The option, else the environment variable, else the default; throws naming the one that is wrong. */

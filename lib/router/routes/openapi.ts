@@ -3,7 +3,7 @@ import { MAX_LIMIT, DEFAULT_LIMIT } from '../params';
 import { ORDER_BY_COLUMNS } from '../../store/reports/filters';
 import { COUNT_CAP } from '../../store/reports/activities';
 import { SUSPICIOUS_RULES } from '../../store/reports/suspicious';
-import { INTEGRITY_PROBLEMS } from '../../integrity/verify';
+import { CHECKPOINT_STATUSES, INTEGRITY_PROBLEMS } from '../../integrity/verify';
 import { ALERT_RULES } from '../../types';
 import { openApiRowSchema } from '../../store/columns';
 
@@ -171,16 +171,22 @@ const DOCUMENT: Record<string, unknown> = {
         retention: object({ retentionDays: int, oldestRecord: nullableTime }),
       }),
     }))),
-    '/integrity': get('Verify the hash chain of the whole trail: every kept row unchanged, none missing, none moved (system_admin and admin only; takes time in proportion to the trail)', [], json(object({
+    '/integrity': get('Verify the hash chain of the whole trail: every kept row unchanged, none missing, none moved (system_admin and admin only; takes time in proportion to the trail); with checkpoint, also that the chain still holds it', [
+      query('checkpoint', 'The JSON of a checkpoint file (activity-tracking checkpoint), URL-encoded; checked with the ACTIVITY_CHECKPOINT_* keys of the app\'s environment', { type: 'string', maxLength: 2000 }),
+    ], json(object({
       data: object({
         ok: { type: 'boolean' },
         rowsChecked: int,
         verifiedFrom: { type: ['integer', 'null'], description: 'First kept chain position (after the last retention run); null when no row was found intact' },
         verifiedTo: { type: ['integer', 'null'], description: 'Last chain position found intact' },
         headHash: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'row_hash at verifiedTo: what the next row must link to' },
+        checkpoint: {
+          ...object({ position: int, hash: str, createdAt: time, status: { type: 'string', enum: [...CHECKPOINT_STATUSES] } }),
+          description: 'With a checkpoint signed with the configured key, how it compared with the chain; key_mismatch: signed with another key, not compared (its fields are then what it claims)',
+        },
         failure: object({
           position: { type: ['integer', 'null'] },
-          problem: { type: 'string', enum: [...INTEGRITY_PROBLEMS] },
+          problem: { type: 'string', enum: [...INTEGRITY_PROBLEMS], description: 'checkpoint_key_mismatch comes only with an intact chain: a problem in the chain is reported first' },
           message: str,
         }),
       }, ['ok', 'rowsChecked', 'verifiedFrom', 'verifiedTo', 'headHash']),
