@@ -101,8 +101,9 @@ export function requireUser(req: Request, res: Response, next: NextFunction): vo
 
 /**
  * A failed login counts against the account it tried (alert rule failed_logins_per_account) and is
- * seen by that account's organisation; a name that is no account is not kept (it may be a password
- * typed into the wrong field).
+ * seen by that account's organisation. A name that is no account is not kept (it may be a password
+ * typed into the wrong field): with the tracker option dropUnknownLoginNames, a failed login this
+ * did not name keeps '[unknown account]' in place of the name.
  */
 export function nameTheAccountTried(req: Request, username: unknown): void {
   if (!req.activity || typeof username !== 'string' || !Object.hasOwn(EXAMPLE_USERS, username)) return;

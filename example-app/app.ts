@@ -38,13 +38,15 @@ export interface ExampleAppOptions {
 
 /**
  * The tracker options the example runs with (server.ts) and its tests use: report access for the
- * signed-in user, the user's organisation on every row, and the assistant's message text
- * (`text`) redacted like a password, so the trail counts conversations without keeping them.
+ * signed-in user, the user's organisation on every row, the assistant's message text (`text`)
+ * redacted like a password, so the trail counts conversations without keeping them, and a failed
+ * login's name dropped unless it is an account (the login routes name it: nameTheAccountTried).
  */
 export const EXAMPLE_TRACKER_OPTIONS = {
   authorize: (req: { user?: unknown }) => exampleReportAuthorize(req),
   getTenantId: (req: { user?: unknown }) => exampleTenantOf(req),
   sensitiveKeys: ['text'],
+  dropUnknownLoginNames: true,
 };
 
 /**

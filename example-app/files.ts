@@ -1,6 +1,10 @@
-/** Files: an upload whose bytes are counted, never parsed or kept, and a download that describes it. */
+/**
+ * Files: an upload whose bytes are counted, never parsed or kept, and a download that describes it.
+ * The dashboard's form uploads too, and the browser is sent back to the dashboard.
+ */
 import express from 'express';
-import { currentUser, requireUser } from './accounts';
+import { currentUser } from './accounts';
+import { backToDashboard, refuse, requireUserOrLogin, wantsPage } from './forms';
 
 /** Uploads larger than this are refused with 413. */
 export const MAX_UPLOAD_BYTES = 5 * 1024 * 1024;
@@ -18,14 +22,14 @@ export function fileRoutes(): { router: express.Router; uploadedBy: (userId: str
   let nextId = 1;
   const router = express.Router();
 
-  router.post('/api/files', requireUser, (req, res) => {
+  router.post('/api/files', requireUserOrLogin, (req, res) => {
     if (!/^multipart\/form-data\s*;/i.test(req.headers['content-type'] ?? '')) {
-      res.status(415).json({ error: 'Send the file as multipart/form-data' });
+      refuse(req, res, 415, 'Send the file as multipart/form-data');
       return;
     }
     const tooLarge = (): void => {
       // Closing the connection stops a client that would otherwise keep sending.
-      res.set('Connection', 'close').status(413).json({ error: `Files are limited to ${MAX_UPLOAD_BYTES} bytes` });
+      refuse(req, res.set('Connection', 'close'), 413, `Files are limited to ${MAX_UPLOAD_BYTES} bytes`);
     };
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > MAX_UPLOAD_BYTES) {
@@ -49,6 +53,10 @@ export function fileRoutes(): { router: express.Router; uploadedBy: (userId: str
       if (req.activity) {
         req.activity.entityType = 'files';
         req.activity.entityId = file.id;
+      }
+      if (wantsPage(req)) {
+        backToDashboard(res);
+        return;
       }
       res.status(201).location(`/api/files/${file.id}/download`).json({ id: file.id, size });
     });

@@ -1,6 +1,10 @@
-/** Items: a JSON CRUD resource kept in memory. Reads are open; writes need a signed-in user. */
+/**
+ * Items: a JSON CRUD resource kept in memory. Reads are open; writes need a signed-in user. The
+ * dashboard's form creates one too, and the browser is sent back to the dashboard.
+ */
 import express, { type Request, type Response } from 'express';
 import { currentUser, requireUser } from './accounts';
+import { backToDashboard, refuse, requireUserOrLogin, wantsPage } from './forms';
 import { DEMO_USERNAME } from './tenants';
 
 export interface Item {
@@ -36,10 +40,10 @@ export function itemRoutes(): { router: express.Router; createdBy: (userId: stri
     res.json(item);
   });
 
-  router.post('/api/items', requireUser, (req, res) => {
+  router.post('/api/items', requireUserOrLogin, (req, res) => {
     const { name, error } = readName(req.body, true);
     if (name === undefined) {
-      res.status(400).json({ error });
+      refuse(req, res, 400, error ?? 'name is required');
       return;
     }
     const item: Item = { id: String(nextId++), name, createdBy: currentUser(req)!.id };
@@ -48,6 +52,10 @@ export function itemRoutes(): { router: express.Router; createdBy: (userId: stri
     if (req.activity) {
       req.activity.entityType = 'items';
       req.activity.entityId = item.id;
+    }
+    if (wantsPage(req)) {
+      backToDashboard(res);
+      return;
     }
     res.status(201).location(`/api/items/${item.id}`).json(item);
   });

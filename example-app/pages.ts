@@ -76,7 +76,8 @@ curl -s -X POST ${base}/api/files -H "authorization: Bearer $TOKEN" -F file=@pac
       <p>An example of <code>express-activity-tracking</code>: Express middleware that records every request
         (who, what, when, from where, how long, with what result) into an append-only trail, in an embedded
         PostgreSQL (PGlite) under <code>./.activity-data</code>, or in PostgreSQL when <code>DATABASE_URL</code> is set.</p>
-      <p>Passwords, tokens and cookies are redacted before anything is stored.</p>
+      <p>Passwords, tokens and cookies are redacted before anything is stored, and so is the name a failed
+        login typed when it is no account (it may be a password typed into the wrong field).</p>
     `);
   });
 

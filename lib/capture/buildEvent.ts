@@ -2,6 +2,7 @@ import type { ResolvedConfig } from '../config';
 import type { ActivityEvent, ActivityType, RequestActivity, TrackedRequest, TrackedResponse } from '../types';
 import { actionFor, classifyActivity } from './classify';
 import { entityFromRoute } from './entity';
+import { dropLoginNames } from './loginNames';
 import type { GeoLocator } from './geo';
 import { cleanId } from '../util/ids';
 import { resolveTenantId, resolveUserId } from './identity';
@@ -86,6 +87,8 @@ export function buildRequestEvent(ctx: CaptureContext, req: TrackedRequest, res:
     : isRouteSecret(routeSecrets, derived.entityId) ? REDACTED : derived.entityId;
 
   let userId: string | null = overrides?.userId !== undefined ? cleanId(overrides.userId) : null;
+  // Only the route knows which account a failed login tried; a signed-in user's id says nothing of the name typed.
+  const accountNamedByRoute = userId !== null && userId !== '';
   try {
     if (userId === null) userId = resolveUserId(req, config, ctx.tokens);
   } catch (error) {
@@ -101,6 +104,10 @@ export function buildRequestEvent(ctx: CaptureContext, req: TrackedRequest, res:
 
   const agent = ctx.userAgents.parse(start.userAgent);
   const details = requestDetails(ctx, { req, headers, params, custom: overrides?.details }, url, queryAt, aborted);
+  if (details !== null && activityType === 'login_failed' && config.dropUnknownLoginNames && !accountNamedByRoute) {
+    dropLoginNames(details['body'], config.loginNameFields);
+    dropLoginNames(details['query'], config.loginNameFields);
+  }
   const requestLength = Number(headers['content-length']);
 
   const event: ActivityEvent = {

@@ -1,6 +1,7 @@
 /** What each request's row holds and how it is classified: the capture options, their defaults and their checks. */
 import { ACTIVITY_TYPES, type ActivityType, type TrackedRequest, type TrackedResponse } from '../types';
 import { DEFAULT_SANITIZE_LIMITS, type SanitizeLimits } from './sanitize';
+import { normalizeFieldName } from './loginNames';
 import { trimSlash } from '../util/paths';
 import {
   checkBoolean, checkFunction, envBoolean, invalid, isPlainObject, numberGroup, stringList,
@@ -62,6 +63,20 @@ export interface CaptureOptions {
    */
   sensitiveKeys?: string[];
   /**
+   * On a failed login (`login_failed`) the route did not name an account for with
+   * `req.activity.userId`, replace the values of `loginNameFields` in the body and the query with
+   * `'[unknown account]'`: a name that is no account may be a password typed into the wrong field.
+   * A failed login at an account the route recognised keeps the name.
+   * @default false
+   */
+  dropUnknownLoginNames?: boolean;
+  /**
+   * The fields `dropUnknownLoginNames` empties, at any depth of the body and the query, matched as
+   * whole keys, case- and separator-insensitive (`userName`, `user_name`, `user[email]` all match).
+   * @default ['username', 'user', 'userid', 'login', 'loginid', 'email', 'emailaddress', 'account', 'accountname', 'identifier']
+   */
+  loginNameFields?: string[];
+  /**
    * Bounds on `details`: nesting depth, keys per object (and items per array), characters per
    * string, and bytes of JSON in all.
    * @default { maxDepth: 6, maxKeys: 100, maxStringLength: 1024, maxTotalBytes: 16384 }
@@ -95,6 +110,8 @@ export const CAPTURE_DEFAULTS = {
     '/api/token/refresh', '/oauth/token', '/api/v1/auth/refresh',
   ],
   sensitiveKeys: [],
+  dropUnknownLoginNames: false,
+  loginNameFields: ['username', 'user', 'userid', 'login', 'loginid', 'email', 'emailaddress', 'account', 'accountname', 'identifier'],
   limits: DEFAULT_SANITIZE_LIMITS,
   headers: ['accept', 'accept-language', 'content-type', 'origin', 'referer', 'x-request-id', 'x-correlation-id'],
   geo: true,
@@ -111,6 +128,9 @@ export interface ResolvedCaptureOptions {
   logoutPaths: ReadonlySet<string>;
   tokenRefreshPaths: ReadonlySet<string>;
   sensitiveKeys: readonly string[];
+  dropUnknownLoginNames: boolean;
+  /** Normalized (normalizeFieldName). */
+  loginNameFields: ReadonlySet<string>;
   limits: SanitizeLimits;
   headers: readonly string[];
   geo: boolean;
@@ -128,6 +148,8 @@ export function resolveCaptureOptions(opts: CaptureOptions, env: NodeJS.ProcessE
   const limits = numberGroup<SanitizeLimits>('limits', opts.limits, CAPTURE_DEFAULTS.limits, LIMIT_RANGES);
   const geo = opts.geo ?? CAPTURE_DEFAULTS.geo;
   checkBoolean('geo', geo);
+  const dropUnknownLoginNames = opts.dropUnknownLoginNames ?? CAPTURE_DEFAULTS.dropUnknownLoginNames;
+  checkBoolean('dropUnknownLoginNames', dropUnknownLoginNames);
   return {
     detailedTracking,
     getUserId: opts.getUserId,
@@ -139,6 +161,8 @@ export function resolveCaptureOptions(opts: CaptureOptions, env: NodeJS.ProcessE
     logoutPaths: pathSet('logoutPaths', opts.logoutPaths, CAPTURE_DEFAULTS.logoutPaths),
     tokenRefreshPaths: pathSet('tokenRefreshPaths', opts.tokenRefreshPaths, CAPTURE_DEFAULTS.tokenRefreshPaths),
     sensitiveKeys: stringList('sensitiveKeys', opts.sensitiveKeys, CAPTURE_DEFAULTS.sensitiveKeys),
+    dropUnknownLoginNames,
+    loginNameFields: resolveLoginNameFields(opts.loginNameFields, dropUnknownLoginNames),
     limits,
     headers: stringList('headers', opts.headers, CAPTURE_DEFAULTS.headers).map((h) => h.toLowerCase()),
     geo,
@@ -170,6 +194,20 @@ function normalizeRouteKey(key: string): string {
 const LIMIT_RANGES = {
   maxDepth: [1, MAX_LIMIT], maxKeys: [1, MAX_LIMIT], maxStringLength: [1, MAX_LIMIT], maxTotalBytes: [1, MAX_LIMIT],
 } as const satisfies Record<keyof SanitizeLimits, readonly [number, number]>;
+
+function resolveLoginNameFields(value: unknown, dropping: boolean): ReadonlySet<string> {
+  const fields = new Set<string>();
+  for (const field of stringList('loginNameFields', value, CAPTURE_DEFAULTS.loginNameFields)) {
+    const normalized = normalizeFieldName(field);
+    if (normalized === '') throw invalid('loginNameFields', field, "name a field with letters or digits, such as 'username'");
+    fields.add(normalized);
+  }
+  // An empty list with the option on would keep every name while the app believes it drops them.
+  if (dropping && fields.size === 0) {
+    throw invalid('loginNameFields', value, "list the fields a login form sends its name in, such as ['username', 'email'], or leave it out for the default list");
+  }
+  return fields;
+}
 
 function pathSet(name: string, value: unknown, fallback: readonly string[]): ReadonlySet<string> {
   const list = stringList(name, value, fallback);
