@@ -8,6 +8,7 @@ import * as alerts from './20261128000000_alerts';
 import * as retentionGuard from './20261129000000_retention_guard';
 import * as writerRole from './20261130000000_writer_role';
 import * as writerHashes from './20261202000000_writer_hashes';
+import * as sortIndexes from './20261203000000_sort_indexes';
 
 /** The package's migrations keep their own table, so they never meet the host app's. */
 export const MIGRATIONS_TABLE = 'activity_tracking_migrations';
@@ -28,6 +29,7 @@ const MIGRATIONS: readonly Migration[] = [
   { name: '20261129000000_retention_guard', migration: retentionGuard },
   { name: '20261130000000_writer_role', migration: writerRole },
   { name: '20261202000000_writer_hashes', migration: writerHashes },
+  { name: '20261203000000_sort_indexes', migration: sortIndexes },
 ];
 
 export const LATEST_MIGRATION = MIGRATIONS[MIGRATIONS.length - 1]?.name ?? '';

@@ -1,6 +1,6 @@
 import { ACTIVITY_TYPES, ACTOR_TYPES, SEVERITIES } from '../../types';
 import { MAX_LIMIT, DEFAULT_LIMIT } from '../params';
-import { ORDER_BY_COLUMNS } from '../../store/reports/filters';
+import { ORDER_BY_NAMES } from '../../store/reports/filters';
 import { COUNT_CAP } from '../../store/reports/activities';
 import { SUSPICIOUS_RULES } from '../../store/reports/suspicious';
 import { CHECKPOINT_STATUSES, INTEGRITY_PROBLEMS } from '../../integrity/verify';
@@ -97,7 +97,7 @@ const DOCUMENT: Record<string, unknown> = {
   paths: {
     '/activities': get('Filtered activities, newest first by default', [
       ...filterParams, ...pageParams,
-      query('orderBy', 'Sort column', { type: 'string', enum: Object.keys(ORDER_BY_COLUMNS), default: 'startTime' }),
+      query('orderBy', 'Sort column, by field name or column name', { type: 'string', enum: [...ORDER_BY_NAMES], default: 'startTime' }),
       query('order', 'Sort direction', { type: 'string', enum: ['asc', 'desc'], default: 'desc' }),
     ], json(object({ data: { type: 'array', items: ref('Activity') }, pagination }))),
     '/stats': get('Statistics of a period (default: the last 7 days)', [...dateParams, filterParams[0] as object, filterParams[2] as object, ...domainFilterParams], json(object({

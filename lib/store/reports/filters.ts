@@ -39,17 +39,36 @@ export interface StatsFilters extends Period, DomainFilters {
 }
 
 /**
- * Columns `orderBy` may name, each with the column it sorts by: only those an index can hand over
- * in order (start_time; duration; user_id and activity_type lead an index with start_time), so a
- * sorted page never sorts the whole table.
+ * Fields `orderBy` may name, each with the column it sorts by: only those an index can hand over
+ * in order (start_time; duration; created_at; user_id and activity_type lead an index with
+ * start_time), so a sorted page never sorts the whole table.
  */
 export const ORDER_BY_COLUMNS = {
   startTime: 'start_time',
   duration: 'duration',
   userId: 'user_id',
   activityType: 'activity_type',
+  createdAt: 'created_at',
 } as const;
 export type OrderBy = keyof typeof ORDER_BY_COLUMNS;
+
+const FIELDS = Object.keys(ORDER_BY_COLUMNS) as OrderBy[];
+/** The column names that differ from their field's name (start_time for startTime). */
+const COLUMN_NAMES = FIELDS.map((field) => ORDER_BY_COLUMNS[field]).filter((column) => !(FIELDS as string[]).includes(column));
+
+/** What `orderBy` accepts: the field names, then the column names that differ from them. */
+export const ORDER_BY_NAMES: readonly string[] = Object.freeze([...FIELDS, ...COLUMN_NAMES]);
+
+// A Map rather than ORDER_BY_COLUMNS[name]: a plain object would also answer "constructor" or "toString".
+const FIELD_OF_NAME = new Map<string, OrderBy>(FIELDS.flatMap((field) => [[field, field], [ORDER_BY_COLUMNS[field], field]]));
+
+/**
+ * The field `orderBy` names, by its field name as the JSON rows and the CSV header show it, or by
+ * its column name as the tables do; undefined for anything else.
+ */
+export function orderByField(name: string): OrderBy | undefined {
+  return FIELD_OF_NAME.get(name);
+}
 
 export type SortOrder = 'asc' | 'desc';
 
