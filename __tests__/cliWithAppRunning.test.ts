@@ -10,6 +10,7 @@ import { createActivityTracker } from '../lib/tracker';
 import { DATA_FOLDER_LOCK_FILE } from '../lib/store/dataFolderLock';
 import { startChildApp, type ChildApp } from './support/child';
 import { runCli } from './support/cli';
+import { withEnv } from './support/env';
 
 const CHECKPOINT_KEY = 'cli-beside-the-app-checkpoint-key-0123';
 
@@ -73,9 +74,11 @@ describe('the command line while the app has the embedded database open', () => 
 
   it('a second tracker on the folder fails at start-up with the same code, and the running app goes on', async () => {
     const running = await startApp();
-    expect(() => createActivityTracker({ dataDir, database: undefined, jobs: false, geo: false })).toThrow(expect.objectContaining({
-      code: 'ERR_AT_DATA_DIR_IN_USE', message: expect.stringContaining(`is in use by process ${running.child.pid}`),
-    }));
+    await withEnv({ DATABASE_URL: undefined }, async () => {
+      expect(() => createActivityTracker({ dataDir, jobs: false, geo: false })).toThrow(expect.objectContaining({
+        code: 'ERR_AT_DATA_DIR_IN_USE', message: expect.stringContaining(`is in use by process ${running.child.pid}`),
+      }));
+    });
     expect((await fetch(`${running.url}/t/5`)).status).toBe(200);
   }, 120_000);
 
