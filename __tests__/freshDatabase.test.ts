@@ -22,6 +22,20 @@ function peakMb(pid: number): number {
   return Number(kb) / 1024;
 }
 
+/** Starts a tracker on the embedded database in dataDir (with `env` set), and reads its shared_buffers. */
+async function sharedBuffersOfNewTracker(dataDir: string, logger: ReturnType<typeof memoryLogger>, env: Record<string, string> = {}): Promise<string | undefined> {
+  return withEnv({ DATABASE_URL: undefined, ACTIVITY_SESSION_SECRET: undefined, ...env }, async () => {
+    const tracker = createActivityTracker({ dataDir, jobs: false, geo: false, logger });
+    try {
+      await tracker.ready();
+      const { rows } = await tracker.knex.raw<{ rows: Array<{ shared_buffers: string }> }>('show shared_buffers');
+      return rows[0]?.shared_buffers;
+    } finally {
+      await tracker.close();
+    }
+  });
+}
+
 describe('an app on a new data folder', () => {
   it('gets its embedded database from a short-lived process, and itself peaks under 500 MB', async () => {
     const dataDir = newDataDir();
@@ -40,16 +54,7 @@ describe('an app on a new data folder', () => {
   it('opens it with 16 MB of shared buffers, and says nothing', async () => {
     const dataDir = newDataDir();
     const logger = memoryLogger();
-    await withEnv({ DATABASE_URL: undefined, ACTIVITY_SESSION_SECRET: undefined }, async () => {
-      const tracker = createActivityTracker({ dataDir, jobs: false, geo: false, logger });
-      try {
-        await tracker.ready();
-        const { rows } = await tracker.knex.raw<{ rows: Array<{ shared_buffers: string }> }>('show shared_buffers');
-        expect(rows).toEqual([{ shared_buffers: '16MB' }]);
-      } finally {
-        await tracker.close();
-      }
-    });
+    expect(await sharedBuffersOfNewTracker(dataDir, logger)).toBe('16MB');
     // No fallback to creating it in this process, which warns.
     expect(logger.lines.filter((l) => l.level === 'warn' || l.level === 'error')).toEqual([]);
   }, 120_000);
@@ -58,16 +63,7 @@ describe('an app on a new data folder', () => {
     const dataDir = newDataDir();
     const logger = memoryLogger();
     // The child inherits the environment: a preload that does not exist stops it before it starts.
-    await withEnv({ DATABASE_URL: undefined, ACTIVITY_SESSION_SECRET: undefined, NODE_OPTIONS: '--require ./no-such-preload.js' }, async () => {
-      const tracker = createActivityTracker({ dataDir, jobs: false, geo: false, logger });
-      try {
-        await tracker.ready();
-        const { rows } = await tracker.knex.raw<{ rows: Array<{ shared_buffers: string }> }>('show shared_buffers');
-        expect(rows).toEqual([{ shared_buffers: '16MB' }]);
-      } finally {
-        await tracker.close();
-      }
-    });
+    expect(await sharedBuffersOfNewTracker(dataDir, logger, { NODE_OPTIONS: '--require ./no-such-preload.js' })).toBe('16MB');
     expect(existsSync(path.join(dataDir, 'PG_VERSION'))).toBe(true);
     expect(logger.lines.filter((l) => l.level === 'warn' || l.level === 'error')).toEqual([{
       level: 'warn',
