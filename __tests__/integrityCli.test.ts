@@ -95,6 +95,14 @@ describe('on the embedded database', () => {
       const checkpoint = await cli(['checkpoint'], env);
       expect(checkpoint.code).toBe(0);
       expect(JSON.parse(checkpoint.out)).toMatchObject({ position: 0, hash: GENESIS_HASH, algorithm: 'HMAC-SHA256' });
+      // The issue's trial: a mistyped key was told "BROKEN (bad_checkpoint)", exit code 1.
+      const file = path.join(dataDir, 'head.json');
+      writeFileSync(file, checkpoint.out);
+      expect(await cli(['verify', '--checkpoint', file], env)).toMatchObject({ code: 0, out: expect.stringContaining('at position 0: matched.') });
+      const mistyped = await cli(['verify', '--checkpoint', file], { ...env, ACTIVITY_CHECKPOINT_KEY: `${HMAC_SECRET}x` });
+      expect(mistyped).toMatchObject({ code: 3, err: '' });
+      expect(mistyped.out).toContain(`OK: the hash chain is intact; head hash ${GENESIS_HASH}.\nCHECKPOINT NOT CHECKED (checkpoint_key_mismatch): `);
+      expect(mistyped.out).not.toContain('BROKEN');
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
