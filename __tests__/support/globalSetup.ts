@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -27,14 +27,36 @@ export default async function globalSetup(): Promise<void> {
   }
   const dumpPath = path.join(dumpDir, `express-activity-tracking-pglite-${hash.digest('hex').slice(0, 16)}.tar`);
   process.env['ACTIVITY_TEST_PGLITE_DUMP'] = dumpPath;
-  if (existsSync(dumpPath)) return;
+  if (existsSync(dumpPath)) {
+    // Marks it in use, so another checkout's run does not take it for an old one (removeOldDumps).
+    const now = new Date();
+    utimesSync(dumpPath, now, now);
+    return;
+  }
 
   const pglite = new PGlite();
   const db = knex({ client: ClientPgLite, dialect: 'postgres', connection: () => ({ pglite }) } as never);
   await migrate(db);
   const dump = await pglite.dumpDataDir('none');
   const temporary = `${dumpPath}.${process.pid}`;
-  writeFileSync(temporary, Buffer.from(await dump.arrayBuffer()));
+  writeFileSync(temporary, Buffer.from(await dump.arrayBuffer()), { mode: 0o600 });
   renameSync(temporary, dumpPath);
   await db.destroy();
+  removeOldDumps(dumpDir, dumpPath);
+}
+
+/**
+ * Dumps of earlier migrations (40 MB each) would pile up in the temp folder as migrations change.
+ * One not touched for an hour is no other run's to load any more.
+ */
+function removeOldDumps(dumpDir: string, keep: string): void {
+  for (const name of readdirSync(dumpDir)) {
+    const file = path.join(dumpDir, name);
+    if (file === keep || !/^express-activity-tracking-pglite-[0-9a-f]{16}\.tar$/.test(name)) continue;
+    try {
+      if (Date.now() - statSync(file).mtimeMs > 3_600_000) unlinkSync(file);
+    } catch {
+      // Removed by another run meanwhile.
+    }
+  }
 }
