@@ -51,8 +51,8 @@ describe('the command line while the app has the embedded database open', () => 
       for (const command of commands) {
         const result = await runCli(command, env());
         expect(result).toMatchObject({ code: 2, out: '' });
-        expect(result.err).toMatch(new RegExp(`^activity-tracking: .*The embedded database in ${escape(dataDir)} is in use by process ${running.child.pid} on this host `
-          + `\\(a tracker of .*childApp\\.ts, since .*; lock file ${escape(path.join(dataDir, DATA_FOLDER_LOCK_FILE))}\\): the embedded database \\(PGlite\\) can be open in one process at a time\\. `
+        expect(result.err).toMatch(new RegExp(`^activity-tracking: .*The embedded database in ${escapeRegExp(dataDir)} is in use by process ${running.child.pid} on this host `
+          + `\\(a tracker of .*childApp\\.ts, since .*; lock file ${escapeRegExp(path.join(dataDir, DATA_FOLDER_LOCK_FILE))}\\): the embedded database \\(PGlite\\) can be open in one process at a time\\. `
           + 'Fix: stop that process \\(the app\\) and run this again, or set DATABASE_URL in both to a PostgreSQL server'));
         expect(result.err).not.toMatch(/Aborted|WebAssembly|RuntimeError/);
       }
@@ -103,6 +103,6 @@ describe('the command line while the app has the embedded database open', () => 
   }, 120_000);
 });
 
-function escape(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -4,13 +4,12 @@
  * keeps the promise, for any app.
  */
 import express from 'express';
-import type { Knex } from 'knex';
 import request from 'supertest';
 import { createExampleApp, DEMO_PASSWORD, DEMO_USERNAME, EXAMPLE_TRACKER_OPTIONS } from '../example-app/app';
 import { resolveConfig } from '../lib/config';
 import type { Options } from '../lib/types';
 import { memoryLogger, storedActivities, testTracker } from './support/app';
-import { openTestDatabase, resetTables, type TestDatabase } from './support/database';
+import { dumpAllRows, openTestDatabase, resetTables, type TestDatabase } from './support/database';
 
 let db: TestDatabase;
 beforeAll(async () => { db = await openTestDatabase(); });
@@ -20,18 +19,6 @@ beforeEach(async () => { await resetTables(db.knex); });
 /** A password typed into the name field: it must be nowhere once stored. */
 const CANARY = 'Canary-Pass-9f3k';
 const HTML_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
-
-/** Every row of every table in the test's schema, as text: the package's tables and any other. */
-async function dumpEveryTable(knex: Knex): Promise<string> {
-  const tables = (await knex.raw("select table_name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE' order by 1")) as { rows: Array<{ table_name: string }> };
-  expect(tables.rows.map((t) => t.table_name)).toEqual(expect.arrayContaining(['user_activity', 'activity_sessions', 'activity_alerts']));
-  const parts: string[] = [];
-  for (const { table_name: table } of tables.rows) {
-    const result = (await knex.raw('select t::text as row from ?? t', [table])) as { rows: Array<{ row: string }> };
-    for (const { row } of result.rows) parts.push(row);
-  }
-  return parts.join('\n');
-}
 
 function exampleHarness(overrides: Options = {}) {
   const logger = memoryLogger();
@@ -61,7 +48,7 @@ describe('the example app, a failed login with a name that is no account', () =>
       ['/api/auth/login', null, { username: '[unknown account]', email: '[unknown account]', password: '[REDACTED]' }],
       ['/api/auth/login', 'grace', { username: 'grace', password: '[REDACTED]' }],
     ]);
-    expect(await dumpEveryTable(db.knex)).not.toContain(CANARY);
+    expect(await dumpAllRows(db.knex)).not.toContain(CANARY);
     const csv = await request(app).get('/api/activity-tracking/export').set('Authorization', `Bearer ${ops}`).buffer(true).expect(200);
     expect(csv.headers['content-type']).toBe('text/csv; charset=utf-8');
     expect(csv.text).toContain('[unknown account]');
@@ -139,7 +126,7 @@ describe('dropUnknownLoginNames in an app of its own', () => {
       ['bob', { body: { username: '[unknown account]' }, query: undefined }],
       ['alice', { body: { username: 'alice', password: '[REDACTED]' }, query: undefined }],
     ]);
-    expect(await dumpEveryTable(db.knex)).not.toContain(CANARY);
+    expect(await dumpAllRows(db.knex)).not.toContain(CANARY);
     await tracker.close();
   });
 

@@ -63,11 +63,15 @@ export async function resetTables(knex: Knex): Promise<void> {
   });
 }
 
-/** Every row of every table of the package, as text: what a canary search looks through. */
+/** Every row of every table of the test's schema (the package's and any other), as text: what a canary search looks through. */
 export async function dumpAllRows(knex: Knex): Promise<string> {
+  // Every table of the test's schema, so a table added later is searched too.
+  const tables = (await knex.raw("select table_name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE' order by 1")) as { rows: Array<{ table_name: string }> };
+  const names = tables.rows.map((t) => t.table_name);
+  if (!names.includes('user_activity')) throw new Error(`dumpAllRows found no user_activity among the tables of the current schema: ${names.join(', ')}`);
   const parts: string[] = [];
-  for (const table of ['user_activity', 'activity_sessions', 'activity_summaries', 'activity_alerts']) {
-    const result = (await knex.raw(`select t::text as row from ${table} t`)) as { rows: Array<{ row: string }> };
+  for (const table of names) {
+    const result = (await knex.raw('select t::text as row from ?? t', [table])) as { rows: Array<{ row: string }> };
     for (const { row } of result.rows) parts.push(row);
   }
   return parts.join('\n');

@@ -3,18 +3,13 @@
  * enough that a name which is no account must not be kept; a name the app recognised is an
  * account, and the row stays useful with it (see the dropUnknownLoginNames option).
  */
+import { normalizeKey } from './sanitize';
 
 /** What an unknown name is replaced with: the row still shows that a name was sent, not which. */
 export const UNKNOWN_ACCOUNT = '[unknown account]';
 
-const FIELD_SEPARATORS = /[-_.\s]/g;
 // A urlencoded parser without nesting keeps `user[email]` as one key: its last part names the field.
 const LAST_BRACKETED = /\[([^[\]]*)\]$/;
-
-/** Field names as they are compared: `userName`, `user_name` and `USER-NAME` are one name. */
-export function normalizeFieldName(name: string): string {
-  return name.toLowerCase().replace(FIELD_SEPARATORS, '');
-}
 
 /**
  * Replaces, in place, the value of every key of `value` named in `fields` (normalized), at any
@@ -34,7 +29,7 @@ export function dropLoginNames(value: unknown, fields: ReadonlySet<string>): voi
 }
 
 function namesLogin(key: string, fields: ReadonlySet<string>): boolean {
-  if (fields.has(normalizeFieldName(key))) return true;
+  if (fields.has(normalizeKey(key))) return true;
   const part = key.endsWith(']') ? LAST_BRACKETED.exec(key)?.[1] : undefined;
-  return part !== undefined && fields.has(normalizeFieldName(part));
+  return part !== undefined && fields.has(normalizeKey(part));
 }

@@ -1,7 +1,6 @@
 /** What each request's row holds and how it is classified: the capture options, their defaults and their checks. */
 import { ACTIVITY_TYPES, type ActivityType, type TrackedRequest, type TrackedResponse } from '../types';
-import { DEFAULT_SANITIZE_LIMITS, type SanitizeLimits } from './sanitize';
-import { normalizeFieldName } from './loginNames';
+import { DEFAULT_SANITIZE_LIMITS, normalizeKey, type SanitizeLimits } from './sanitize';
 import { trimSlash } from '../util/paths';
 import {
   checkBoolean, checkFunction, envBoolean, invalid, isPlainObject, numberGroup, stringList,
@@ -129,7 +128,7 @@ export interface ResolvedCaptureOptions {
   tokenRefreshPaths: ReadonlySet<string>;
   sensitiveKeys: readonly string[];
   dropUnknownLoginNames: boolean;
-  /** Normalized (normalizeFieldName). */
+  /** Normalized as the sanitizer compares keys (normalizeKey). */
   loginNameFields: ReadonlySet<string>;
   limits: SanitizeLimits;
   headers: readonly string[];
@@ -198,7 +197,7 @@ const LIMIT_RANGES = {
 function resolveLoginNameFields(value: unknown, dropping: boolean): ReadonlySet<string> {
   const fields = new Set<string>();
   for (const field of stringList('loginNameFields', value, CAPTURE_DEFAULTS.loginNameFields)) {
-    const normalized = normalizeFieldName(field);
+    const normalized = normalizeKey(field);
     if (normalized === '') throw invalid('loginNameFields', field, "name a field with letters or digits, such as 'username'");
     fields.add(normalized);
   }

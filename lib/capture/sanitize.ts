@@ -538,7 +538,8 @@ export function createSanitizer(options: SanitizeOptions = {}): Sanitizer {
   };
 }
 
-function normalizeKey(key: string): string {
+/** A key as it is compared: lower case, without separators (`userName`, `user_name`, `USER-NAME` are one). */
+export function normalizeKey(key: string): string {
   return key.toLowerCase().replace(KEY_SEPARATORS, '');
 }
 

@@ -31,9 +31,8 @@ export const INTEGRITY_PROBLEMS: readonly IntegrityProblem[] = [
  * How a checkpoint given to `verifyChain` compared with the chain; `key_mismatch`: it was signed
  * with another key than the one given, so it was not compared.
  */
-export type CheckpointStatus = 'matched' | 'mismatched' | 'missing' | 'removed_by_retention' | 'not_reached' | 'key_mismatch';
-
-export const CHECKPOINT_STATUSES: readonly CheckpointStatus[] = ['matched', 'mismatched', 'missing', 'removed_by_retention', 'not_reached', 'key_mismatch'];
+export const CHECKPOINT_STATUSES = ['matched', 'mismatched', 'missing', 'removed_by_retention', 'not_reached', 'key_mismatch'] as const;
+export type CheckpointStatus = typeof CHECKPOINT_STATUSES[number];
 
 export interface ChainVerification {
   /** True when every kept row is intact and linked, and the checkpoint (if any) agrees. */

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { ACTIVITY_TYPES, ACTOR_TYPES, type ActivityType } from '../types';
-import { ORDER_BY_COLUMNS, ORDER_BY_NAMES, orderByField, type ActivityFilters, type ActivityPage, type DomainFilters, type OrderBy, type Paging } from '../store/reports/filters';
+import { ORDER_BY_COLUMN_NAMES, ORDER_BY_FIELDS, orderByField, type ActivityFilters, type ActivityPage, type DomainFilters, type OrderBy, type Paging } from '../store/reports/filters';
 import { invalidParam, ApiError } from './apiError';
 
 /** A query string as Express hands it over: strings, arrays of them, or nested objects from the qs parser. */
@@ -170,9 +170,6 @@ export function pageParams(query: RawQuery): ActivityPage {
   };
 }
 
-const SORT_FIELDS = Object.keys(ORDER_BY_COLUMNS);
-const SORT_COLUMNS = ORDER_BY_NAMES.filter((name) => !SORT_FIELDS.includes(name));
-
 /**
  * `orderBy` by field name (startTime) or column name (start_time), answered as the field name, so
  * the trail records one spelling. Only names of the allowlist pass: the value never reaches SQL.
@@ -181,7 +178,7 @@ function orderByParam(query: RawQuery): OrderBy {
   const value = single(query, 'orderBy', 64);
   if (value === undefined) return 'startTime';
   const field = orderByField(value);
-  if (field === undefined) throw invalidParam('orderBy', `"orderBy" must be one of ${SORT_FIELDS.join(', ')}, or the column name of one: ${SORT_COLUMNS.join(', ')}`);
+  if (field === undefined) throw invalidParam('orderBy', `"orderBy" must be one of ${ORDER_BY_FIELDS.join(', ')}, or the column name of one: ${ORDER_BY_COLUMN_NAMES.join(', ')}`);
   return field;
 }
 

@@ -52,15 +52,15 @@ export const ORDER_BY_COLUMNS = {
 } as const;
 export type OrderBy = keyof typeof ORDER_BY_COLUMNS;
 
-const FIELDS = Object.keys(ORDER_BY_COLUMNS) as OrderBy[];
+export const ORDER_BY_FIELDS: readonly OrderBy[] = Object.freeze(Object.keys(ORDER_BY_COLUMNS) as OrderBy[]);
 /** The column names that differ from their field's name (start_time for startTime). */
-const COLUMN_NAMES = FIELDS.map((field) => ORDER_BY_COLUMNS[field]).filter((column) => !(FIELDS as string[]).includes(column));
+export const ORDER_BY_COLUMN_NAMES: readonly string[] = Object.freeze(ORDER_BY_FIELDS.map((field) => ORDER_BY_COLUMNS[field]).filter((column) => !(ORDER_BY_FIELDS as readonly string[]).includes(column)));
 
 /** What `orderBy` accepts: the field names, then the column names that differ from them. */
-export const ORDER_BY_NAMES: readonly string[] = Object.freeze([...FIELDS, ...COLUMN_NAMES]);
+export const ORDER_BY_NAMES: readonly string[] = Object.freeze([...ORDER_BY_FIELDS, ...ORDER_BY_COLUMN_NAMES]);
 
 // A Map rather than ORDER_BY_COLUMNS[name]: a plain object would also answer "constructor" or "toString".
-const FIELD_OF_NAME = new Map<string, OrderBy>(FIELDS.flatMap((field) => [[field, field], [ORDER_BY_COLUMNS[field], field]]));
+const FIELD_OF_NAME = new Map<string, OrderBy>(ORDER_BY_FIELDS.flatMap((field) => [[field, field], [ORDER_BY_COLUMNS[field], field]]));
 
 /**
  * The field `orderBy` names, by its field name as the JSON rows and the CSV header show it, or by
