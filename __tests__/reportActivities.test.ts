@@ -42,7 +42,7 @@ describe.each(EXPRESS_VERSIONS)('GET /activities with %s', (_name, express) => {
 
   it('returns the activities of the period, newest first, with the total', async () => {
     const response = await get(PERIOD).expect(200);
-    expect(response.body.pagination).toEqual({ total: 8, limit: 100, offset: 0 });
+    expect(response.body.pagination).toEqual({ total: 8, limit: 100, offset: 0, nextCursor: null });
     expect(response.body.data.map((a: { id: string }) => a.id)).toEqual([...events].reverse().map((e) => e.id));
     expect(response.body.data[7]).toMatchObject({
       id: events[0]?.id, userId: 'alice', sessionId: 'sess-a', activityType: 'login', action: 'login', path: '/login',
@@ -74,7 +74,8 @@ describe.each(EXPRESS_VERSIONS)('GET /activities with %s', (_name, express) => {
     const page = await get(`${PERIOD}&limit=3&offset=2&orderBy=duration&order=asc`).expect(200);
     // Durations ascending: 5, 8, 12, 15, 25, 30, 40, 500 → the third to fifth.
     expect(page.body.data.map((a: { duration: number }) => a.duration)).toEqual([12, 15, 25]);
-    expect(page.body.pagination).toEqual({ total: 8, limit: 3, offset: 2 });
+    // Sorted by a nullable column: paged by offset only, so no cursor.
+    expect(page.body.pagination).toEqual({ total: 8, limit: 3, offset: 2, nextCursor: null });
   });
 
   it('puts the read on the trail: who read, with which filters', async () => {
@@ -137,10 +138,10 @@ describe('GET /activities on a broad filter', () => {
     try {
       const app = reportApp(EXPRESS_VERSIONS[1][1], tracker, { capture: false });
       const broad = await request(app).get(`${MOUNT}/activities?limit=1`).set(bearer('a', 'auditor')).expect(200);
-      expect(broad.body.pagination).toEqual({ total: 100_000, totalIsLowerBound: true, limit: 1, offset: 0 });
+      expect(broad.body.pagination).toEqual({ total: 100_000, totalIsLowerBound: true, limit: 1, offset: 0, nextCursor: expect.any(String) });
       expect(broad.body.data[0].startTime).toBe(new Date(Date.UTC(2026, 0, 1) + 100_001_000).toISOString());
       const narrow = await request(app).get(`${MOUNT}/activities?limit=1&startDate=2026-01-01T00:00:01Z&endDate=2026-01-01T00:00:10Z`).set(bearer('a', 'auditor')).expect(200);
-      expect(narrow.body.pagination).toEqual({ total: 10, limit: 1, offset: 0 });
+      expect(narrow.body.pagination).toEqual({ total: 10, limit: 1, offset: 0, nextCursor: expect.any(String) });
     } finally {
       await tracker.close();
     }

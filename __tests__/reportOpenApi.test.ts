@@ -36,6 +36,8 @@ describe.each(EXPRESS_VERSIONS)('the OpenAPI document describes real responses (
     ['/compliance-report', `/compliance-report?startDate=${new Date(Date.now() - 86_400_000).toISOString()}&endDate=${new Date(Date.now() + 60_000).toISOString()}`, 'system_admin'],
     ['/me/sessions', '/me/sessions', 'user'],
     ['/me/summary', '/me/summary', 'user'],
+    ['/console/session', '/console/session', 'auditor'],
+    ['/integrity/runs', '/integrity/runs', 'system_admin'],
   ];
 
   it.each(cases)('%s', async (documented, url, role) => {
@@ -62,8 +64,8 @@ describe.each(EXPRESS_VERSIONS)('the OpenAPI document describes real responses (
     expect(csv.headers['content-type']).toMatch(/^text\/csv/);
     const doc = (await request(app).get(`${MOUNT}/openapi.json`)).body as { paths: Record<string, unknown> };
     expect(Object.keys(doc.paths).sort()).toEqual([
-      '/activities', '/alerts', '/alerts/{id}/acknowledge', '/compliance-report', '/entities/{entityType}/{entityId}/audit-trail', '/export', '/health', '/integrity', '/me/sessions', '/me/summary',
-      '/openapi.json', '/sessions/active', '/stats', '/suspicious',
+      '/activities', '/activities/{id}', '/alerts', '/alerts/{id}/acknowledge', '/compliance-report', '/console/session', '/entities/{entityType}/{entityId}/audit-trail', '/export', '/health', '/integrity',
+      '/integrity/runs', '/integrity/runs/{id}', '/live', '/me/sessions', '/me/summary', '/openapi.json', '/sessions/active', '/stats', '/suspicious',
     ]);
   });
 });

@@ -11,7 +11,10 @@ const THRESHOLDS = { slowRequestMs: 5000, largeResponseBytes: 10_485_760, failed
 /** One call of each of the reader's methods, by name, so a method added without a line here fails the count below. */
 const READS: Record<keyof ReportReader, (reader: ReportReader) => Promise<unknown>> = {
   activities: (r) => r.activities({}, { ...PAGING, orderBy: 'startTime', order: 'desc' }),
+  activity: (r) => r.activity('00000000-0000-7000-8000-000000000000'),
   stats: (r) => r.stats(PERIOD),
+  lastPosition: (r) => r.lastPosition({}),
+  rowsAfterPosition: (r) => r.rowsAfterPosition({}, 0, 10),
   activeSessions: (r) => r.activeSessions({ since: PERIOD.startDate }, PAGING),
   userSessions: (r) => r.userSessions('ann', PAGING),
   userSummary: (r) => r.userSummary('ann', PERIOD),

@@ -68,9 +68,24 @@ describe.each(EXPRESS_VERSIONS)('session routes with %s', (_name, express) => {
         sessionId: 's-alice-1', userId: 'alice', deviceInfo: PHONE, ipAddress: '203.0.113.7', userAgent: 'Mozilla/5.0 Safari/17',
         startTime: new Date(now - 20 * MINUTE).toISOString(), lastActivity: new Date(now - MINUTE).toISOString(), pageViews: 3, actionsCount: 5,
         // Only the sessions table is seeded here: no activity rows name its users (visitSessions.test.ts has them).
-        users: [],
+        users: [], browser: null, operatingSystem: null, location: null,
       });
       expect(response.body.data[1].userId).toBeNull();
+    });
+
+    it("shows where each session is now: the browser, system and location of its latest request", async () => {
+      await seed(db.knex, [
+        activity({ sessionId: 's-alice-1', userId: 'alice', startTime: now - 10 * MINUTE, browser: 'Firefox 130.0', operatingSystem: 'Linux', location: { country: 'PT', region: '11', city: 'Lisboa', timezone: 'Europe/Lisbon' } }),
+        activity({ sessionId: 's-alice-1', userId: 'alice', startTime: now - 2 * MINUTE, browser: 'Chrome 131.0', operatingSystem: 'Android 15', location: { country: 'BR', region: 'PE', city: 'Recife', timezone: 'America/Recife' } }),
+        activity({ sessionId: 's-bob-1', userId: 'bob', startTime: now - 3 * MINUTE, browser: 'Safari 17.0', operatingSystem: 'iOS 17', location: null }),
+      ]);
+      const response = await get('/sessions/active').expect(200);
+      const bySession = new Map(response.body.data.map((s: { sessionId: string }) => [s.sessionId, s]));
+      expect(bySession.get('s-alice-1')).toMatchObject({ browser: 'Chrome 131.0', operatingSystem: 'Android 15', location: { country: 'BR', city: 'Recife' } });
+      expect(bySession.get('s-bob-1')).toMatchObject({ browser: 'Safari 17.0', operatingSystem: 'iOS 17', location: null });
+      expect(bySession.get('s-anon')).toMatchObject({ browser: null, operatingSystem: null, location: null });
+      const own = await get('/me/sessions', 'alice', 'user').expect(200);
+      expect(own.body.data[0]).toMatchObject({ sessionId: 's-alice-1', browser: 'Chrome 131.0', location: { country: 'BR' } });
     });
 
     it('pages with limit and offset, and narrows to one user', async () => {
@@ -118,6 +133,7 @@ describe.each(EXPRESS_VERSIONS)('session routes with %s', (_name, express) => {
         sessionId: 's-alice-old', userId: 'alice', deviceInfo: PHONE, ipAddress: '203.0.113.7', userAgent: 'Mozilla/5.0 Safari/17',
         startTime: new Date(now - 2 * DAY).toISOString(), lastActivity: new Date(now - 2 * DAY + 30 * MINUTE).toISOString(),
         pageViews: 1, actionsCount: 2, endTime: new Date(now - 2 * DAY + 30 * MINUTE).toISOString(), duration: 30 * MINUTE, isActive: false, users: [],
+        browser: null, operatingSystem: null, location: null,
       });
       expect(response.body.data[0]).toMatchObject({ endTime: null, duration: 19 * MINUTE, isActive: true });
 

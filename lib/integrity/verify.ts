@@ -76,6 +76,14 @@ export interface VerifyChainOptions {
    * batch signed with it are reported as `unsigned_rows`. Default: signatures are not checked.
    */
   signingKey?: SigningKeyInput | BatchSigningKey;
+  /** Called after each page of rows with the rows found intact so far and the last position read (for a progress bar). */
+  onProgress?: (progress: VerifyProgress) => void;
+}
+
+/** How far a verification has come. */
+export interface VerifyProgress {
+  rowsChecked: number;
+  position: number;
 }
 
 /** The default of `backdatedAfterDays`: longer than any outage the journal is meant to ride out. */
@@ -88,6 +96,7 @@ interface ChainRow {
 }
 
 interface Settings {
+  onProgress?: (progress: VerifyProgress) => void;
   pageSize: number;
   backdatedAfterMs: number;
   backdatedAfterDays: number;
@@ -116,7 +125,9 @@ export async function verifyChain(db: Database, options: VerifyChainOptions = {}
   const pageSize = Math.trunc(options.pageSize ?? DEFAULT_PAGE_SIZE);
   if (!(pageSize >= 1 && pageSize <= 10_000)) throw new RangeError('pageSize must be from 1 to 10000');
   const backdatedAfterDays = resolveBackdatedAfterDays(options.backdatedAfterDays);
-  const settings: Settings = { pageSize, backdatedAfterDays, backdatedAfterMs: backdatedAfterDays * 86_400_000 };
+  const settings: Settings = {
+    pageSize, backdatedAfterDays, backdatedAfterMs: backdatedAfterDays * 86_400_000, ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  };
   const signingKey = options.signingKey === undefined ? undefined : resolveSigningKey(options.signingKey, 'signingKey');
   let checkpoint: SignedCheckpoint | undefined;
   let otherKey: { checkpoint: SignedCheckpoint; reason: string } | undefined;
@@ -249,6 +260,7 @@ async function walk(db: Database, settings: Settings, checkpoint: SignedCheckpoi
       expected += 1n;
       prevHash = row.inputs.rowHash as string;
     }
+    if (page.length > 0) settings.onProgress?.({ rowsChecked, position: Number((page[page.length - 1] as ChainRow).position) });
     if (page.length < settings.pageSize) break;
     cursor = (page[page.length - 1] as ChainRow).position;
   }

@@ -3,7 +3,8 @@ import type { Logger } from '../types';
 import { messageOf } from '../util/messageOf';
 
 export type ApiErrorCode = 'ERR_AT_INVALID_PARAM' | 'ERR_AT_UNKNOWN_PARAM' | 'ERR_AT_UNAUTHENTICATED' | 'ERR_AT_FORBIDDEN'
-  | 'ERR_AT_RATE_LIMITED' | 'ERR_AT_NOT_FOUND' | 'ERR_AT_INTERNAL';
+  | 'ERR_AT_RATE_LIMITED' | 'ERR_AT_NOT_FOUND' | 'ERR_AT_INTERNAL' | 'ERR_AT_CROSS_ORIGIN' | 'ERR_AT_TOO_MANY_STREAMS'
+  | 'ERR_AT_CONFLICT' | 'ERR_AT_CONSOLE_NOT_BUILT';
 
 /** An answer the report routes give on purpose: status, stable code, a message that says what is allowed, and the parameter at fault. */
 export class ApiError extends Error {

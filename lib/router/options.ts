@@ -23,16 +23,24 @@ export interface ReportOptions {
    * @default { windowMs: 60000, max: 10 }
    */
   exportRateLimit?: { windowMs?: number; max?: number };
+  /**
+   * The console's live mode (`GET /live`, Server-Sent Events): how many streams one user may hold
+   * open at once (one more is refused with 429), and how often each looks for new rows.
+   * @default { perUser: 3, pollMs: 1000 }
+   */
+  liveStreams?: { perUser?: number; pollMs?: number };
 }
 
 export const REPORT_DEFAULTS = {
   suspicious: { slowRequestMs: 5000, largeResponseBytes: 10 * 1024 * 1024, failedLoginThreshold: 5, failedLoginWindowMinutes: 15 },
   exportRateLimit: { windowMs: 60_000, max: 10 },
+  liveStreams: { perUser: 3, pollMs: 1000 },
 } as const satisfies { [K in keyof ReportOptions]?: unknown };
 
 export interface ResolvedReportOptions {
   suspicious: SuspiciousThresholds;
   exportRateLimit: { windowMs: number; max: number };
+  liveStreams: { perUser: number; pollMs: number };
 }
 
 export function resolveReportOptions(opts: ReportOptions): ResolvedReportOptions {
@@ -41,5 +49,6 @@ export function resolveReportOptions(opts: ReportOptions): ResolvedReportOptions
       slowRequestMs: [1, 86_400_000], largeResponseBytes: [1, 2 ** 31 - 1], failedLoginThreshold: [1, 1_000_000], failedLoginWindowMinutes: [1, 10_080],
     }),
     exportRateLimit: numberGroup<ResolvedReportOptions['exportRateLimit']>('exportRateLimit', opts.exportRateLimit, REPORT_DEFAULTS.exportRateLimit, { windowMs: [1000, 86_400_000], max: [1, 100_000] }),
+    liveStreams: numberGroup<ResolvedReportOptions['liveStreams']>('liveStreams', opts.liveStreams, REPORT_DEFAULTS.liveStreams, { perUser: [1, 100], pollMs: [100, 60_000] }),
   };
 }

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { ACTIVITY_TYPES, ACTOR_TYPES, type ActivityType } from '../types';
-import { ORDER_BY_COLUMN_NAMES, ORDER_BY_FIELDS, orderByField, type ActivityFilters, type ActivityPage, type DomainFilters, type OrderBy, type Paging } from '../store/reports/filters';
+import { ACTIVITY_FILTER_PARAMS, ORDER_BY_COLUMN_NAMES, ORDER_BY_FIELDS, orderByField, type ActivityFilters, type ActivityPage, type DomainFilters, type OrderBy, type Paging } from '../store/reports/filters';
+import { decodeCursor, KEYSET_ORDER_BY, type KeysetCursor } from '../store/reports/keyset';
 import { invalidParam, ApiError } from './apiError';
 
 /** A query string as Express hands it over: strings, arrays of them, or nested objects from the qs parser. */
@@ -122,7 +123,7 @@ export function ipAddress(query: RawQuery, name = 'ipAddress'): string | undefin
   return value;
 }
 
-export const ACTIVITY_FILTER_PARAMS = ['userId', 'sessionId', 'activityType', 'entityType', 'entityId', 'startDate', 'endDate', 'ipAddress', 'success', 'action', 'actorType', 'category'] as const;
+export { ACTIVITY_FILTER_PARAMS };
 
 export function activityFilters(query: RawQuery): ActivityFilters {
   const filters: ActivityFilters = {};
@@ -163,11 +164,30 @@ export function limitOffset(query: RawQuery, defaultLimit = DEFAULT_LIMIT): Pagi
 
 /** Paging and sorting of `/activities`. */
 export function pageParams(query: RawQuery): ActivityPage {
-  return {
+  const page: ActivityPage = {
     ...limitOffset(query),
     orderBy: orderByParam(query),
     order: oneOf(query, 'order', ['asc', 'desc'] as const, 'desc'),
   };
+  const after = afterParam(query, page);
+  return after === undefined ? page : { ...page, after };
+}
+
+/**
+ * `after`: the `nextCursor` of the page before, for keyset paging (as fast on the millionth page as
+ * on the first, where an offset reads and skips every row before it). It must come with the sort
+ * it was made for, and without an offset.
+ */
+function afterParam(query: RawQuery, page: ActivityPage): KeysetCursor | undefined {
+  const text = single(query, 'after', 400);
+  if (text === undefined) return undefined;
+  const cursor = decodeCursor(text);
+  if (cursor === null) throw invalidParam('after', '"after" must be the pagination.nextCursor of an earlier page, as it was given');
+  if (cursor.orderBy !== page.orderBy || cursor.order !== page.order) {
+    throw invalidParam('after', `"after" was made for orderBy=${cursor.orderBy}&order=${cursor.order}; give the same orderBy and order with it (keyset paging works with orderBy ${KEYSET_ORDER_BY.join(' or ')})`);
+  }
+  if (page.offset !== 0) throw invalidParam('offset', '"offset" and "after" page in two different ways; give one of them');
+  return cursor;
 }
 
 /**

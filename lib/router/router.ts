@@ -18,7 +18,13 @@ import { complianceReportRoute } from './routes/compliance';
 import { openApiDocument } from './routes/openapi';
 import { integrityRoute } from './routes/integrity';
 import { healthRoute } from './routes/health';
-import { acknowledgeAlertRoute, acknowledgeBody, alertsRoute } from './routes/alerts';
+import { acknowledgeAlertRoute, alertsRoute, jsonBody } from './routes/alerts';
+import { activityRoute } from './routes/activity';
+import { liveRoute } from './routes/live';
+import { integrityRunRoute, integrityRunsFor, integrityRunsRoute, startIntegrityRunRoute } from './routes/integrityRuns';
+import { crossOriginProtection } from './crossOrigin';
+import { LiveStreamLimit } from './liveStreamLimit';
+import { consoleHandlers } from '../console/consoleRoutes';
 
 /**
  * Who may use a route: admins, readers (admins, auditors, managers), admins who read every tenant
@@ -29,6 +35,8 @@ type Access = 'platform' | 'admin' | 'reader' | 'self';
 /** The routes with path parameters: Express decodes those before any handler runs (see pathParams.ts). */
 const ENTITY_TRAIL: ParamRoute<Access> = { method: 'GET', path: '/entities/:entityType/:entityId/audit-trail', access: 'reader' };
 const ACKNOWLEDGE: ParamRoute<Access> = { method: 'POST', path: '/alerts/:id/acknowledge', access: 'admin' };
+const ACTIVITY: ParamRoute<Access> = { method: 'GET', path: '/activities/:id', access: 'reader' };
+const INTEGRITY_RUN: ParamRoute<Access> = { method: 'GET', path: '/integrity/runs/:id', access: 'platform' };
 
 /**
  * The report routes. Every route but `/openapi.json` needs a caller (401 otherwise) with a role
@@ -108,8 +116,21 @@ export function createReportRouter(ctx: ReportContext): Router {
     },
   });
 
+  // State-changing routes refuse cross-site browser requests when the caller is known by a cookie.
+  const sameOrigin = ctx.config.authorize ? [crossOriginProtection] : [];
+  const integrityRuns = integrityRunsFor(ctx);
+  const liveStreams = new LiveStreamLimit(ctx.config.liveStreams.perUser);
+  const consolePages = consoleHandlers(ctx.config);
+
   router.get('/openapi.json', (_req, res) => { res.json(openApiDocument()); });
+  // The console's page and assets hold nothing of the trail: what it shows comes from the routes below.
+  router.get('/console', consolePages.page);
+  router.get('/console/assets/:file', consolePages.asset);
+  router.get('/console/session', guard('self'), run(consolePages.session, { waitForReady: false }));
+  router.get('/console/:view', consolePages.page);
   router.get('/activities', guard('reader'), run(activitiesRoute()));
+  router.get(ACTIVITY.path, guard(ACTIVITY.access), run(activityRoute()));
+  router.get('/live', guard('reader'), run(liveRoute(ctx, liveStreams)));
   router.get('/stats', guard('reader'), run(statsRoute()));
   router.get('/sessions/active', guard('reader'), run(activeSessionsRoute(ctx)));
   router.get('/suspicious', guard('reader'), run(suspiciousRoute(ctx)));
@@ -117,14 +138,17 @@ export function createReportRouter(ctx: ReportContext): Router {
   router.get('/export', guard('reader'), exportLimiter, run(exportRoute(ctx)));
   router.get('/compliance-report', guard('reader'), run(complianceReportRoute(ctx)));
   router.get('/integrity', guard('platform'), run(integrityRoute(ctx)));
+  router.get('/integrity/runs', guard('platform'), run(integrityRunsRoute(integrityRuns)));
+  router.post('/integrity/runs', guard('platform'), ...sameOrigin, jsonBody('{ } or { "checkpoint": { ... } }'), run(startIntegrityRunRoute(integrityRuns)));
+  router.get(INTEGRITY_RUN.path, guard(INTEGRITY_RUN.access), run(integrityRunRoute(integrityRuns)));
   router.get('/health', guard('platform'), run(healthRoute(ctx), { waitForReady: false }));
   // Alerts: readers list them; acknowledging is an admin's act.
   router.get('/alerts', guard('reader'), run(alertsRoute()));
-  router.post(ACKNOWLEDGE.path, guard(ACKNOWLEDGE.access), acknowledgeBody(), run(acknowledgeAlertRoute(ctx)));
+  router.post(ACKNOWLEDGE.path, guard(ACKNOWLEDGE.access), ...sameOrigin, jsonBody('{ "note": "checked with the account owner" }'), run(acknowledgeAlertRoute(ctx)));
   router.get('/me/sessions', guard('self'), run(mySessionsRoute()));
   router.get('/me/summary', guard('self'), run(mySummaryRoute()));
   router.use((req, _res, next) => { next(routeNotFound(req)); });
-  router.use(undecodablePathParam([ENTITY_TRAIL, ACKNOWLEDGE], guard));
+  router.use(undecodablePathParam([ENTITY_TRAIL, ACKNOWLEDGE, ACTIVITY, INTEGRITY_RUN], guard));
   router.use(errorHandler(ctx.config.logger));
   return router;
 }

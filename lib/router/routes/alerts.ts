@@ -77,12 +77,12 @@ export function acknowledgeAlertRoute(ctx: ReportContext): ReportHandler {
   };
 }
 
-/** Parses the acknowledge route's JSON body (unless the app did already); a malformed or oversized one is a 400 naming `body`. */
-export function acknowledgeBody(): (req: Request, res: Response, next: NextFunction) => void {
+/** Parses a state-changing route's JSON body (unless the app did already); a malformed or oversized one is a 400 naming `body`. */
+export function jsonBody(example: string): (req: Request, res: Response, next: NextFunction) => void {
   const parse = express.json({ limit: '8kb' });
   return (req, res, next) => {
     parse(req, res, (error?: unknown) => {
-      if (error) next(invalidParam('body', 'The body must be JSON of at most 8 KB, such as { "note": "checked with the account owner" }'));
+      if (error) next(invalidParam('body', `The body must be JSON of at most 8 KB, such as ${example}`));
       else next();
     });
   };

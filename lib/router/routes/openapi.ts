@@ -36,6 +36,38 @@ const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const period = object({ startDate: time, endDate: time });
 const pagination = object({ total: int, limit: int, offset: int, totalIsLowerBound: { type: 'boolean', description: `Present and true when more than ${COUNT_CAP} rows match: total is then ${COUNT_CAP}` } }, ['total', 'limit', 'offset']);
 
+const activityPagination = {
+  ...pagination,
+  required: [...pagination.required, 'nextCursor'],
+  properties: {
+    ...pagination.properties,
+    nextCursor: { type: ['string', 'null'], description: 'Give as `after` (with the same orderBy and order) for the next page; null on the last page, and when sorting by a column other than startTime or createdAt (page with offset then)' },
+  },
+};
+const chainLink = object({ position: int, prevHash: str, rowHash: str, hashVersion: { type: ['integer', 'null'] } });
+const verification = object({
+  ok: { type: 'boolean' },
+  rowsChecked: int,
+  verifiedFrom: { type: ['integer', 'null'], description: 'First kept chain position (after the last retention run); null when no row was found intact' },
+  verifiedTo: { type: ['integer', 'null'], description: 'Last chain position found intact' },
+  headHash: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'row_hash at verifiedTo: what the next row must link to' },
+  checkpoint: {
+    ...object({ position: int, hash: str, createdAt: time, status: { type: 'string', enum: [...CHECKPOINT_STATUSES] } }),
+    description: 'With a checkpoint signed with the configured key, how it compared with the chain; key_mismatch: signed with another key, not compared (its fields are then what it claims)',
+  },
+  failure: object({
+    position: { type: ['integer', 'null'] },
+    problem: { type: 'string', enum: [...INTEGRITY_PROBLEMS], description: 'checkpoint_key_mismatch comes only with an intact chain: a problem in the chain is reported first' },
+    message: str,
+  }),
+}, ['ok', 'rowsChecked', 'verifiedFrom', 'verifiedTo', 'headHash']);
+const integrityRun = object({
+  id: str, status: { type: 'string', enum: ['running', 'done', 'failed'] }, userId: str, startedAt: time, finishedAt: nullableTime,
+  rowsChecked: int, position: { type: ['integer', 'null'], description: 'The last chain position read so far' },
+  headPosition: { type: ['integer', 'null'], description: 'The chain\'s last position when the run started, or the last read if rows came after it' },
+  result: verification, error: { ...str, description: 'Why the run could not finish; the chain was not judged' },
+}, ['id', 'status', 'userId', 'startedAt', 'finishedAt', 'rowsChecked', 'position', 'headPosition']);
+
 const query = (name: string, description: string, schema: object = { type: 'string', maxLength: 256 }) => ({ name, in: 'query', required: false, description, schema });
 const dateParams = [
   query('startDate', 'ISO 8601 date or date-time (UTC when no zone); inclusive', { type: 'string', maxLength: 40 }),
@@ -91,6 +123,8 @@ const DOCUMENT: Record<string, unknown> = {
         sessionId: str, userId: nullableStr, deviceInfo: { type: ['object', 'null'] }, ipAddress: nullableStr, userAgent: nullableStr,
         startTime: time, lastActivity: time, pageViews: int, actionsCount: int,
         users: { type: 'array', description: 'Who the visit was, in order: each user (null while signed out) with their first and latest activity in it', items: object({ userId: nullableStr, firstSeen: time, lastSeen: time }) },
+        browser: { ...nullableStr, description: 'The browser of the session\'s latest request' }, operatingSystem: nullableStr,
+        location: { type: ['object', 'null'], description: 'The location of the session\'s latest request' },
       }),
     },
   },
@@ -99,7 +133,26 @@ const DOCUMENT: Record<string, unknown> = {
       ...filterParams, ...pageParams,
       query('orderBy', 'Sort column, by field name or column name', { type: 'string', enum: [...ORDER_BY_NAMES], default: 'startTime' }),
       query('order', 'Sort direction', { type: 'string', enum: ['asc', 'desc'], default: 'desc' }),
-    ], json(object({ data: { type: 'array', items: ref('Activity') }, pagination }))),
+      query('after', 'Keyset paging: the nextCursor of the page before (offset must then be 0)', { type: 'string', maxLength: 400 }),
+    ], json(object({ data: { type: 'array', items: ref('Activity') }, pagination: activityPagination }))),
+    '/activities/{id}': get('One activity, with its place in the hash chain', [
+      { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } },
+    ], json(object({ data: { allOf: [ref('Activity'), object({ chain: chainLink })] } }))),
+    '/live': {
+      get: {
+        summary: 'New activities as Server-Sent Events, as they are stored (the console\'s live mode): event ready {position}, then one event activity per row (an Activity with chainPosition), in chain order; Last-Event-ID resumes after a row',
+        security: [{ bearer: [] }],
+        parameters: filterParams.filter((param) => param.name !== 'startDate' && param.name !== 'endDate'),
+        responses: {
+          200: { description: 'An event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+          ...errorResponses,
+          429: { description: 'The caller holds liveStreams.perUser streams already', content: { 'application/json': { schema: ref('Error') } } },
+        },
+      },
+    },
+    '/console/session': get('Who the caller is, and which console views to offer (every signed-in user)', [], json(object({
+      data: object({ userId: str, role: str, tenantId: nullableStr, access: object({ reader: { type: 'boolean' }, admin: { type: 'boolean' }, platform: { type: 'boolean' } }) }),
+    }))),
     '/stats': get('Statistics of a period (default: the last 7 days)', [...dateParams, filterParams[0] as object, filterParams[2] as object, ...domainFilterParams], json(object({
       data: object({
         totalActivities: int, uniqueUsers: int, uniqueSessions: int, totalDuration: num, averageDuration: nullableNum, errorRate: num,
@@ -173,24 +226,26 @@ const DOCUMENT: Record<string, unknown> = {
     }))),
     '/integrity': get('Verify the hash chain of the whole trail: every kept row unchanged, none missing, none moved (system_admin and admin only; takes time in proportion to the trail); with checkpoint, also that the chain still holds it', [
       query('checkpoint', 'The JSON of a checkpoint file (activity-tracking checkpoint), URL-encoded; checked with the ACTIVITY_CHECKPOINT_* keys of the app\'s environment', { type: 'string', maxLength: 2000 }),
-    ], json(object({
-      data: object({
-        ok: { type: 'boolean' },
-        rowsChecked: int,
-        verifiedFrom: { type: ['integer', 'null'], description: 'First kept chain position (after the last retention run); null when no row was found intact' },
-        verifiedTo: { type: ['integer', 'null'], description: 'Last chain position found intact' },
-        headHash: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'row_hash at verifiedTo: what the next row must link to' },
-        checkpoint: {
-          ...object({ position: int, hash: str, createdAt: time, status: { type: 'string', enum: [...CHECKPOINT_STATUSES] } }),
-          description: 'With a checkpoint signed with the configured key, how it compared with the chain; key_mismatch: signed with another key, not compared (its fields are then what it claims)',
+    ], json(object({ data: verification }))),
+    '/integrity/runs': {
+      ...get('The verification running in this instance, if any, and the last verifications on the trail (integrity.verified events of every instance), newest first', [], json(object({
+        data: object({ current: { ...integrityRun, type: ['object', 'null'] }, recent: { type: 'array', items: { type: 'object', required: ['at', 'userId', 'runId', 'status'] } } }),
+      }))),
+      post: {
+        summary: 'Start a verification of the chain in the background (as GET /integrity; the console\'s progress bar follows it); its result is put on the trail as integrity.verified',
+        security: [{ bearer: [] }],
+        parameters: [],
+        requestBody: { required: false, content: { 'application/json': { schema: { type: 'object', additionalProperties: false, properties: { checkpoint: { type: 'object', description: 'The JSON of a checkpoint file' } } } } } },
+        responses: {
+          202: { description: 'Started', content: { 'application/json': { schema: object({ data: integrityRun }) } } },
+          ...errorResponses,
+          409: { description: 'A verification is running in this instance; the message names it', content: { 'application/json': { schema: ref('Error') } } },
         },
-        failure: object({
-          position: { type: ['integer', 'null'] },
-          problem: { type: 'string', enum: [...INTEGRITY_PROBLEMS], description: 'checkpoint_key_mismatch comes only with an intact chain: a problem in the chain is reported first' },
-          message: str,
-        }),
-      }, ['ok', 'rowsChecked', 'verifiedFrom', 'verifiedTo', 'headHash']),
-    }))),
+      },
+    },
+    '/integrity/runs/{id}': get('A verification started here: its progress, then its result', [
+      { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } },
+    ], json(object({ data: integrityRun }))),
     '/health': (() => {
       const body = object({
         data: object({

@@ -1,3 +1,4 @@
+import type { KeysetCursor } from './keyset';
 import type { ActivityType, ActorType } from '../../types';
 
 /** `limit` and `offset` of a paged read. */
@@ -18,6 +19,9 @@ export interface DomainFilters {
   actorType?: ActorType;
   category?: string;
 }
+
+/** The query parameters of the ActivityFilters, in the order the routes document them. */
+export const ACTIVITY_FILTER_PARAMS = ['userId', 'sessionId', 'activityType', 'entityType', 'entityId', 'startDate', 'endDate', 'ipAddress', 'success', 'action', 'actorType', 'category'] as const;
 
 /** What `GET /activities` and `GET /export` filter by. */
 export interface ActivityFilters extends DomainFilters {
@@ -76,4 +80,6 @@ export type SortOrder = 'asc' | 'desc';
 export interface ActivityPage extends Paging {
   orderBy: OrderBy;
   order: SortOrder;
+  /** Keyset paging: the page starts after this row (lib/store/reports/keyset.ts); offset is then 0. */
+  after?: KeysetCursor;
 }

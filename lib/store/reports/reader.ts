@@ -2,6 +2,8 @@ import type { Database } from '../database';
 import { readInTenant, rowLevelSecurityBinding, type RowLevelSecurityBinding } from '../rowLevelSecurity';
 import { findAlert, listAlerts, type AlertFilters, type AlertWithStatus } from '../alerts/alertRows';
 import { listActivities, type ActivityList } from './activities';
+import { findActivity, type ActivityDetail } from './activityDetail';
+import { lastPosition, rowsAfterPosition, type LiveRow } from './liveRows';
 import { findAuditTrail, type AuditTrail, type AuditTrailQuery } from './auditTrail';
 import { complianceFigures, type ComplianceFigures } from './compliance';
 import { probeDatabase, type DatabaseProbe } from './databaseProbe';
@@ -16,7 +18,13 @@ import type { TenantScope } from './tenantScope';
 /** Every read a report route makes, held to one caller's tenant scope. */
 export interface ReportReader {
   activities(filters: ActivityFilters, page: ActivityPage): Promise<ActivityList>;
+  /** One row of the scope with its chain link; null when the scope holds none with that id. */
+  activity(id: string): Promise<ActivityDetail | null>;
   stats(filters: StatsFilters): Promise<ActivityStats>;
+  /** The chain position of the scope's last matching row (0 when none): where a live stream starts. */
+  lastPosition(filters: ActivityFilters): Promise<number>;
+  /** Matching rows of the scope stored after a chain position, in chain order. */
+  rowsAfterPosition(filters: ActivityFilters, after: number, limit: number): Promise<LiveRow[]>;
   activeSessions(filter: ActiveSessionFilter, paging: Paging): Promise<SessionPage<SessionJson>>;
   /** One user's own sessions, whatever the scope: the user id is the filter. */
   userSessions(userId: string, paging: Paging): Promise<SessionPage<OwnSessionJson>>;
@@ -50,7 +58,10 @@ export function reports(db: Database, scope: TenantScope, rowLevelSecurity: bool
   const read = <T>(query: (db: Database) => Promise<T>): Promise<T> => readInTenant(db, scope, rowLevelSecurity, query);
   return {
     activities: (filters, page) => read((conn) => listActivities(conn, scope, filters, page)),
+    activity: (id) => read((conn) => findActivity(conn, scope, id)),
     stats: (filters) => read((conn) => activityStats(conn, scope, filters)),
+    lastPosition: (filters) => read((conn) => lastPosition(conn, scope, filters)),
+    rowsAfterPosition: (filters, after, limit) => read((conn) => rowsAfterPosition(conn, scope, filters, after, limit)),
     activeSessions: (filter, paging) => read((conn) => activeSessions(conn, scope, filter, paging)),
     userSessions: (userId, paging) => read((conn) => userSessions(conn, userId, paging)),
     userSummary: (userId, period) => read((conn) => userSummary(conn, userId, period)),

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Database } from '../database';
+import type { DeviceInfo, GeoLocation } from '../../types';
 import type { Paging } from './filters';
 import { isoOrNull, numberOrNull } from './rowValues';
 import { applyTenantScope, EVERY_TENANT, type TenantScope } from './tenantScope';
@@ -8,7 +9,7 @@ import { applyTenantScope, EVERY_TENANT, type TenantScope } from './tenantScope'
 export interface SessionJson {
   sessionId: string;
   userId: string | null;
-  deviceInfo: unknown;
+  deviceInfo: DeviceInfo | null;
   ipAddress: string | null;
   userAgent: string | null;
   startTime: string;
@@ -21,6 +22,10 @@ export interface SessionJson {
    * sign-in and sign-out; another user signing in starts a visit of their own.
    */
   users: SessionUser[];
+  /** The browser, operating system and location of the session's latest request (null before any). */
+  browser: string | null;
+  operatingSystem: string | null;
+  location: GeoLocation | null;
 }
 
 export interface SessionUser {
@@ -49,7 +54,7 @@ function toSessionJson(row: Record<string, unknown>): SessionJson {
   return {
     sessionId: String(row['session_id']),
     userId: (row['user_id'] as string | null) ?? null,
-    deviceInfo: row['device_info'] ?? null,
+    deviceInfo: (row['device_info'] as DeviceInfo | null | undefined) ?? null,
     ipAddress: (row['ip_address'] as string | null) ?? null,
     userAgent: (row['user_agent'] as string | null) ?? null,
     startTime: isoOrNull(row['start_time']) as string,
@@ -57,6 +62,9 @@ function toSessionJson(row: Record<string, unknown>): SessionJson {
     pageViews: Number(row['page_views']),
     actionsCount: Number(row['actions_count']),
     users: [],
+    browser: null,
+    operatingSystem: null,
+    location: null,
   };
 }
 
@@ -83,6 +91,35 @@ async function withUsers<T extends SessionJson>(knex: Database, tenants: TenantS
     users.push({ userId: (row['user_id'] as string | null) ?? null, firstSeen: isoOrNull(row['first_seen']) as string, lastSeen: isoOrNull(row['last_seen']) as string });
   }
   for (const session of sessions) session.users = bySession.get(session.sessionId) ?? [];
+  return sessions;
+}
+
+/**
+ * Fills in where each listed session is now: the browser, system and location of its latest
+ * request, read backwards on the (session_id, start_time) index, one row per session.
+ */
+async function withLatestClient<T extends SessionJson>(knex: Database, tenants: TenantScope, sessions: T[], onlyUser?: string): Promise<T[]> {
+  if (sessions.length === 0) return sessions;
+  const query = applyTenantScope(knex('user_activity'), tenants);
+  if (onlyUser !== undefined) query.where((q) => { q.where('user_id', onlyUser).orWhereNull('user_id'); });
+  const rows = (await query
+    .distinctOn('session_id').select('session_id', 'browser', 'operating_system', 'location')
+    .whereIn('session_id', sessions.map((s) => s.sessionId))
+    .whereNotIn('activity_type', ['session_start', 'session_end'])
+    .orderBy([{ column: 'session_id' }, { column: 'start_time', order: 'desc' }])) as Array<Record<string, unknown>>;
+  const bySession = new Map(rows.map((row) => [String(row['session_id']), row]));
+  for (const session of sessions) {
+    const row = bySession.get(session.sessionId);
+    session.browser = (row?.['browser'] as string | null | undefined) ?? null;
+    session.operatingSystem = (row?.['operating_system'] as string | null | undefined) ?? null;
+    session.location = (row?.['location'] as GeoLocation | null | undefined) ?? null;
+  }
+  return sessions;
+}
+
+/** A page of sessions with who was in each and where each is now, read side by side. */
+async function described<T extends SessionJson>(knex: Database, tenants: TenantScope, sessions: T[], onlyUser?: string): Promise<T[]> {
+  await Promise.all([withUsers(knex, tenants, sessions, onlyUser), withLatestClient(knex, tenants, sessions, onlyUser)]);
   return sessions;
 }
 
@@ -116,7 +153,7 @@ export async function activeSessions(knex: Database, tenants: TenantScope, filte
     scope(knex('activity_sessions').select('*')).orderBy([{ column: 'last_activity', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(page.limit).offset(page.offset),
     scope(knex('activity_sessions')),
   );
-  return { rows: await withUsers(knex, tenants, found.rows.map(toSessionJson)), total: found.total };
+  return { rows: await described(knex, tenants, found.rows.map(toSessionJson)), total: found.total };
 }
 
 /** One user's sessions, newest first, on the (user_id, start_time) index; no other user's row can match. */
@@ -126,5 +163,5 @@ export async function userSessions(knex: Database, userId: string, page: Paging)
       .orderBy([{ column: 'start_time', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(page.limit).offset(page.offset),
     knex('activity_sessions').where('user_id', userId),
   );
-  return { rows: await withUsers(knex, EVERY_TENANT, found.rows.map(toOwnSessionJson), userId), total: found.total };
+  return { rows: await described(knex, EVERY_TENANT, found.rows.map(toOwnSessionJson), userId), total: found.total };
 }

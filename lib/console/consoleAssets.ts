@@ -1,0 +1,54 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Request, Response } from 'express';
+import { ApiError } from '../router/apiError';
+import { BUILT_ASSETS_DIR, CONSOLE_ASSETS, type ConsoleAssetName } from './assetFiles';
+
+interface LoadedAsset { body: Buffer; etag: string; contentType: string }
+
+/**
+ * The console's built script and stylesheet, read once on first use and served from memory with a
+ * strong ETag; the page links them with `?v=` and that tag, so a browser caches each build for a
+ * year and never uses one of another build.
+ */
+export class ConsoleAssets {
+  private loaded: Map<ConsoleAssetName, LoadedAsset> | null = null;
+
+  constructor(private readonly dir: string = BUILT_ASSETS_DIR) {}
+
+  /** The tag of each asset for the page's links; throws ERR_AT_CONSOLE_NOT_BUILT when they are missing. */
+  version(name: ConsoleAssetName): string {
+    return this.assets().get(name)?.etag.slice(1, 13) ?? '';
+  }
+
+  serve(name: string, req: Request, res: Response): void {
+    if (!Object.hasOwn(CONSOLE_ASSETS, name)) throw new ApiError(404, 'ERR_AT_NOT_FOUND', `The console has no asset "${name.slice(0, 64)}"`);
+    const asset = this.assets().get(name as ConsoleAssetName) as LoadedAsset;
+    res.setHeader('Content-Type', asset.contentType);
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('ETag', asset.etag);
+    res.setHeader('Cache-Control', req.query['v'] === asset.etag.slice(1, 13) ? 'private, max-age=31536000, immutable' : 'private, no-cache');
+    if (req.headers['if-none-match'] === asset.etag) {
+      res.status(304).end();
+      return;
+    }
+    res.send(asset.body);
+  }
+
+  private assets(): Map<ConsoleAssetName, LoadedAsset> {
+    if (this.loaded) return this.loaded;
+    const loaded = new Map<ConsoleAssetName, LoadedAsset>();
+    for (const [name, contentType] of Object.entries(CONSOLE_ASSETS) as Array<[ConsoleAssetName, string]>) {
+      let body: Buffer;
+      try {
+        body = readFileSync(path.join(this.dir, name));
+      } catch {
+        throw new ApiError(503, 'ERR_AT_CONSOLE_NOT_BUILT', `The console's assets are not in ${this.dir}; build the package (npm run build) or reinstall it`);
+      }
+      loaded.set(name, { body, contentType, etag: `"${createHash('sha256').update(body).digest('hex').slice(0, 32)}"` });
+    }
+    this.loaded = loaded;
+    return loaded;
+  }
+}
