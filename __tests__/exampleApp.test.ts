@@ -229,46 +229,36 @@ describe('example app', () => {
     ]);
   });
 
-  it('shows the trail on /activity as an HTML table, with every value escaped', async () => {
-    const browser = request.agent(app);
-    browser.set('User-Agent', CHROME);
-    await browser.get('/about?<script>alert(1)</script>').set('Accept', HTML_ACCEPT).expect(200);
-    await browser.get('/api/items').expect(200);
+  it('escapes what a request put in its path, and links every page to the console, where the sign-in carries over', async () => {
     const notFound = await rawGet(app, '/no-such-page/<script>alert(2)</script>');
     expect(notFound.status).toBe(404);
     expect(notFound.body).toContain('/no-such-page/&lt;script&gt;alert(2)&lt;/script&gt;');
     expect(notFound.body).not.toContain('<script>');
 
-    const res = await browser.get('/activity').set('Accept', HTML_ACCEPT);
-    expect(res.status).toBe(200);
-    expect(res.headers['content-type']).toMatch(/^text\/html/);
-    expect(res.text).toContain('<table>');
-    expect(res.text).toContain('<th>Duration ms</th>');
-    // Newest first; /activity itself is recorded when its response ends; session_start rows have no path.
-    const cells = [...res.text.matchAll(/<td class="path">([^<]*)<\/td>/g)].map((m) => m[1]).filter((path) => path !== '');
-    expect(cells).toEqual(['/no-such-page/&lt;script&gt;alert(2)&lt;/script&gt;', '/api/items', '/about']);
-    expect(res.text).not.toContain('<script');
-    expect(res.text).toContain('<td>page_view</td>');
-    expect(res.text).toContain('<td>data_view</td>');
-    expect(res.text).toContain('<td>Chrome 120.0.0.0</td>');
+    const about = await request(app).get('/about').set('Accept', HTML_ACCEPT).expect(200);
+    expect(about.text).toContain('<a href="/api/activity-tracking/console">Audit console</a>');
+    // The demo's page that read the table directly, open to anyone, is gone.
+    await request(app).get('/activity').set('Accept', HTML_ACCEPT).expect(404);
 
-    await tracker.flush();
-    const rows = await storedActivities(db.knex);
-    expect(rows.map((r) => [r.path, r.activity_type, r.status_code])).toEqual([
-      ['/about', 'page_view', 200],
-      ['/api/items', 'data_view', 200],
-      ['/no-such-page/<script>alert(2)</script>', 'page_view', 404],
-      ['/activity', 'page_view', 200],
-    ]);
-    // The query string of the first request is kept in details, not in the path.
-    expect(rows[0]?.details).toMatchObject({ query: expect.any(Object) });
+    const page = await request(app).get('/api/activity-tracking/console').expect(200);
+    expect(page.text).toContain('data-auth="cookie"');
+    // Signed out, the console's first call is refused; signed in, it knows who is there.
+    await request(app).get('/api/activity-tracking/console/session').expect(401);
+    const ops = request.agent(app);
+    await ops.post('/login').type('form').send({ username: 'ops', password: 'ops-password' }).expect(302);
+    const platform = await ops.get('/api/activity-tracking/console/session').expect(200);
+    expect(platform.body.data).toMatchObject({ userId: 'ops', role: 'system_admin', access: { reader: true, admin: true, platform: true } });
+    const demo = request.agent(app);
+    await demo.post('/login').type('form').send({ username: DEMO_USERNAME, password: DEMO_PASSWORD }).expect(302);
+    const tenant = await demo.get('/api/activity-tracking/console/session').expect(200);
+    expect(tenant.body.data).toMatchObject({ userId: DEMO_USERNAME, role: 'auditor', tenantId: 'acme', access: { reader: true, admin: false, platform: false } });
   });
 
   it('documents the demo user, every page and the report route on the home page', async () => {
     const res = await request(app).get('/').set('Host', 'example.test<script>');
     expect(res.status).toBe(200);
     expect(res.text).toContain(`<code>${DEMO_USERNAME}</code>, password <code>${DEMO_PASSWORD}</code>`);
-    for (const href of ['/about', '/login', '/dashboard', '/logout', '/activity', '/api/items', '/api/fail']) {
+    for (const href of ['/about', '/login', '/dashboard', '/logout', '/api/activity-tracking/console', '/api/items', '/api/fail']) {
       expect(res.text).toContain(`href="${href}"`);
     }
     expect(res.text).toContain('/api/activity-tracking');

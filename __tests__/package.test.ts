@@ -75,3 +75,16 @@ it('ships the activity-tracking command', () => {
   const out = execFileSync(process.execPath, [path.join(root, 'dist', 'lib', 'cli', 'main.js'), 'help'], { encoding: 'utf8' });
   expect(out).toContain('migrate   Create or update the activity tracking tables.');
 });
+
+it("ships the console's built assets, found from the built package, and not the script that builds them", () => {
+  const packed = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8' })) as Array<{ files: Array<{ path: string }> }>;
+  const files = (packed[0]?.files ?? []).map((file) => file.path);
+  expect(files).toEqual(expect.arrayContaining(['dist/lib/console/assets/console.js', 'dist/lib/console/assets/console.css', 'dist/lib/console/consolePage.js']));
+  expect(files.filter((file) => file.includes('buildAssets') || file.includes('lib/console/ui'))).toEqual([]);
+  // The installed package's router serves them: the path is resolved from dist, not from the sources.
+  const out = run('console.cjs', `
+    const { BUILT_ASSETS_DIR, assetsBuilt } = require(${JSON.stringify(path.join(root, 'dist', 'lib', 'console', 'assetFiles.js'))});
+    console.log(assetsBuilt() ? BUILT_ASSETS_DIR : 'missing');
+  `);
+  expect(out).toBe(path.join(root, 'dist', 'lib', 'console', 'assets'));
+});

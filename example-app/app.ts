@@ -1,7 +1,7 @@
 /**
  * A small but real Express 5 app that shows the activity trail at work: a form login and a JSON
  * login with bearer tokens, HTML pages, a JSON CRUD resource, an upload, a download, a failing
- * route, and a page that reads the trail back. Everything is kept in memory except the trail.
+ * route, and the auditor's console of the trail. Everything is kept in memory except the trail.
  * Each group of routes is its own module; this file puts them in order behind the tracker.
  */
 import { randomBytes } from 'node:crypto';
@@ -17,7 +17,6 @@ import { fileRoutes } from './files';
 import { itemRoutes } from './items';
 import { pageRoutes } from './pages';
 import { EXAMPLE_USERS, exampleTenantOf, type ExampleUser } from './tenants';
-import { trailRoutes } from './trail';
 
 declare module 'express-session' {
   interface SessionData {
@@ -84,7 +83,6 @@ export function createExampleApp(tracker: ActivityTracker, options: ExampleAppOp
 
   app.use(pageRoutes({ itemsOf: items.createdBy, uploadsOf: files.uploadedBy }));
   app.use(authRoutes(users, tokens));
-  app.use(trailRoutes(tracker));
   app.use(items.router);
   app.use(files.router);
   app.use(failingRoutes());

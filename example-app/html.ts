@@ -76,7 +76,7 @@ export function layout(title: string, body: SafeHtml, user: { id: string } | und
     <a href="/"><strong>Activity tracking example</strong></a>
     <a href="/about">About</a>
     <a href="/dashboard">Dashboard</a>
-    <a href="/activity">Activity trail</a>
+    <a href="/api/activity-tracking/console">Audit console</a>
     ${who}
   </header>
   <main>

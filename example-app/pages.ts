@@ -22,7 +22,7 @@ export function pageRoutes(deps: PageDeps): express.Router {
     sendPage(req, res, 'Welcome', html`
       <p>This app records every request it answers into an append-only activity trail
         (<code>user_activity</code>), using <code>express-activity-tracking</code>.
-        Click around, then open the <a href="/activity">activity trail</a> to see what was recorded.</p>
+        Click around, then open the <a href="/api/activity-tracking/console">audit console</a> to see what was recorded.</p>
       <h2>Demo user</h2>
       <p>Username <code>${DEMO_USERNAME}</code>, password <code>${DEMO_PASSWORD}</code>.
         <a href="/login">Log in with the form</a> (a session cookie), or get a bearer token:</p>
@@ -34,7 +34,7 @@ export function pageRoutes(deps: PageDeps): express.Router {
         <li><a href="/login">/login</a>: the login form (<code>login</code> / <code>login_failed</code>)</li>
         <li><a href="/dashboard">/dashboard</a>: signed-in users only; upload a file or create an item there</li>
         <li><a href="/logout">/logout</a>: ends the session (<code>logout</code>)</li>
-        <li><a href="/activity">/activity</a>: the latest 50 rows of the activity trail</li>
+        <li><a href="/api/activity-tracking/console">/api/activity-tracking/console</a>: the auditor's console of the trail (sign in first)</li>
       </ul>
       <h2>JSON API</h2>
       <p>Reads are open; writes need a signed-in session or <code>Authorization: Bearer &lt;token&gt;</code>.</p>
@@ -64,10 +64,10 @@ curl -s -X POST ${base}/api/items -H "authorization: Bearer $TOKEN" \\
   -H 'content-type: application/json' -d '{"name":"chair"}'
 curl -s -X POST ${base}/api/files -H "authorization: Bearer $TOKEN" -F file=@package.json</pre>
       <h2>Report routes</h2>
-      <p>The package's report router is mounted at <code>/api/activity-tracking</code> (signed-in users only here;
-        a real app would allow auditors only). The <a href="/activity">activity page</a> reads the
-        <code>user_activity</code> table directly through <code>tracker.knex</code>; it is open to anyone in this demo,
-        which a real app must not do: the trail holds IP addresses and user agents.</p>
+      <p>The package's report router is mounted at <code>/api/activity-tracking</code>, with its
+        <a href="/api/activity-tracking/console">console</a>. Your sign-in here carries over (the tracker's
+        <code>authorize(req)</code> option): <code>ops</code> audits every organisation, <code>${DEMO_USERNAME}</code> and
+        <code>grace</code> each read their own organisation's trail.</p>
     `);
   });
 
@@ -103,7 +103,7 @@ curl -s -X POST ${base}/api/files -H "authorization: Bearer $TOKEN" -F file=@pac
         <label>File (up to 5 MB) <input name="file" type="file" required></label>
         <button type="submit">Upload (POST /api/files)</button>
       </form>
-      <p>Then see it all on the <a href="/activity">activity trail</a>.</p>
+      <p>Then see it all in the <a href="/api/activity-tracking/console">audit console</a>.</p>
     `);
   });
 

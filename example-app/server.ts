@@ -30,7 +30,7 @@ async function main(): Promise<void> {
       `Example app listening on ${base}/`,
       `  Open ${base}/ and look around.`,
       `  Log in at ${base}/login as "${DEMO_USERNAME}" with password "${DEMO_PASSWORD}".`,
-      `  See what was recorded at ${base}/activity`,
+      `  See what was recorded at ${base}/api/activity-tracking/console`,
       '  Press Ctrl+C to stop.',
       '',
     ].join('\n'));

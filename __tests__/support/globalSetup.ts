@@ -6,6 +6,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
 import { migrate } from '../../lib/store/schema';
+import { buildConsoleAssets } from '../../lib/console/buildAssets';
 
 /**
  * A fresh embedded database costs about 5 s and 700 MB to create; a migrated one is created once,
@@ -18,6 +19,10 @@ export default async function globalSetup(): Promise<void> {
   // run (the workers inherit TMPDIR), and globalTeardown removes it whatever the tests left behind.
   process.env['ACTIVITY_TEST_TMP'] = mkdtempSync(path.join(dumpDir, 'activity-tests-'));
   process.env['TMPDIR'] = process.env['ACTIVITY_TEST_TMP'];
+  // The console's page loads its built script and stylesheet; built from the sources each run (a
+  // fraction of a second), so the browser tests see the UI as it is in the checkout.
+  // A build error fails the console's tests (its page answers 503), not every test.
+  await buildConsoleAssets().catch((error: unknown) => { process.stderr.write(`The console's assets did not build: ${String(error)}\n`); });
   if (process.env['DATABASE_URL']) return;
   const migrationsDir = path.join(__dirname, '..', '..', 'migrations');
   const hash = createHash('sha256');
