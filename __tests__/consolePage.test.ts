@@ -26,6 +26,8 @@ describe.each(EXPRESS_VERSIONS)('the console page and assets (%s)', (_name, expr
       expect(page.text).toContain(`data-base="${MOUNT}" data-auth="bearer"`);
       expect(page.text).toMatch(new RegExp(`<script src="${MOUNT}/console/assets/console\\.js\\?v=[0-9a-f]{12}" defer></script>`));
       expect(page.text).not.toMatch(/<script>|<style>|style=|onload=/);
+      // No request for /favicon.ico of the host app on every visit.
+      expect(page.text).toContain('<link rel="icon" href="data:,">');
     }
     const missing = await request(app).get(`${MOUNT}/console/nothing`).expect(404);
     expect(missing.body.error.message).toMatch(/its views are overview, explorer/);
@@ -41,6 +43,12 @@ describe.each(EXPRESS_VERSIONS)('the console page and assets (%s)', (_name, expr
     expect(first.headers['cache-control']).toBe('private, max-age=31536000, immutable');
     expect(first.text.length).toBeGreaterThan(1000);
     await request(app).get(script).set('If-None-Match', first.headers['etag'] as string).expect(304);
+    // Compressed for a browser that takes gzip (supertest unzips it): a third of the size on the wire.
+    const zipped = await request(app).get(script).set('Accept-Encoding', 'gzip, deflate, br').expect(200);
+    expect(zipped.headers['content-encoding']).toBe('gzip');
+    expect(Number(zipped.headers['content-length'])).toBeLessThan(first.text.length / 2);
+    expect(zipped.text).toBe(first.text);
+    expect(first.headers['vary']).toBe('Accept-Encoding');
     const untagged = await request(app).get(`${MOUNT}/console/assets/console.css`).expect(200);
     expect(untagged.headers['content-type']).toBe('text/css; charset=utf-8');
     expect(untagged.headers['cache-control']).toBe('private, no-cache');

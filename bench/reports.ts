@@ -26,6 +26,8 @@ import { createActivityTracker, migrate, type ActivityTracker } from '../lib/ind
 import { DEFAULT_REPORT_DATA, generateReportData, type ReportDataSummary } from './reportData';
 import { MOUNT, type CapturedQuery, type ExportChildConfig, type ExportChildResult } from './exportChild';
 import { messageOf } from '../lib/util/messageOf';
+import { fmt, median, oneLine, printTable } from './markdownTable';
+import { isReportRead, listen, positiveInteger, quietLogger, redact, withSearchPath } from './benchSupport';
 
 const LOCAL_PG = 'postgres://postgres@127.0.0.1:5432/test';
 const RUNS = 5;
@@ -36,11 +38,6 @@ const EXPORT_TIMEOUT_MS = 15 * 60_000;
 const DAY_MS = 86_400_000;
 /** Tables whose scans the plans are checked for. */
 const REPORT_TABLES = /\b(user_activity|activity_sessions|activity_summaries)\b/;
-
-/** A read of the report tables; the recorder's writes (the trail of each read) are not the route's, and must never be EXPLAIN ANALYZEd. */
-function isReportRead(sql: string): boolean {
-  return REPORT_TABLES.test(sql) && /^\s*(select|with)\b/i.test(sql) && !/\b(insert|update|delete)\s/i.test(sql.replace(/'[^']*'/g, "''"));
-}
 
 interface RouteCase {
   label: string;
@@ -77,7 +74,7 @@ interface RouteResult {
  * @returns false when the export ran and failed its memory or row check.
  */
 export async function runReportBench(databaseUrl: string): Promise<boolean> {
-  const rows = positiveInteger('BENCH_REPORT_ROWS', DEFAULT_REPORT_DATA.rows);
+  const rows = positiveInteger('BENCH_REPORT_ROWS', DEFAULT_REPORT_DATA.rows, 1000);
   const exportOnly = routeSelection() === 'export';
   const exportRuns = positiveInteger('BENCH_EXPORT_RUNS', 1, 1);
   const schema = `bench_reports_${process.pid}`;
@@ -335,11 +332,6 @@ function printExport(runs: ExportChildResult[], activities: number): boolean {
   return facts.every((f) => f.memoryOk && f.rowsOk);
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
-}
-
 /** `BENCH_REPORT_ROUTES`: every route (the default) or the export alone. */
 function routeSelection(): 'all' | 'export' {
   const raw = process.env['BENCH_REPORT_ROUTES'] ?? 'all';
@@ -369,64 +361,6 @@ async function printSlow(client: Client, results: RouteResult[]): Promise<void> 
       for (const line of p.plan) console.log(`    ${line}`);
     }
   }
-}
-
-/** A markdown table; columns from `textColumns` on are right-aligned numbers unless they hold text. */
-function printTable(header: string[], rows: string[][], textColumns: number): void {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const numeric = header.map((_, i) => i >= textColumns && rows.every((r) => /^[-\d.,]*$/.test(r[i] ?? '')));
-  const line = (cells: string[]): string => `| ${cells.map((c, i) => (numeric[i] ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join(' | ')} |`;
-  console.log(line(header));
-  console.log(`|${widths.map((w, i) => (numeric[i] ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`);
-  for (const r of rows) console.log(line(r));
-}
-
-function oneLine(text: string, max: number): string {
-  const flat = text.replace(/\s+/g, ' ').trim().replace(/\|/g, '\\|');
-  return flat.length > max ? `${flat.slice(0, max - 3)}...` : flat;
-}
-
-function fmt(n: number, digits: number): string {
-  return Number.isFinite(n) ? n.toFixed(digits) : '-';
-}
-
-function listen(server: http.Server): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      if (address === null || typeof address === 'string') reject(new Error('no TCP address'));
-      else resolve(address.port);
-    });
-  });
-}
-
-function quietLogger(name: string): { debug(): void; info(): void; warn(m: string): void; error(m: string, c?: Record<string, unknown>): void } {
-  return {
-    debug: () => undefined,
-    info: () => undefined,
-    warn: (m) => console.warn(`[${name}] ${m}`),
-    error: (m, c) => console.error(`[${name}] ${m}`, c ?? ''),
-  };
-}
-
-/** The tracker's own pool then reads the bench schema, as a DATABASE_URL user's would. */
-function withSearchPath(url: string, schema: string): string {
-  const u = new URL(url);
-  u.searchParams.set('options', `-c search_path=${schema}`);
-  return u.toString();
-}
-
-function redact(url: string): string {
-  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
-}
-
-function positiveInteger(name: string, fallback: number, least = 1000): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < least) throw new Error(`${name} must be a whole number of at least ${least}, got ${JSON.stringify(raw)}`);
-  return n;
 }
 
 if (require.main === module) {

@@ -25,6 +25,7 @@ export function sendConsolePage(req: Request, res: Response, assets: ConsoleAsse
   const page = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">
 <title>Activity trail console</title>
 <link rel="stylesheet" href="${attribute(`${base}/console/assets/console.css?v=${assets.version('console.css')}`)}">
 <script src="${attribute(`${base}/console/assets/console.js?v=${assets.version('console.js')}`)}" defer></script>
