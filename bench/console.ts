@@ -211,7 +211,7 @@ function measureOf(label: string, all: number[]): Measure {
 }
 
 function printSizes(sizes: AssetSize[]): void {
-  console.log('\nconsole assets (dist/lib/console/assets; served uncompressed by the router, gzip/brotli is what a compressing proxy would send):');
+  console.log('\nconsole assets (dist/lib/console/assets; the router sends the gzip form (level 9) to browsers that take gzip; brotli is what a compressing proxy could send):');
   printTable(['file', 'raw KB', 'gzip KB', 'brotli KB'], sizes.map((s) => [s.file, fmt(s.raw / 1024, 1), fmt(s.gzip / 1024, 1), fmt(s.brotli / 1024, 1)]), 1);
 }
 
