@@ -1,3 +1,4 @@
+import { withoutTrailingSlashes } from './routing/slashes';
 /** What the HTML shell tells the app: where the report routes are mounted and how callers sign in. */
 export type AuthMode = 'cookie' | 'bearer';
 
@@ -8,6 +9,6 @@ export interface ConsoleConfig {
 }
 
 export function readConfig(root: HTMLElement): ConsoleConfig {
-  const base = (root.dataset['base'] ?? '').replace(/\/+$/, '');
+  const base = withoutTrailingSlashes(root.dataset['base'] ?? '');
   return { base, authMode: root.dataset['auth'] === 'bearer' ? 'bearer' : 'cookie' };
 }

@@ -1,4 +1,5 @@
 import type { Access } from '../api/types';
+import { withoutEdgeSlashes } from './slashes';
 
 export const VIEWS = ['overview', 'explorer', 'timeline', 'sessions', 'security', 'integrity', 'compliance', 'me'] as const;
 export type ViewName = (typeof VIEWS)[number];
@@ -30,7 +31,7 @@ export function consoleRoot(base: string): string {
 export function parseRoute(base: string, location: Location, state: unknown): Route {
   const root = consoleRoot(base);
   const path = location.pathname.startsWith(root) ? location.pathname.slice(root.length) : '';
-  const segment = path.replace(/^\/+|\/+$/g, '');
+  const segment = withoutEdgeSlashes(path);
   const params = new URLSearchParams(location.search);
   if (segment === '') return { view: null, unknown: false, params, state };
   const view = (VIEWS as readonly string[]).includes(segment) ? (segment as ViewName) : null;
