@@ -118,12 +118,13 @@ describe('GET /activities/:id', () => {
 });
 
 /** An open event stream: the events it got so far, and how to close it. */
-interface Stream { status: number; events: Array<{ event: string; data: unknown }>; body: string; close(): void }
+interface Stream { status: number; events: Array<{ event: string; data: unknown }>; body: string; ended: boolean; close(): void }
 
 function openStream(port: number, path: string, token: string): Promise<Stream> {
   return new Promise((resolve, reject) => {
     const req = http.get({ host: '127.0.0.1', port, path: `${MOUNT}${path}`, headers: { Authorization: `Bearer ${token}` } }, (res) => {
-      const stream: Stream = { status: res.statusCode ?? 0, events: [], body: '', close: () => { req.destroy(); } };
+      const stream: Stream = { status: res.statusCode ?? 0, events: [], body: '', ended: false, close: () => { req.destroy(); } };
+      res.on('end', () => { stream.ended = true; });
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
         stream.body += chunk;
@@ -220,13 +221,22 @@ describe('GET /live', () => {
     expect(reopened?.status).toBe(200);
   });
 
+  it('ends when the tracker closes, so an open console never holds up the app\'s shutdown', async () => {
+    const stream = await openStream(port, '/live', tokenFor('a-5', 'auditor'));
+    streams.push(stream);
+    await until(() => stream.events[0]);
+    expect(stream.ended).toBe(false);
+    await tracker.close();
+    await until(() => (stream.ended ? true : undefined), 3000);
+  });
+
   it('goes on after the row a reconnecting client names in Last-Event-ID', async () => {
     const rows = [activity({ startTime: minute(1), userId: 'one' }), activity({ startTime: minute(2), userId: 'two' })];
     await seed(db.knex, rows);
     const first = await db.knex('user_activity').where('id', rows[0]?.id).first();
     const stream = await new Promise<Stream>((resolve) => {
       const req = http.get({ host: '127.0.0.1', port, path: `${MOUNT}/live`, headers: { Authorization: `Bearer ${tokenFor('a-4', 'auditor')}`, 'Last-Event-ID': String(first.chain_position) } }, (res) => {
-        const s: Stream = { status: res.statusCode ?? 0, events: [], body: '', close: () => { req.destroy(); } };
+        const s: Stream = { status: res.statusCode ?? 0, events: [], body: '', ended: false, close: () => { req.destroy(); } };
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => { s.body += chunk; });
         res.on('error', () => {});

@@ -148,8 +148,10 @@ export function createActivityTracker(options?: Options): ActivityTracker {
 
   let closing: Promise<void> | undefined;
   let removeSignalHandlers: (() => void) | undefined;
+  const shutdown = new AbortController();
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      shutdown.abort();
       removeSignalHandlers?.();
       await scheduler.stop();
       webhook?.stop();
@@ -170,6 +172,7 @@ export function createActivityTracker(options?: Options): ActivityTracker {
         recordWith(input, {}).catch((error: unknown) => logger.error('A report-route read could not be put on the trail', { error: messageOf(error) }));
       },
       writePathStats: () => recorder.stats(),
+      closing: shutdown.signal,
     }),
     record: (event) => recordWith(event, {}),
     flush: () => recorder.flush(),

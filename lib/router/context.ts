@@ -16,6 +16,8 @@ export interface ReportContext {
   record(input: RecordInput): void;
   /** The write path's counters, for `GET /health`. */
   writePathStats(): RecorderStats;
+  /** Aborted when the tracker starts to close: open live streams end, so the app's server can close. */
+  closing: AbortSignal;
 }
 
 /** One report request as its route sees it, once the caller is known and allowed. */

@@ -19,7 +19,8 @@ const MAX_STREAM_MS = 30 * 60_000;
  * the chain position it starts after, then one `event: activity` per row (the `/activities` row
  * with its `chainPosition`), in chain order. It looks for rows every `liveStreams.pollMs` with
  * one indexed query, after the last position it sent, so rows stored by any instance arrive once
- * each; a client that reconnects with `Last-Event-ID` goes on after that row. A user holds at most `liveStreams.perUser` streams (429 beyond).
+ * each; a client that reconnects with `Last-Event-ID` goes on after that row. Streams end when the
+ * tracker closes, so they never hold up the app's shutdown. A user holds at most `liveStreams.perUser` streams (429 beyond).
  */
 export function liveRoute(ctx: ReportContext, limit: LiveStreamLimit): ReportHandler {
   const { pollMs } = ctx.config.liveStreams;
@@ -59,11 +60,15 @@ export function liveRoute(ctx: ReportContext, limit: LiveStreamLimit): ReportHan
       if (stopped) return;
       stopped = true;
       if (timer) clearTimeout(timer);
+      ctx.closing.removeEventListener('abort', stop);
       release();
       if (!res.writableEnded) res.end();
     };
     req.on('close', stop);
     res.on('close', stop);
+    // An open stream would hold the app's server.close() for as long as it lasts.
+    if (ctx.closing.aborted) stop();
+    else ctx.closing.addEventListener('abort', stop);
 
     const look = async (): Promise<void> => {
       if (stopped) return;
