@@ -32,17 +32,17 @@ export const ENTITY_TYPES = ['items', 'orders', 'documents', 'invoices', 'custom
 export const ENTITY_IDS = 5000;
 
 /** Id 1 is the most acted-on id of every entity type (ids are drawn as 5000·u³). */
-const HOT_ENTITY = { type: 'documents', id: '1' } as const;
+export const HOT_ENTITY = { type: 'documents', id: '1' } as const;
 /** Users are user-0000 to user-NNNN, each with sessions / users sessions; this one is as busy as any. */
-const BUSY_USER = 'user-0042';
+export const BUSY_USER = 'user-0042';
 
 /** Addresses the failed-login bursts come from. */
 export const ATTACKER_IPS = ['45.133.1.17', '185.220.101.4', '91.240.118.29', '103.75.190.8', '193.32.162.70'];
-const BURSTS = 200;
-const BURST_ATTEMPTS = 25;
-const BURST_SPACING_SECONDS = 8;
+export const BURSTS = 200;
+export const BURST_ATTEMPTS = 25;
+export const BURST_SPACING_SECONDS = 8;
 
-interface TypeSpec {
+export interface TypeSpec {
   type: string;
   share: number;
   method: string;
@@ -54,7 +54,7 @@ interface TypeSpec {
 }
 
 /** How often each activity type occurs, and what a request of that type looks like. */
-const TYPES: readonly TypeSpec[] = [
+export const TYPES: readonly TypeSpec[] = [
   { type: 'page_view', share: 0.33, method: 'GET', route: '/app/:page', action: 'read', entity: false, status: 200 },
   { type: 'data_view', share: 0.22, method: 'GET', route: '/api/:entity/:id', action: 'read', entity: true, status: 200 },
   { type: 'data_update', share: 0.06, method: 'PUT', route: '/api/:entity/:id', action: 'update', entity: true, status: 200 },
@@ -75,11 +75,11 @@ const TYPES: readonly TypeSpec[] = [
   { type: 'audit_export', share: 0.002, method: 'GET', route: '/api/activity-tracking/export', action: 'report.export', entity: false, status: 200 },
 ];
 
-const PAGES = ['dashboard', 'catalog', 'orders', 'settings', 'reports', 'profile', 'search', 'help'];
-const BROWSERS = ['Chrome 126.0.0.0', 'Firefox 128.0', 'Safari 17.5', 'Edge 126.0.0.0', 'Mobile Safari 17.5', 'curl 8.5.0'];
-const SYSTEMS = ['Windows 10', 'Ubuntu', 'Mac OS 14.5', 'Windows 10', 'iOS 17.5', ''];
-const DEVICES = ['desktop', 'desktop', 'desktop', 'desktop', 'mobile', 'cli'];
-const AGENTS = [
+export const PAGES = ['dashboard', 'catalog', 'orders', 'settings', 'reports', 'profile', 'search', 'help'];
+export const BROWSERS = ['Chrome 126.0.0.0', 'Firefox 128.0', 'Safari 17.5', 'Edge 126.0.0.0', 'Mobile Safari 17.5', 'curl 8.5.0'];
+export const SYSTEMS = ['Windows 10', 'Ubuntu', 'Mac OS 14.5', 'Windows 10', 'iOS 17.5', ''];
+export const DEVICES = ['desktop', 'desktop', 'desktop', 'desktop', 'mobile', 'cli'];
+export const AGENTS = [
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36',
   'Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0',
   'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15',
@@ -87,10 +87,10 @@ const AGENTS = [
   'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1',
   'curl/8.5.0',
 ];
-const COUNTRIES = ['US', 'DE', 'GB', 'FR', 'JP', 'BR', 'IN', 'CA'];
-const REGIONS = ['CA', 'BE', 'ENG', 'IDF', '13', 'SP', 'MH', 'ON'];
-const CITIES = ['San Francisco', 'Berlin', 'London', 'Paris', 'Tokyo', 'São Paulo', 'Mumbai', 'Toronto'];
-const ZONES = ['America/Los_Angeles', 'Europe/Berlin', 'Europe/London', 'Europe/Paris', 'Asia/Tokyo', 'America/Sao_Paulo', 'Asia/Kolkata', 'America/Toronto'];
+export const COUNTRIES = ['US', 'DE', 'GB', 'FR', 'JP', 'BR', 'IN', 'CA'];
+export const REGIONS = ['CA', 'BE', 'ENG', 'IDF', '13', 'SP', 'MH', 'ON'];
+export const CITIES = ['San Francisco', 'Berlin', 'London', 'Paris', 'Tokyo', 'São Paulo', 'Mumbai', 'Toronto'];
+export const ZONES = ['America/Los_Angeles', 'Europe/Berlin', 'Europe/London', 'Europe/Paris', 'Asia/Tokyo', 'America/Sao_Paulo', 'Asia/Kolkata', 'America/Toronto'];
 
 /** What was generated, for the bench's report. */
 export interface ReportDataSummary {
@@ -139,11 +139,23 @@ export async function generateReportData(knex: Knex, options: ReportDataOptions)
   // Chaining updated every generated row: rewrite the table without the dead versions, in time
   // order as a live table fills, so the reads measure a table as production would have it.
   await knex.raw('cluster user_activity using user_activity_start_time_idx');
+  await analyzeReportTables(knex);
+  const analyzed = performance.now();
+  return {
+    ...(await countGenerated(knex)),
+    seconds: { activities: (activitiesDone - started) / 1000, sessions: (sessionsDone - activitiesDone) / 1000, analyze: (analyzed - sessionsDone) / 1000 },
+  };
+}
+
+/** Fresh planner statistics of the three report tables. */
+export async function analyzeReportTables(knex: Knex): Promise<void> {
   await knex.raw('analyze user_activity');
   await knex.raw('analyze activity_sessions');
   await knex.raw('analyze activity_summaries');
-  const analyzed = performance.now();
+}
 
+/** What a generator made, counted from the tables. */
+export async function countGenerated(knex: Knex): Promise<Omit<ReportDataSummary, 'seconds'>> {
   const count = async (sql: string, bindings: readonly Knex.Value[] = []): Promise<number> => {
     const result = (await knex.raw(sql, bindings)) as { rows: Array<{ n: string | number }> };
     return Number(result.rows[0]?.n ?? 0);
@@ -155,7 +167,6 @@ export async function generateReportData(knex: Knex, options: ReportDataOptions)
     summaries: await count('select count(*) as n from activity_summaries'),
     hotEntity: { ...HOT_ENTITY, rows: await count('select count(*) as n from user_activity where entity_type = ? and entity_id = ?', [HOT_ENTITY.type, HOT_ENTITY.id]) },
     busyUser: { id: BUSY_USER, rows: await count('select count(*) as n from user_activity where user_id = ?', [BUSY_USER]) },
-    seconds: { activities: (activitiesDone - started) / 1000, sessions: (sessionsDone - activitiesDone) / 1000, analyze: (analyzed - sessionsDone) / 1000 },
   };
 }
 
@@ -166,7 +177,7 @@ async function chainAll(trx: Knex.Transaction): Promise<void> {
     from (${chainRowsSql(rows, '0::bigint', `'${GENESIS_HASH}'::text`)}) c where t.id = c.id`);
 }
 
-interface DroppedIndex {
+export interface DroppedIndex {
   name: string;
   /** CREATE INDEX statement, or the constraint definition when the index backs a constraint. */
   definition: string;
@@ -174,7 +185,7 @@ interface DroppedIndex {
 }
 
 /** Drops every index of the table (constraints too) and says how to build each again, whatever the migrations made. */
-async function dropIndexes(trx: Knex.Transaction, table: string): Promise<DroppedIndex[]> {
+export async function dropIndexes(trx: Knex.Transaction, table: string): Promise<DroppedIndex[]> {
   const found = (await trx.raw(`
     select i.indexrelid::regclass::text as index_name, pg_get_indexdef(i.indexrelid) as index_def, c.conname, pg_get_constraintdef(c.oid) as constraint_def
     from pg_index i left join pg_constraint c on c.conindid = i.indexrelid and c.conrelid = i.indrelid
@@ -192,7 +203,7 @@ async function dropIndexes(trx: Knex.Transaction, table: string): Promise<Droppe
   return dropped;
 }
 
-async function restoreIndexes(trx: Knex.Transaction, table: string, indexes: readonly DroppedIndex[]): Promise<void> {
+export async function restoreIndexes(trx: Knex.Transaction, table: string, indexes: readonly DroppedIndex[]): Promise<void> {
   for (const index of indexes) {
     // Definitions come from the catalog (pg_get_indexdef / pg_get_constraintdef), not from input.
     if (index.constraint) await trx.raw(`alter table ?? add constraint ?? ${index.definition}`, [table, index.name]);
@@ -348,7 +359,7 @@ async function insertBursts(trx: Knex.Transaction, o: ReportDataOptions, n: numb
 }
 
 /** One row per session, as the recorder keeps them: active while its last activity is within the timeout. */
-async function insertSessions(trx: Knex.Transaction, o: ReportDataOptions): Promise<void> {
+export async function insertSessions(trx: Knex.Transaction, o: ReportDataOptions): Promise<void> {
   await trx.raw(`
     insert into activity_sessions (session_id, user_id, start_time, end_time, duration, page_views, actions_count, ip_address, user_agent,
       device_info, is_active, last_activity, created_at, updated_at)
@@ -367,7 +378,7 @@ async function insertSessions(trx: Knex.Transaction, o: ReportDataOptions): Prom
 }
 
 /** The per-user, per-day rollup a deployment's job keeps. */
-async function insertSummaries(trx: Knex.Transaction, o: ReportDataOptions): Promise<void> {
+export async function insertSummaries(trx: Knex.Transaction, o: ReportDataOptions): Promise<void> {
   await trx.raw(`
     insert into activity_summaries (user_id, day, requests, page_views, data_changes, errors, sessions, total_duration, avg_duration, last_activity, updated_at)
     select user_id, (start_time at time zone 'UTC')::date,
