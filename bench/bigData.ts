@@ -20,7 +20,7 @@ import knexFactory, { type Knex } from 'knex';
 import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { migrate, verifyChain } from '../lib/index';
-import { analyzeReportTables, countGenerated, DEFAULT_REPORT_DATA, dropIndexes, insertSessions, insertSummaries, restoreIndexes, type ReportDataOptions } from './reportData';
+import { analyzeReportTables, countGenerated, DEFAULT_REPORT_DATA, dropIndexes, insertSessions, insertSummaries, restoreIndexes, type ReportDataOptions, type ReportDataSummary } from './reportData';
 import { COPY_COLUMNS } from './bigDataRows';
 import { copyChunks } from './bigDataChain';
 import { positiveInteger, redact } from './benchSupport';
@@ -30,13 +30,7 @@ const LOCAL_PG = 'postgres://postgres@127.0.0.1:5432/test';
 export const DEFAULT_BIG_DATA: Omit<BigDataOptions, 'now'> = { ...DEFAULT_REPORT_DATA, rows: 10_000_000, threads: 2 };
 
 /** What was generated, and how long each phase took. */
-export interface BigDataSummary {
-  activities: number;
-  sessions: number;
-  activeSessions: number;
-  summaries: number;
-  hotEntity: { type: string; id: string; rows: number };
-  busyUser: { id: string; rows: number };
+export interface BigDataSummary extends Omit<ReportDataSummary, 'seconds'> {
   /** pg_total_relation_size of user_activity (heap, indexes, TOAST). */
   tableBytes: number;
   /** copy: rows made in Node and streamed through COPY (the two overlap). */

@@ -1,8 +1,19 @@
 import { isIP } from 'node:net';
+import { isUuid } from '../util/ids';
 import { ACTIVITY_TYPES, ACTOR_TYPES, type ActivityType } from '../types';
 import { ACTIVITY_FILTER_PARAMS, ORDER_BY_COLUMN_NAMES, ORDER_BY_FIELDS, orderByField, type ActivityFilters, type ActivityPage, type DomainFilters, type OrderBy, type Paging } from '../store/reports/filters';
 import { decodeCursor, KEYSET_ORDER_BY, type KeysetCursor } from '../store/reports/keyset';
 import { invalidParam, ApiError } from './apiError';
+
+/**
+ * A path parameter that must be the UUID of something the caller was shown, in lower case, as it is
+ * stored; a 400 naming the parameter otherwise.
+ */
+export function uuidPathParam(value: unknown, name: string, whatItIs: string): string {
+  const text = String(value ?? '');
+  if (!isUuid(text)) throw invalidParam(name, `"${name}" must be ${whatItIs}`);
+  return text.toLowerCase();
+}
 
 /** A query string as Express hands it over: strings, arrays of them, or nested objects from the qs parser. */
 export type RawQuery = Record<string, unknown>;

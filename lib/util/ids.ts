@@ -99,3 +99,10 @@ function isUnsafe(c: number): boolean {
 function isLowSurrogate(c: number): boolean {
   return c >= 0xdc00 && c <= 0xdfff;
 }
+
+const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Whether the text is a UUID in its usual hyphenated form (either case): the ids of rows, alerts and runs. */
+export function isUuid(text: string): boolean {
+  return UUID_TEXT.test(text);
+}

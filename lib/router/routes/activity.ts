@@ -1,8 +1,7 @@
 import type { ReportHandler } from '../context';
-import { ApiError, invalidParam } from '../apiError';
-import { allowOnly } from '../params';
+import { ApiError } from '../apiError';
+import { allowOnly, uuidPathParam } from '../params';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * `GET /activities/:id`: one row of the caller's scope as `/activities` lists it, with its place in
@@ -12,9 +11,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export function activityRoute(): ReportHandler {
   return async (req, res, { describe, reader }) => {
     allowOnly(req.query as Record<string, unknown>, []);
-    const id = String(req.params['id'] ?? '');
-    if (!UUID.test(id)) throw invalidParam('id', '"id" must be the id of an activity, a UUID as GET /activities lists it');
-    const row = await reader.activity(id.toLowerCase());
+    const id = uuidPathParam(req.params['id'], 'id', 'the id of an activity, a UUID as GET /activities lists it');
+    const row = await reader.activity(id);
     if (row === null) throw new ApiError(404, 'ERR_AT_NOT_FOUND', `No activity ${id} here; GET /activities lists the activities you may see`, 'id');
     describe({ entityType: 'user_activity', entityId: row.id as string, rows: 1 });
     res.json({ data: row });

@@ -1,14 +1,13 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { ReportContext, ReportHandler } from '../context';
 import { ApiError, invalidParam } from '../apiError';
-import { allowOnly, dateRange, describeFilters, identifier, limitOffset, oneOf } from '../params';
+import { allowOnly, dateRange, describeFilters, identifier, limitOffset, oneOf, uuidPathParam } from '../params';
 import { ALERT_RULES, SEVERITIES, type RecordInput } from '../../types';
 import { acknowledgeAlert, ALERT_STATUSES, type AlertFilters } from '../../store/alerts/alertRows';
 import { messageOf } from '../../util/messageOf';
 
 export const ALERTS_PARAMS = ['rule', 'severity', 'status', 'key', 'startDate', 'endDate', 'limit', 'offset'] as const;
 export const MAX_NOTE_LENGTH = 1000;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * `GET /alerts`: the alerts of the caller's tenant scope (a tenant's admin or reader sees the
@@ -47,8 +46,7 @@ export function alertsRoute(): ReportHandler {
 export function acknowledgeAlertRoute(ctx: ReportContext): ReportHandler {
   return async (req, res, { principal, describe, reader }) => {
     allowOnly(req.query as Record<string, unknown>, []);
-    const id = String(req.params['id'] ?? '');
-    if (!UUID.test(id)) throw invalidParam('id', '"id" must be the id of an alert, a UUID as GET /alerts lists it');
+    const id = uuidPathParam(req.params['id'], 'id', 'the id of an alert, a UUID as GET /alerts lists it');
     const body: unknown = req.body ?? {};
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalidParam('body', 'Send a JSON object such as { "note": "checked with the account owner" }, or no body');
     allowOnly(body as Record<string, unknown>, ['note']);

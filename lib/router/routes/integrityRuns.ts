@@ -2,14 +2,13 @@ import type { ReportContext, ReportHandler } from '../context';
 import { ApiError, invalidParam } from '../apiError';
 import type { IntegrityRun } from '../integrityRuns';
 import { IntegrityRuns } from '../integrityRuns';
-import { allowOnly } from '../params';
+import { allowOnly, uuidPathParam } from '../params';
 import { checkpointKeyInEnvironment } from '../../integrity/checkpoint';
 import { resolveBackdatedAfterDays } from '../../integrity/verify';
 import type { ReportPrincipal } from '../../types';
 
 /** The trail's action for a finished console verification; its details are the result. */
 export const INTEGRITY_VERIFIED_ACTION = 'integrity.verified';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Verifications listed as recent. */
 const RECENT = 10;
 
@@ -62,9 +61,8 @@ export function startIntegrityRunRoute(runs: IntegrityRuns): ReportHandler {
 export function integrityRunRoute(runs: IntegrityRuns): ReportHandler {
   return async (req, res, { describe }) => {
     allowOnly(req.query as Record<string, unknown>, []);
-    const id = String(req.params['id'] ?? '');
-    if (!UUID.test(id)) throw invalidParam('id', '"id" must be the id POST /integrity/runs answered with');
-    const run = runs.get(id.toLowerCase());
+    const id = uuidPathParam(req.params['id'], 'id', 'the id POST /integrity/runs answered with');
+    const run = runs.get(id);
     if (run === undefined) throw new ApiError(404, 'ERR_AT_NOT_FOUND', `No verification ${id} in this instance; GET /integrity/runs lists the recent ones from the trail`, 'id');
     describe({ entityType: 'integrity_run', entityId: run.id });
     res.json({ data: run });

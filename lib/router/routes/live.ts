@@ -33,7 +33,7 @@ export function liveRoute(ctx: ReportContext, limit: LiveStreamLimit): ReportHan
     const resumeAfter = Number(req.headers['last-event-id']);
     let position: number;
     try {
-      position = Number.isSafeInteger(resumeAfter) && resumeAfter >= 0 && req.headers['last-event-id'] !== '' ? resumeAfter : await reader.lastPosition(filters);
+      position = Number.isSafeInteger(resumeAfter) && resumeAfter >= 0 && req.headers['last-event-id'] !== '' ? resumeAfter : await reader.lastPosition();
     } catch (error) {
       release();
       throw error;

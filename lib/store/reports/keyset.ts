@@ -1,4 +1,5 @@
 import type { OrderBy, SortOrder } from './filters';
+import { isUuid } from '../../util/ids';
 
 /**
  * Where the next page of `/activities` starts: the last row's sort key, exact to the microsecond
@@ -19,7 +20,6 @@ export const KEYSET_ORDER_BY = ['startTime', 'createdAt'] as const satisfies rea
 export type KeysetOrderBy = typeof KEYSET_ORDER_BY[number];
 
 const UTC_MICROSECONDS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Opaque to callers: base64url of a short JSON array. */
 export function encodeCursor(cursor: KeysetCursor): string {
@@ -38,7 +38,7 @@ export function decodeCursor(text: string): KeysetCursor | null {
   if (!Array.isArray(parts) || parts.length < 4 || parts.length > 5 || !parts.every((part) => typeof part === 'string')) return null;
   const [orderBy, order, startTime, id, createdAt] = parts as string[];
   if (!(KEYSET_ORDER_BY as readonly string[]).includes(orderBy ?? '') || (order !== 'asc' && order !== 'desc')) return null;
-  if (!UTC_MICROSECONDS.test(startTime ?? '') || !UUID.test(id ?? '')) return null;
+  if (!UTC_MICROSECONDS.test(startTime ?? '') || !isUuid(id ?? '')) return null;
   if ((orderBy === 'createdAt') !== (createdAt !== undefined) || (createdAt !== undefined && !UTC_MICROSECONDS.test(createdAt))) return null;
   return { orderBy: orderBy as KeysetOrderBy, order, startTime: startTime as string, id: id as string, ...(createdAt === undefined ? {} : { createdAt }) };
 }

@@ -6,13 +6,13 @@ import type { TenantScope } from './tenantScope';
 export type LiveRow = ActivityJson & { chainPosition: number };
 
 /**
- * The chain position a live stream starts after: the last of the rows it would show, so it
- * shows only rows stored from now on. A backward walk of the chain_position index.
+ * The chain position a live stream starts after: the chain's head, so it shows only rows stored
+ * from now on. Not the last of the rows it would show: with a filter or a tenant that matches
+ * few rows, that backward walk of the index would read most of the table to find one.
  */
-export async function lastPosition(db: Database, scope: TenantScope, filters: ActivityFilters): Promise<number> {
-  const row = (await applyActivityFilters(db('user_activity').select('chain_position'), filters, scope)
-    .orderBy('chain_position', 'desc').limit(1).first()) as { chain_position?: unknown } | undefined;
-  return row?.chain_position === undefined || row.chain_position === null ? 0 : Number(row.chain_position);
+export async function lastPosition(db: Database): Promise<number> {
+  const row = (await db('user_activity').max({ head: 'chain_position' }).first()) as { head?: unknown } | undefined;
+  return row?.head === undefined || row.head === null ? 0 : Number(row.head);
 }
 
 /**

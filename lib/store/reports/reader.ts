@@ -21,8 +21,8 @@ export interface ReportReader {
   /** One row of the scope with its chain link; null when the scope holds none with that id. */
   activity(id: string): Promise<ActivityDetail | null>;
   stats(filters: StatsFilters): Promise<ActivityStats>;
-  /** The chain position of the scope's last matching row (0 when none): where a live stream starts. */
-  lastPosition(filters: ActivityFilters): Promise<number>;
+  /** The chain's head position (0 when empty): where a live stream starts. */
+  lastPosition(): Promise<number>;
   /** Matching rows of the scope stored after a chain position, in chain order. */
   rowsAfterPosition(filters: ActivityFilters, after: number, limit: number): Promise<LiveRow[]>;
   activeSessions(filter: ActiveSessionFilter, paging: Paging): Promise<SessionPage<SessionJson>>;
@@ -60,7 +60,7 @@ export function reports(db: Database, scope: TenantScope, rowLevelSecurity: bool
     activities: (filters, page) => read((conn) => listActivities(conn, scope, filters, page)),
     activity: (id) => read((conn) => findActivity(conn, scope, id)),
     stats: (filters) => read((conn) => activityStats(conn, scope, filters)),
-    lastPosition: (filters) => read((conn) => lastPosition(conn, scope, filters)),
+    lastPosition: () => read((conn) => lastPosition(conn)),
     rowsAfterPosition: (filters, after, limit) => read((conn) => rowsAfterPosition(conn, scope, filters, after, limit)),
     activeSessions: (filter, paging) => read((conn) => activeSessions(conn, scope, filter, paging)),
     userSessions: (userId, paging) => read((conn) => userSessions(conn, userId, paging)),
