@@ -19,7 +19,7 @@ import { openTestDatabase, usingPostgres, type TestDatabase } from './support/da
 import { withEnv } from './support/env';
 
 const TABLES = ['user_activity', 'activity_sessions', 'activity_summaries', 'activity_retention', 'activity_alerts', 'activity_alert_acknowledgements', 'activity_risk_baseline', 'activity_chain_signatures'];
-const ALL_MIGRATIONS = ['20261123000000_create_activity_tables', '20261124000000_report_indexes', '20261125000000_integrity', '20261126000000_domain_events', '20261127000000_risk_scores', '20261128000000_alerts', '20261129000000_retention_guard', '20261130000000_writer_role', '20261202000000_writer_hashes', '20261203000000_sort_indexes'];
+const ALL_MIGRATIONS = ['20261123000000_create_activity_tables', '20261124000000_report_indexes', '20261125000000_integrity', '20261126000000_domain_events', '20261127000000_risk_scores', '20261128000000_alerts', '20261129000000_retention_guard', '20261130000000_writer_role', '20261202000000_writer_hashes', '20261203000000_sort_indexes', '20261208000000_time_partitions'];
 
 async function columnsWithoutComment(db: TestDatabase): Promise<string[]> {
   const result = await db.knex.raw(
@@ -84,7 +84,8 @@ describe('the schema', () => {
     let printed = '';
     out.on('data', (chunk: Buffer) => { printed += chunk.toString(); });
     expect(await withEnv({ DATABASE_URL: db.url! }, () => main(['migrate'], out))).toBe(0);
-    expect(printed).toBe(`Applied ${ALL_MIGRATIONS.length} migration(s) to PostgreSQL: ${ALL_MIGRATIONS.join(', ')}\n`);
+    const month = (offset: number) => { const now = new Date(); return `user_activity_p${new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + offset, 1)).toISOString().slice(0, 10).replace(/-/g, '')}`; };
+    expect(printed).toBe(`Applied ${ALL_MIGRATIONS.length} migration(s) to PostgreSQL: ${ALL_MIGRATIONS.join(', ')}\nCreated partition(s) ${[0, 1, 2].map(month).join(', ')}\n`);
     const tracker = createActivityTracker({ database: db.url!, logger: memoryLogger(), flushIntervalMs: 5 });
     await tracker.ready();
     const app = express();
@@ -100,7 +101,7 @@ describe('the schema', () => {
     const tracker = createActivityTracker({ database: db.url!, logger: memoryLogger() });
     await expect(tracker.ready()).rejects.toMatchObject({
       code: 'ERR_AT_SCHEMA_BEHIND',
-      message: expect.stringContaining('missing migration 20261203000000_sort_indexes). Fix: run `npx activity-tracking migrate`'),
+      message: expect.stringContaining('missing migration 20261208000000_time_partitions). Fix: run `npx activity-tracking migrate`'),
     });
     await tracker.close();
   });
@@ -158,7 +159,7 @@ describe('upgrading a trail recorded before the hash chain', () => {
         created_at: new Date(base + (i + k) * 1000),
       })));
     }
-    expect(await migrate(db.knex)).toEqual({ applied: ['20261125000000_integrity', '20261126000000_domain_events', '20261127000000_risk_scores', '20261128000000_alerts', '20261129000000_retention_guard', '20261130000000_writer_role', '20261202000000_writer_hashes', '20261203000000_sort_indexes'] });
+    expect((await migrate(db.knex)).applied).toEqual(ALL_MIGRATIONS.slice(ALL_MIGRATIONS.indexOf('20261125000000_integrity')));
     const chain = await db.knex('user_activity').orderBy('chain_position').select('id', 'chain_position');
     expect(chain.map((r: { id: string }) => r.id)).toEqual(ids);
     expect(chain.map((r: { chain_position: unknown }) => Number(r.chain_position))).toEqual(ids.map((_, i) => i + 1));

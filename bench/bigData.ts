@@ -20,6 +20,7 @@ import knexFactory, { type Knex } from 'knex';
 import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { migrate, verifyChain } from '../lib/index';
+import { listPartitions, nextBoundary, periodStart } from '../lib/store/partitions/partitions';
 import { analyzeReportTables, countGenerated, DEFAULT_REPORT_DATA, dropIndexes, insertSessions, insertSummaries, restoreIndexes, type ReportDataOptions, type ReportDataSummary } from './reportData';
 import { COPY_COLUMNS } from './bigDataRows';
 import { copyChunks } from './bigDataChain';
@@ -47,16 +48,20 @@ export async function generateBigData(knex: Knex, options: BigDataOptions): Prom
   const started = performance.now();
   let copied = started;
   let indexed = started;
+  const partitions = await coverWithPartitions(knex, new Date(options.now.getTime() - (options.days + 1) * 86_400_000));
   await knex.transaction(async (trx) => {
     // Index builds stay in memory rather than spill to disk.
     await trx.raw("set local maintenance_work_mem = '1GB'");
+    // The table's indexes first (a partitioned one takes its partitions' parts along), then each partition's own (its unique keys).
     const indexes = await dropIndexes(trx, 'user_activity');
+    const own = await Promise.all(partitions.map(async (name) => ({ name, indexes: await dropIndexes(trx, name) })));
     // The rows are chained already; the append-only guards have nothing to check during a load.
     await trx.raw('alter table user_activity disable trigger user');
     await copyRows(trx, options);
     await trx.raw('alter table user_activity enable trigger user');
     copied = performance.now();
     await restoreIndexes(trx, 'user_activity', indexes);
+    for (const partition of own) await restoreIndexes(trx, partition.name, partition.indexes);
     indexed = performance.now();
   });
   await knex.transaction(async (trx) => {
@@ -72,7 +77,7 @@ export async function generateBigData(knex: Knex, options: BigDataOptions): Prom
   await analyzeReportTables(knex);
   const analyzed = performance.now();
 
-  const size = (await knex.raw("select pg_total_relation_size('user_activity') as n")) as { rows: Array<{ n: string | number }> };
+  const size = (await knex.raw("select coalesce(sum(pg_total_relation_size(relid)), 0) as n from pg_partition_tree('user_activity')")) as { rows: Array<{ n: string | number }> };
   return {
     ...(await countGenerated(knex)),
     tableBytes: Number(size.rows[0]?.n ?? 0),
@@ -93,6 +98,24 @@ async function copyRows(trx: Knex.Transaction, options: BigDataOptions): Promise
   const connection = (await trx.client.acquireConnection()) as PoolClient;
   const copy = connection.query(copyFrom(`copy user_activity (${COPY_COLUMNS.join(', ')}) from stdin`));
   await pipeline(Readable.from(copyChunks(options, options.threads), { objectMode: false, highWaterMark: 2 }), copy);
+}
+
+/**
+ * On a partitioned trail, creates the monthly partitions from `since` up to the first dated one
+ * (the migration makes them from this month on), so the generated months land in partitions of
+ * their own as they would have, and not in the default one. Returns every partition's name; none
+ * for a table that is not partitioned (a schema before migration 20261208000000_time_partitions).
+ */
+async function coverWithPartitions(knex: Knex, since: Date): Promise<string[]> {
+  const kind = (await knex.raw("select relkind from pg_class where oid = 'user_activity'::regclass")) as { rows: Array<{ relkind: string }> };
+  if (kind.rows[0]?.relkind !== 'p') return [];
+  const first = (await listPartitions(knex)).find((p) => !p.isDefault && p.from !== null);
+  for (let from = periodStart(since, 'month'); first?.from && from < first.from;) {
+    const to = nextBoundary(from, 'month') < first.from ? nextBoundary(from, 'month') : first.from;
+    await knex.raw('select activity_tracking_create_partition(?::timestamptz, ?::timestamptz)', [from.toISOString(), to.toISOString()]);
+    from = to;
+  }
+  return (await listPartitions(knex)).map((p) => p.name);
 }
 
 function mb(bytes: number): string {

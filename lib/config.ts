@@ -26,7 +26,7 @@ export type ResolvedConfig = ResolvedTrackerOptions & ResolvedJobOptions & Resol
 export const OPTION_KEYS = {
   database: true, dataDir: true, autoMigrate: true, sessionTimeoutMinutes: true, retentionDays: true, detailedTracking: true,
   jwtSecret: true, jwtPublicKey: true, jwtAlgorithm: true, jwtIssuer: true, jwtAudience: true, jwtClockToleranceSeconds: true,
-  authorize: true, jobs: true, sessionSweepMinutes: true, suspicious: true, exportRateLimit: true, liveStreams: true, getUserId: true,
+  authorize: true, jobs: true, sessionSweepMinutes: true, partitionInterval: true, partitionsAhead: true, suspicious: true, exportRateLimit: true, liveStreams: true, getUserId: true,
   getTenantId: true, tenants: true, rowLevelSecurity: true, classify: true, routeActivityTypes: true, loginPaths: true,
   logoutPaths: true, tokenRefreshPaths: true, skip: true, sensitiveKeys: true, dropUnknownLoginNames: true, loginNameFields: true,
   limits: true, headers: true, geo: true,

@@ -15,6 +15,7 @@ import { closeOnSignals } from './signals';
 import { KnexActivityStore, type ActivityStore } from './store/activityStore';
 import { explainDatabaseError, openDatabase, type OpenedDatabase } from './store/database';
 import { assertSchemaCurrent, migrate } from './store/schema';
+import { ensurePartitions, type EnsurePartitionsOptions } from './store/partitions/partitions';
 import { createReportRouter } from './router/router';
 import { rowLevelSecurityBinding } from './store/rowLevelSecurity';
 import { isPgLite } from './store/database';
@@ -65,10 +66,12 @@ export interface ActivityTracker {
 }
 
 /** The periodic jobs a tracker runs. */
-export type JobName = 'retention' | 'session-sweeper' | 'alerts';
+export type JobName = 'retention' | 'session-sweeper' | 'alerts' | 'partitions';
 
 /** The usual minimum retention of audit logs; a shorter setting is allowed, with a warning. */
 export const COMMON_MINIMUM_RETENTION_DAYS = 90;
+/** How often the partitions job makes sure the partitions ahead exist. */
+export const PARTITIONS_INTERVAL_MS = 6 * 60 * 60_000;
 /** How often the retention job looks for expired activity. */
 export const RETENTION_INTERVAL_MS = 60 * 60_000;
 
@@ -116,6 +119,11 @@ export function createActivityTracker(options?: Options): ActivityTracker {
       name: 'session-sweeper',
       intervalMs: config.sessionSweepMinutes * 60_000,
       run: (knex) => closeIdleSessions(knex, { timeoutMinutes: config.sessionTimeoutMinutes, risk: config.risk, signingKey: config.signingKey }),
+    },
+    partitions: {
+      name: 'partitions',
+      intervalMs: PARTITIONS_INTERVAL_MS,
+      run: (knex) => ensurePartitions(knex, partitionOptions(config)),
     },
     alerts: {
       name: 'alerts',
@@ -217,6 +225,10 @@ function createCaptureContext(config: ResolvedConfig): CaptureContext {
   };
 }
 
+function partitionOptions(config: ResolvedConfig): EnsurePartitionsOptions {
+  return { interval: config.partitionInterval, ahead: config.partitionsAhead };
+}
+
 async function prepare(database: OpenedDatabase, config: ResolvedConfig): Promise<ActivityStore> {
   try {
     await database.knex.raw('select 1');
@@ -225,8 +237,14 @@ async function prepare(database: OpenedDatabase, config: ResolvedConfig): Promis
     if (explained !== error) throw explained;
     throw new ActivityTrackingError('ERR_AT_DATABASE', `Cannot reach the activity database: ${messageOf(error)}. Fix: check DATABASE_URL and that the server is running`, { cause: error });
   }
-  if (database.kind === 'embedded' || config.autoMigrate) await migrate(database.knex);
-  else await assertSchemaCurrent(database.knex);
+  if (database.kind === 'embedded' || config.autoMigrate) await migrate(database.knex, partitionOptions(config));
+  else {
+    await assertSchemaCurrent(database.knex);
+    // The partitions job runs every six hours; a start after a long stop must not wait for it.
+    await ensurePartitions(database.knex, partitionOptions(config)).catch((error: unknown) => {
+      config.logger.warn('Activity tracking could not create the partitions ahead; rows go to user_activity_default until it can', { error: messageOf(error) });
+    });
+  }
   return new KnexActivityStore(database.knex, { risk: config.risk, signingKey: config.signingKey });
 }
 

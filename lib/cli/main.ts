@@ -89,11 +89,12 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
 
 async function runMigrate(out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   return withDatabase('migrate', err, async (database, config) => {
-    const { applied } = await migrate(database.knex);
+    const { applied, partitionsCreated } = await migrate(database.knex, { interval: config.partitionInterval, ahead: config.partitionsAhead });
     const where = database.kind === 'embedded' ? `the embedded database (${config.database.kind === 'embedded' ? config.database.dataDir : ''})` : 'PostgreSQL';
     out.write(applied.length === 0
       ? `Activity tracking tables in ${where} are up to date.\n`
       : `Applied ${applied.length} migration(s) to ${where}: ${applied.join(', ')}\n`);
+    if (partitionsCreated.length > 0) out.write(`Created partition(s) ${partitionsCreated.join(', ')}\n`);
     return OK;
   }, { schemaMayBeBehind: true });
 }

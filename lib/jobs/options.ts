@@ -1,5 +1,6 @@
 /** The periodic jobs (retention, the session sweeper): their options, defaults and checks. */
-import { checkBoolean, checkInteger, envInteger } from '../util/optionChecks';
+import { checkBoolean, checkInteger, envInteger, invalid } from '../util/optionChecks';
+import { PARTITION_INTERVALS, type PartitionInterval } from '../store/partitions/partitions';
 
 export interface JobOptions {
   /**
@@ -19,19 +20,41 @@ export interface JobOptions {
    * @default 5
    */
   sessionSweepMinutes?: number;
+  /**
+   * How much time each partition of user_activity covers (by the time rows were stored). Retention
+   * drops a partition whole once all its rows have expired, and deletes the rest in batches; each
+   * partition costs every write one more index probe (the event id is looked up in each), so a
+   * month keeps that at four or five probes under the default 90-day retention. Applies to
+   * partitions created from then on. Environment: `ACTIVITY_PARTITION_INTERVAL`.
+   * @default 'month'
+   */
+  partitionInterval?: PartitionInterval;
+  /**
+   * Periods after the current one whose partitions exist ahead of time: created at migrate and by
+   * the partitions job (every six hours), so rows never wait on a table being created.
+   * @default 2
+   */
+  partitionsAhead?: number;
 }
 
 export const JOB_DEFAULTS = {
   jobs: true,
   retentionDays: 90,
   sessionSweepMinutes: 5,
+  partitionInterval: 'month',
+  partitionsAhead: 2,
 } as const satisfies { [K in keyof JobOptions]?: unknown };
 
 export interface ResolvedJobOptions {
   jobs: boolean;
   retentionDays: number;
   sessionSweepMinutes: number;
+  partitionInterval: PartitionInterval;
+  partitionsAhead: number;
 }
+
+/** What migrate() creates when it is given no partition options (the CLI, the tests). */
+export const PARTITION_DEFAULTS = { interval: JOB_DEFAULTS.partitionInterval, ahead: JOB_DEFAULTS.partitionsAhead } as const;
 
 export function resolveJobOptions(opts: JobOptions, env: NodeJS.ProcessEnv): ResolvedJobOptions {
   const retentionDays = opts.retentionDays ?? envInteger(env, 'ACTIVITY_LOG_RETENTION_DAYS', JOB_DEFAULTS.retentionDays, 1);
@@ -40,5 +63,11 @@ export function resolveJobOptions(opts: JobOptions, env: NodeJS.ProcessEnv): Res
   checkBoolean('jobs', jobs);
   const sessionSweepMinutes = opts.sessionSweepMinutes ?? JOB_DEFAULTS.sessionSweepMinutes;
   checkInteger('sessionSweepMinutes', sessionSweepMinutes, 1, 1440);
-  return { jobs, retentionDays, sessionSweepMinutes };
+  const partitionInterval = opts.partitionInterval ?? (env['ACTIVITY_PARTITION_INTERVAL'] || JOB_DEFAULTS.partitionInterval);
+  if (!PARTITION_INTERVALS.includes(partitionInterval as PartitionInterval)) {
+    throw invalid(opts.partitionInterval === undefined ? 'ACTIVITY_PARTITION_INTERVAL' : 'partitionInterval', partitionInterval, `use one of ${PARTITION_INTERVALS.join(', ')}`);
+  }
+  const partitionsAhead = opts.partitionsAhead ?? JOB_DEFAULTS.partitionsAhead;
+  checkInteger('partitionsAhead', partitionsAhead, 1, 366);
+  return { jobs, retentionDays, sessionSweepMinutes, partitionInterval: partitionInterval as PartitionInterval, partitionsAhead };
 }

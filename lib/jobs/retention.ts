@@ -6,7 +6,11 @@ import { withChainLock } from '../store/chain/lock';
 import { expiredPrefix, recordRetentionRun, removeChainPrefix, type ExpiredPrefix } from '../store/jobs/retention';
 import type { ActivityEvent } from '../types';
 import type { BatchSigningKey } from '../integrity/batchSignatures';
+import { listPartitions } from '../store/partitions/partitions';
+import { dropPartition, firstKeptPosition, latestStartIn, partitionContent, type PartitionContent } from '../store/jobs/partitionRetention';
 
+/** How long dropping a partition waits for the reads in progress on user_activity before it gives up until the next run. */
+export const PARTITION_DROP_LOCK_TIMEOUT_MS = 10_000;
 /** Rows removed per transaction: a run never holds one statement over the whole table. */
 export const RETENTION_BATCH_SIZE = 1000;
 
@@ -31,6 +35,8 @@ export interface RetentionResult {
   fromPosition: number | null;
   toPosition: number | null;
   batches: number;
+  /** Whole partitions dropped (each counted in removed and in batches), oldest first. */
+  partitionsDropped: string[];
   dryRun: boolean;
 }
 
@@ -46,12 +52,20 @@ export interface RetentionResult {
 export async function removeExpiredActivity(db: Database, options: RetentionOptions): Promise<RetentionResult> {
   const cutoff = new Date((options.now ?? new Date()).getTime() - options.retentionDays * 86_400_000);
   const batchSize = options.batchSize ?? RETENTION_BATCH_SIZE;
-  const result: RetentionResult = { cutoff: cutoff.toISOString(), removed: 0, fromPosition: null, toPosition: null, batches: 0, dryRun: options.dryRun === true };
+  const result: RetentionResult = { cutoff: cutoff.toISOString(), removed: 0, fromPosition: null, toPosition: null, batches: 0, partitionsDropped: [], dryRun: options.dryRun === true };
 
   if (options.dryRun) {
     const removable = await expiredPrefix(db, cutoff, null);
     if (removable) Object.assign(result, { removed: removable.count, fromPosition: removable.from, toPosition: removable.to });
     return result;
+  }
+
+  for (const removed of await removeExpiredPartitions(db, cutoff, options)) {
+    result.batches++;
+    result.removed += removed.count;
+    result.fromPosition ??= removed.from;
+    result.toPosition = removed.to;
+    result.partitionsDropped.push(removed.partition);
   }
 
   for (;;) {
@@ -74,9 +88,42 @@ export async function removeExpiredActivity(db: Database, options: RetentionOpti
   return result;
 }
 
-function retentionRecord(prefix: ExpiredPrefix, cutoff: Date, job: RetentionOptions['job']): ActivityEvent {
+/**
+ * Drops, oldest first, the dated partitions whose range has passed, once all their rows have expired and form the chain's prefix, each in one transaction under the chain lock: the
+ * retention record covering exactly its positions joins the chain (in a newer partition), then the
+ * partition is detached and dropped (activity_tracking_drop_partition checks the record again). It
+ * stops at the first partition that does not qualify (a row started after the cutoff, or one sits
+ * behind an older row elsewhere): the batched deletes take the rest. A partition's content is read
+ * before the lock is taken: no row is stored in a range that has passed, and the drop checks anyway.
+ */
+async function removeExpiredPartitions(db: Database, cutoff: Date, options: RetentionOptions): Promise<PartitionContent[]> {
+  const dropped: PartitionContent[] = [];
+  for (const partition of await listPartitions(db)) {
+    // A range still open may yet take rows (and would take this run's own record).
+    if (partition.isDefault || partition.to === null || partition.to.getTime() > Date.now()) break;
+    const latestStart = await latestStartIn(db, partition);
+    if (latestStart !== null && latestStart >= cutoff) break;
+    const content = latestStart === null ? null : await partitionContent(db, partition, latestStart);
+    if (content !== null && content.count !== content.to - content.from + 1) break;
+    const removed = await withChainLock(db, async (trx) => {
+      if (content === null) return dropPartition(trx, partition.name, PARTITION_DROP_LOCK_TIMEOUT_MS);
+      if (await firstKeptPosition(trx) !== content.from) return null;
+      await appendToChain(trx, [retentionRecord(content, cutoff, options.job, content.partition)], options.signingKey);
+      await recordRetentionRun(trx, { prefix: content, cutoff, job: options.job, recordPosition: (await chainHead(trx)).position });
+      return dropPartition(trx, partition.name, PARTITION_DROP_LOCK_TIMEOUT_MS);
+    });
+    if (removed === null) break;
+    if (content !== null) dropped.push(content);
+  }
+  return dropped;
+}
+
+function retentionRecord(prefix: ExpiredPrefix, cutoff: Date, job: RetentionOptions['job'], partition?: string): ActivityEvent {
   return systemEvent({
     entityType: 'activity_trail', action: 'retention.removed',
-    details: { fromPosition: prefix.from, toPosition: prefix.to, removed: prefix.count, lastRemovedHash: prefix.lastHash, cutoff: cutoff.toISOString(), job },
+    details: {
+      fromPosition: prefix.from, toPosition: prefix.to, removed: prefix.count, lastRemovedHash: prefix.lastHash, cutoff: cutoff.toISOString(), job,
+      ...(partition === undefined ? {} : { partition }),
+    },
   });
 }

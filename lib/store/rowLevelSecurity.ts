@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { ActivityTrackingError } from '../errors';
 import { isPgLite } from './database';
 import type { TenantScope } from './reports/tenantScope';
+import { listPartitions } from './partitions/partitions';
 
 /**
  * The PostgreSQL setting the row-level security policies read: the tenant whose rows a connection
@@ -46,7 +47,7 @@ export const GUARDED_TABLES: ReadonlyArray<{ table: string; condition: string }>
 export async function enableRowLevelSecurity(knex: Knex): Promise<void> {
   refuseEmbedded(knex);
   await knex.transaction(async (trx) => {
-    for (const { table, condition } of GUARDED_TABLES) {
+    for (const { table, condition } of await withPartitions(trx)) {
       await trx.raw(`alter table ${table} enable row level security`);
       await trx.raw(`drop policy if exists ${TENANT_POLICY} on ${table}`);
       await trx.raw(`create policy ${TENANT_POLICY} on ${table} using (${condition}) with check (${condition})`);
@@ -58,7 +59,7 @@ export async function enableRowLevelSecurity(knex: Knex): Promise<void> {
 export async function disableRowLevelSecurity(knex: Knex): Promise<void> {
   refuseEmbedded(knex);
   await knex.transaction(async (trx) => {
-    for (const { table } of [...GUARDED_TABLES].reverse()) {
+    for (const { table } of (await withPartitions(trx)).reverse()) {
       await trx.raw(`drop policy if exists ${TENANT_POLICY} on ${table}`);
       await trx.raw(`alter table ${table} disable row level security`);
     }
@@ -121,6 +122,18 @@ export async function readInTenant<T>(knex: Knex, scope: TenantScope, rowLevelSe
     await trx.raw('select set_config(?, ?, true)', [TENANT_SETTING, tenantId]);
     return read(trx);
   });
+}
+
+/**
+ * The guarded tables and, after user_activity, each of its partitions under the same condition: a
+ * partition read by its own name answers to its own policies, not the parent's. Partitions created
+ * later copy the parent's policy as they are created (activity_tracking_create_partition).
+ */
+async function withPartitions(knex: Knex): Promise<Array<{ table: string; condition: string }>> {
+  const partitions = await listPartitions(knex);
+  return GUARDED_TABLES.flatMap((guarded) => guarded.table === 'user_activity'
+    ? [guarded, ...partitions.map((p) => ({ table: `"${p.name}"`, condition: guarded.condition }))]
+    : [guarded]);
 }
 
 function refuseEmbedded(knex: Knex): void {

@@ -1,11 +1,17 @@
 import type { Knex } from 'knex';
 import { ActivityTrackingError } from '../errors';
+import { ensurePartitions, type PartitionInterval } from './partitions/partitions';
+import { PARTITION_DEFAULTS } from '../jobs/options';
 import { LATEST_MIGRATION, MIGRATIONS_TABLE, migrationConfig } from '../../migrations';
 
-/** Creates or updates the package's tables. Safe to run again: applied migrations are skipped. */
-export async function migrate(knex: Knex): Promise<{ applied: string[] }> {
+/**
+ * Creates or updates the package's tables, then the partitions of user_activity up to `ahead`
+ * periods from now. Safe to run again: applied migrations are skipped, existing partitions kept.
+ */
+export async function migrate(knex: Knex, partitions: { interval: PartitionInterval; ahead: number } = PARTITION_DEFAULTS): Promise<{ applied: string[]; partitionsCreated: string[] }> {
   const [, applied] = (await knex.migrate.latest(migrationConfig())) as [number, string[]];
-  return { applied };
+  const partitionsCreated = await ensurePartitions(knex, partitions);
+  return { applied, partitionsCreated };
 }
 
 /**

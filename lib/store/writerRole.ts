@@ -23,6 +23,8 @@ export const WRITER_FUNCTIONS: readonly string[] = [
   'activity_tracking_append_head(jsonb, boolean, jsonb)',
   'activity_tracking_remove_prefix(bigint, bigint)',
   'activity_tracking_append_rows(jsonb, boolean, jsonb)',
+  'activity_tracking_create_partition(timestamptz, timestamptz)',
+  'activity_tracking_drop_partition(text)',
 ];
 
 /** The GRANT statements for `role` in the current schema, as `activity-tracking grant` runs them (role quoted). */
