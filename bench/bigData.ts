@@ -54,7 +54,8 @@ export async function generateBigData(knex: Knex, options: BigDataOptions): Prom
     await trx.raw("set local maintenance_work_mem = '1GB'");
     // The table's indexes first (a partitioned one takes its partitions' parts along), then each partition's own (its unique keys).
     const indexes = await dropIndexes(trx, 'user_activity');
-    const own = await Promise.all(partitions.map(async (name) => ({ name, indexes: await dropIndexes(trx, name) })));
+    const own: Array<{ name: string; indexes: Awaited<ReturnType<typeof dropIndexes>> }> = [];
+    for (const name of partitions) own.push({ name, indexes: await dropIndexes(trx, name) });
     // The rows are chained already; the append-only guards have nothing to check during a load.
     await trx.raw('alter table user_activity disable trigger user');
     await copyRows(trx, options);

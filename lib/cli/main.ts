@@ -169,7 +169,7 @@ async function runCleanup(args: string[], out: NodeJS.WritableStream, err: NodeJ
     const range = result.fromPosition === null ? '' : ` (chain positions ${result.fromPosition} to ${result.toPosition})`;
     out.write(dryRun
       ? `Would remove ${result.removed} activity row(s) older than ${result.cutoff}${range}. Nothing was changed.\n`
-      : `Removed ${result.removed} activity row(s) older than ${result.cutoff}${range} in ${result.batches} batch(es).\n`);
+      : `Removed ${result.removed} activity row(s) older than ${result.cutoff}${range} in ${result.batches} batch(es)${result.partitionsDropped.length > 0 ? `, ${result.partitionsDropped.length} of them whole partitions (${result.partitionsDropped.join(', ')})` : ''}.\n`);
     return OK;
   }, { appends: true });
 }
