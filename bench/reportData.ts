@@ -207,7 +207,8 @@ export async function restoreIndexes(trx: Knex.Transaction, table: string, index
   for (const index of indexes) {
     // Definitions come from the catalog (pg_get_indexdef / pg_get_constraintdef), not from input.
     if (index.constraint) await trx.raw(`alter table ?? add constraint ?? ${index.definition}`, [table, index.name]);
-    else await trx.raw(index.definition);
+    // A partitioned table's index reads back as ON ONLY, which would make an empty, invalid parent: rebuilt with its partitions' parts.
+    else await trx.raw(index.definition.replace(/ ON ONLY /, ' ON '));
   }
 }
 
