@@ -149,7 +149,10 @@ export async function generateReportData(knex: Knex, options: ReportDataOptions)
 
 /** Fresh planner statistics of the three report tables. */
 export async function analyzeReportTables(knex: Knex): Promise<void> {
-  await knex.raw('analyze user_activity');
+  // VACUUM as autovacuum would by now (insert-only tables are vacuumed since PostgreSQL 13): without
+  // the visibility map it sets, every count reads the heap (a capped count of 10,000 matches took
+  // 110-245 ms instead of 2-52 ms on ten million rows).
+  await knex.raw('vacuum (analyze) user_activity');
   await knex.raw('analyze activity_sessions');
   await knex.raw('analyze activity_summaries');
 }
