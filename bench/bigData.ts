@@ -20,8 +20,7 @@ import knexFactory, { type Knex } from 'knex';
 import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { migrate, verifyChain } from '../lib/index';
-import { listPartitions, nextBoundary, periodStart } from '../lib/store/partitions/partitions';
-import { analyzeReportTables, countGenerated, DEFAULT_REPORT_DATA, dropIndexes, insertSessions, insertSummaries, restoreIndexes, type ReportDataOptions, type ReportDataSummary } from './reportData';
+import { analyzeReportTables, countGenerated, coverWithPartitions, DEFAULT_REPORT_DATA, dropIndexes, insertSessions, insertSummaries, restoreIndexes, type ReportDataOptions, type ReportDataSummary } from './reportData';
 import { COPY_COLUMNS } from './bigDataRows';
 import { copyChunks } from './bigDataChain';
 import { positiveInteger, redact } from './benchSupport';
@@ -99,24 +98,6 @@ async function copyRows(trx: Knex.Transaction, options: BigDataOptions): Promise
   const connection = (await trx.client.acquireConnection()) as PoolClient;
   const copy = connection.query(copyFrom(`copy user_activity (${COPY_COLUMNS.join(', ')}) from stdin`));
   await pipeline(Readable.from(copyChunks(options, options.threads), { objectMode: false, highWaterMark: 2 }), copy);
-}
-
-/**
- * On a partitioned trail, creates the monthly partitions from `since` up to the first dated one
- * (the migration makes them from this month on), so the generated months land in partitions of
- * their own as they would have, and not in the default one. Returns every partition's name; none
- * for a table that is not partitioned (a schema before migration 20261208000000_time_partitions).
- */
-async function coverWithPartitions(knex: Knex, since: Date): Promise<string[]> {
-  const kind = (await knex.raw("select relkind from pg_class where oid = 'user_activity'::regclass")) as { rows: Array<{ relkind: string }> };
-  if (kind.rows[0]?.relkind !== 'p') return [];
-  const first = (await listPartitions(knex)).find((p) => !p.isDefault && p.from !== null);
-  for (let from = periodStart(since, 'month'); first?.from && from < first.from;) {
-    const to = nextBoundary(from, 'month') < first.from ? nextBoundary(from, 'month') : first.from;
-    await knex.raw('select activity_tracking_create_partition(?::timestamptz, ?::timestamptz)', [from.toISOString(), to.toISOString()]);
-    from = to;
-  }
-  return (await listPartitions(knex)).map((p) => p.name);
 }
 
 function mb(bytes: number): string {

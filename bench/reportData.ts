@@ -10,6 +10,7 @@
  * logins from a few IPs; then the matching activity_sessions and activity_summaries rows.
  */
 import type { Knex } from 'knex';
+import { listPartitions, nextBoundary, periodStart } from '../lib/store/partitions/partitions';
 import { GENESIS_HASH } from '../lib/integrity/encoding';
 import { chainRowsSql, CONTENT_COLUMNS } from '../migrations/sql/generator/chainSql';
 
@@ -112,6 +113,7 @@ export interface ReportDataSummary {
 export async function generateReportData(knex: Knex, options: ReportDataOptions): Promise<ReportDataSummary> {
   const started = performance.now();
   const burstRows = Math.min(BURSTS * BURST_ATTEMPTS, Math.floor(options.rows / 10));
+  await coverWithPartitions(knex, new Date(options.now.getTime() - (options.days + 1) * 86_400_000));
   await knex.transaction(async (trx) => {
     // Index builds, and the sort that puts rows in time order, stay in memory rather than spill to disk.
     await trx.raw("set local maintenance_work_mem = '512MB'");
@@ -155,6 +157,24 @@ export async function analyzeReportTables(knex: Knex): Promise<void> {
   await knex.raw('vacuum (analyze) user_activity');
   await knex.raw('analyze activity_sessions');
   await knex.raw('analyze activity_summaries');
+}
+
+/**
+ * On a partitioned trail, creates the monthly partitions from `since` up to the first dated one
+ * (the migration makes them from this month on), so the generated months land in partitions of
+ * their own as they would have, and not in the default one. Returns every partition's name; none
+ * for a table that is not partitioned (a schema before migration 20261208000000_time_partitions).
+ */
+export async function coverWithPartitions(knex: Knex, since: Date): Promise<string[]> {
+  const kind = (await knex.raw("select relkind from pg_class where oid = 'user_activity'::regclass")) as { rows: Array<{ relkind: string }> };
+  if (kind.rows[0]?.relkind !== 'p') return [];
+  const first = (await listPartitions(knex)).find((p) => !p.isDefault && p.from !== null);
+  for (let from = periodStart(since, 'month'); first?.from && from < first.from;) {
+    const to = nextBoundary(from, 'month') < first.from ? nextBoundary(from, 'month') : first.from;
+    await knex.raw('select activity_tracking_create_partition(?::timestamptz, ?::timestamptz)', [from.toISOString(), to.toISOString()]);
+    from = to;
+  }
+  return (await listPartitions(knex)).map((p) => p.name);
 }
 
 /** What a generator made, counted from the tables. */
