@@ -37,6 +37,8 @@ const DOCUMENTED: Documented[] = [
   { name: 'AuthOptions', file: 'lib/auth/options.ts', defaults: AUTH_DEFAULTS, topLevel: true },
   { name: 'ReportOptions', file: 'lib/router/options.ts', defaults: REPORT_DEFAULTS, topLevel: true },
   { name: 'JobOptions', file: 'lib/jobs/options.ts', defaults: JOB_DEFAULTS, topLevel: true },
+  { name: 'RetentionGroupOptions', file: 'lib/jobs/retentionOptions.ts', defaults: {}, topLevel: true },
+  { name: 'RetentionArchiveOptions', file: 'lib/jobs/retentionOptions.ts', defaults: {}, topLevel: false },
   { name: 'RecorderOptions', file: 'lib/recorder/options.ts', defaults: RECORDER_DEFAULTS, topLevel: true },
   { name: 'RiskScoringOptions', file: 'lib/risk/options.ts', defaults: {}, topLevel: true },
   { name: 'AlertingOptions', file: 'lib/alerts/options.ts', defaults: {}, topLevel: true },

@@ -153,7 +153,7 @@ describe('upgrading a trail stored in one table', () => {
     const before = await chainRows(db.knex);
 
     const { applied, partitionsCreated } = await migrate(db.knex);
-    expect(applied).toEqual(['20261208000000_time_partitions']);
+    expect(applied).toEqual(names.slice(names.indexOf('20261208000000_time_partitions')));
     expect(partitionsCreated.length).toBeGreaterThanOrEqual(3);
     const partitions = await listPartitions(db.knex);
     expect(partitions[0]).toMatchObject({ name: 'user_activity_initial', from: null });

@@ -23,7 +23,7 @@ describe('retention', () => {
   it('removes the expired prefix of the chain in batches, records each batch in the chain, and the chain still verifies', async () => {
     await seedAges();
     const result = await removeExpiredActivity(db.knex, { retentionDays: 90, job: 'retention-job', batchSize: 2, now: NOW });
-    expect(result).toEqual({ cutoff: new Date(daysAgo(90)).toISOString(), removed: 5, fromPosition: 1, toPosition: 5, batches: 3, partitionsDropped: [], dryRun: false });
+    expect(result).toEqual({ cutoff: new Date(daysAgo(90)).toISOString(), removed: 5, fromPosition: 1, toPosition: 5, batches: 3, partitionsDropped: [], archives: [], dryRun: false });
 
     const runs = await db.knex('activity_retention').orderBy('id').select('from_position', 'to_position', 'removed', 'job', 'record_position');
     expect(runs.map((r) => [Number(r.from_position), Number(r.to_position), Number(r.removed), r.job, Number(r.record_position)]))

@@ -18,8 +18,8 @@ import { memoryLogger, storedActivities } from './support/app';
 import { openTestDatabase, usingPostgres, type TestDatabase } from './support/database';
 import { withEnv } from './support/env';
 
-const TABLES = ['user_activity', 'activity_sessions', 'activity_summaries', 'activity_retention', 'activity_alerts', 'activity_alert_acknowledgements', 'activity_risk_baseline', 'activity_chain_signatures'];
-const ALL_MIGRATIONS = ['20261123000000_create_activity_tables', '20261124000000_report_indexes', '20261125000000_integrity', '20261126000000_domain_events', '20261127000000_risk_scores', '20261128000000_alerts', '20261129000000_retention_guard', '20261130000000_writer_role', '20261202000000_writer_hashes', '20261203000000_sort_indexes', '20261208000000_time_partitions'];
+const TABLES = ['user_activity', 'activity_sessions', 'activity_summaries', 'activity_retention', 'activity_alerts', 'activity_alert_acknowledgements', 'activity_risk_baseline', 'activity_chain_signatures', 'activity_rollup_days', 'activity_daily_rollups', 'activity_rollup_hours', 'activity_hourly_rollups'];
+const ALL_MIGRATIONS = ['20261123000000_create_activity_tables', '20261124000000_report_indexes', '20261125000000_integrity', '20261126000000_domain_events', '20261127000000_risk_scores', '20261128000000_alerts', '20261129000000_retention_guard', '20261130000000_writer_role', '20261202000000_writer_hashes', '20261203000000_sort_indexes', '20261208000000_time_partitions', '20261209000000_daily_rollups'];
 
 async function columnsWithoutComment(db: TestDatabase): Promise<string[]> {
   const result = await db.knex.raw(
@@ -101,13 +101,13 @@ describe('the schema', () => {
     const tracker = createActivityTracker({ database: db.url!, logger: memoryLogger() });
     await expect(tracker.ready()).rejects.toMatchObject({
       code: 'ERR_AT_SCHEMA_BEHIND',
-      message: expect.stringContaining('missing migration 20261208000000_time_partitions). Fix: run `npx activity-tracking migrate`'),
+      message: expect.stringContaining('missing migration 20261209000000_daily_rollups). Fix: run `npx activity-tracking migrate`'),
     });
     await tracker.close();
   });
 
   it('migrates by itself with autoMigrate: true', async () => {
-    await db.knex.raw('drop table user_activity, activity_sessions, activity_summaries, activity_retention, activity_alert_acknowledgements, activity_alerts, activity_risk_baseline, activity_chain_signatures, activity_tracking_migrations, activity_tracking_migrations_lock');
+    await db.knex.raw('drop table user_activity, activity_sessions, activity_summaries, activity_retention, activity_alert_acknowledgements, activity_alerts, activity_risk_baseline, activity_chain_signatures, activity_hourly_rollups, activity_rollup_hours, activity_daily_rollups, activity_rollup_days, activity_tracking_migrations, activity_tracking_migrations_lock');
     const tracker = createActivityTracker({ database: db.url!, autoMigrate: true, logger: memoryLogger() });
     await tracker.ready();
     await tracker.close();

@@ -337,10 +337,10 @@ describe('the tenants and rowLevelSecurity options', () => {
   const cli = (argv: string[]) => runCli(argv, { DATABASE_URL: db.url! });
 
   it('activity-tracking rls enable puts the policies on both tables, and says so', async () => {
-    expect(await rowLevelSecurityStatus(db.knex)).toEqual({ user_activity: true, activity_sessions: true, activity_alerts: true, activity_alert_acknowledgements: true });
+    expect(await rowLevelSecurityStatus(db.knex)).toEqual({ user_activity: true, activity_sessions: true, activity_alerts: true, activity_alert_acknowledgements: true, activity_daily_rollups: true, activity_hourly_rollups: true });
     expect(await cli(['rls', 'status'])).toEqual({
       code: 0,
-      out: ['user_activity', 'activity_sessions', 'activity_alerts', 'activity_alert_acknowledgements'].map((table) => `${table}: row-level security on\n`).join(''),
+      out: ['user_activity', 'activity_sessions', 'activity_alerts', 'activity_alert_acknowledgements', 'activity_daily_rollups', 'activity_hourly_rollups'].map((table) => `${table}: row-level security on\n`).join(''),
       err: '',
     });
     expect((await cli(['rls', 'sideways'])).code).toBe(2);

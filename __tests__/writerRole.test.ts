@@ -103,6 +103,8 @@ describePostgres('the app run as a writer role that owns nothing', () => {
     await db.knex('activity_sessions').where('session_id', 'bob-session').update({ last_activity: new Date(Date.now() - 3_600_000) });
     expect(await tracker.runJob('session-sweeper')).toBe(true);
     expect(await db.knex('user_activity').where({ session_id: 'bob-session', activity_type: 'session_end' }).first()).toBeDefined();
+    // The rollups job, as the writer, builds today's closed hours (none, in the first hour of a day) and merges.
+    expect(await tracker.runJob('rollups')).toBe(true);
 
     const verified = await verifyChain(writer, { signingKey: KEY });
     expect(verified).toMatchObject({ ok: true });

@@ -7,6 +7,7 @@ import type { Options } from './types';
 import { checkKnownKeys, invalid } from './util/optionChecks';
 import { resolveTrackerOptions, type ResolvedTrackerOptions } from './trackerOptions';
 import { resolveJobOptions, type ResolvedJobOptions } from './jobs/options';
+import { resolveRetentionOptions, type ResolvedRetentionOptions } from './jobs/retentionOptions';
 import { resolveSessionOptions, type ResolvedSessionOptions } from './capture/sessionOptions';
 import { resolveCaptureOptions, type ResolvedCaptureOptions } from './capture/options';
 import { resolveAuthOptions, type ResolvedAuthOptions } from './auth/options';
@@ -18,13 +19,13 @@ import { resolveAlertingOptions, type ResolvedAlertingOptions } from './alerts/o
 
 export type { ResolvedRisk } from './risk/options';
 
-export type ResolvedConfig = ResolvedTrackerOptions & ResolvedJobOptions & ResolvedSessionOptions & ResolvedCaptureOptions
+export type ResolvedConfig = ResolvedTrackerOptions & ResolvedJobOptions & ResolvedRetentionOptions & ResolvedSessionOptions & ResolvedCaptureOptions
   & ResolvedAuthOptions & ResolvedStoreOptions & ResolvedRecorderOptions & ResolvedReportOptions
   & ResolvedRiskScoringOptions & ResolvedAlertingOptions;
 
 /** Every top-level option, in the order an unknown one's message lists them; the compiler keeps it complete. */
 export const OPTION_KEYS = {
-  database: true, dataDir: true, autoMigrate: true, sessionTimeoutMinutes: true, retentionDays: true, detailedTracking: true,
+  database: true, dataDir: true, autoMigrate: true, sessionTimeoutMinutes: true, retentionDays: true, retention: true, detailedTracking: true,
   jwtSecret: true, jwtPublicKey: true, jwtAlgorithm: true, jwtIssuer: true, jwtAudience: true, jwtClockToleranceSeconds: true,
   authorize: true, jobs: true, sessionSweepMinutes: true, partitionInterval: true, partitionsAhead: true, suspicious: true, exportRateLimit: true, liveStreams: true, getUserId: true,
   getTenantId: true, tenants: true, rowLevelSecurity: true, classify: true, routeActivityTypes: true, loginPaths: true,
@@ -50,8 +51,9 @@ export function resolveConfig(options: Options | undefined, env: NodeJS.ProcessE
   const auth = resolveAuthOptions(opts, env);
   const store = resolveStoreOptions(opts, env);
   const recorder = resolveRecorderOptions(opts, store.dataDir);
+  const retention = resolveRetentionOptions(opts, env, store.dataDir);
   return {
-    ...tracker, ...jobs, ...sessions, ...capture, ...auth, ...store, ...recorder,
+    ...tracker, ...jobs, ...retention, ...sessions, ...capture, ...auth, ...store, ...recorder,
     ...resolveReportOptions(opts), ...resolveRiskScoringOptions(opts), ...resolveAlertingOptions(opts),
   };
 }

@@ -16,7 +16,8 @@ export type ActivityTrackingErrorCode =
   | 'ERR_AT_DEFAULT_TRACKER_CONFLICT'
   | 'ERR_AT_REPORT_AUTH_MISSING'
   | 'ERR_AT_CHECKPOINT_KEY'
-  | 'ERR_AT_SIGNING_KEY';
+  | 'ERR_AT_SIGNING_KEY'
+  | 'ERR_AT_ARCHIVE';
 
 export class ActivityTrackingError extends Error {
   readonly code: ActivityTrackingErrorCode;

@@ -5,6 +5,10 @@ export { enableRowLevelSecurity, disableRowLevelSecurity, rowLevelSecurityStatus
 export { applyTenantScope, tenantCondition, EVERY_TENANT, type TenantScope } from './store/reports/tenantScope';
 export { verifyChain, createCheckpoint, verifyCheckpoint, checkpointKeyId, type ChainVerification, type IntegrityProblem, type SignedCheckpoint, type CheckpointKey } from './integrity';
 export { migrationSource, MIGRATIONS_TABLE } from '../migrations';
+export {
+  writeArchive, readBackArchive, verifyArchiveAgainstChain, folderArchiveSink, archiveFileNames, archiveSignatureText, ARCHIVE_FORMAT, ARCHIVE_PROBLEMS,
+  type ArchiveSink, type ArchiveManifest, type ArchiveSignature, type ArchiveReadBack, type ArchiveChainCheck, type ArchiveFinding, type ArchiveProblem, type WriteArchiveOptions,
+} from './archive';
 export { grantWriterRole, writerGrantStatements } from './store/writerRole';
 export { ActivityTrackingError, type ActivityTrackingErrorCode } from './errors';
 export { ACTIVITY_TYPES, ACTOR_TYPES, EVENT_STATUSES, SEVERITIES, RISK_FACTORS } from './types';

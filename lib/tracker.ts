@@ -22,6 +22,7 @@ import { isPgLite } from './store/database';
 import { Scheduler, type Job } from './jobs/scheduler';
 import { removeExpiredActivity } from './jobs/retention';
 import { closeIdleSessions } from './jobs/sessionSweeper';
+import { rollUpClosedDays } from './jobs/rollups';
 import { evaluateAlerts } from './jobs/alerts';
 import { AlertListeners } from './alerts/emitter';
 import { WebhookSender } from './alerts/webhook';
@@ -66,7 +67,7 @@ export interface ActivityTracker {
 }
 
 /** The periodic jobs a tracker runs. */
-export type JobName = 'retention' | 'session-sweeper' | 'alerts' | 'partitions';
+export type JobName = 'retention' | 'session-sweeper' | 'alerts' | 'partitions' | 'rollups';
 
 /** The usual minimum retention of audit logs; a shorter setting is allowed, with a warning. */
 export const COMMON_MINIMUM_RETENTION_DAYS = 90;
@@ -74,6 +75,11 @@ export const COMMON_MINIMUM_RETENTION_DAYS = 90;
 export const PARTITIONS_INTERVAL_MS = 6 * 60 * 60_000;
 /** How often the retention job looks for expired activity. */
 export const RETENTION_INTERVAL_MS = 60 * 60_000;
+/**
+ * How often the rollups job builds the days that closed and merges rows stored late: the rows a
+ * long-period report still reads from user_activity are at most this old.
+ */
+export const ROLLUP_INTERVAL_MS = 10 * 60_000;
 
 export function createActivityTracker(options?: Options): ActivityTracker {
   const config = resolveConfig(options);
@@ -113,12 +119,17 @@ export function createActivityTracker(options?: Options): ActivityTracker {
     retention: {
       name: 'retention',
       intervalMs: RETENTION_INTERVAL_MS,
-      run: (knex) => removeExpiredActivity(knex, { retentionDays: config.retentionDays, job: 'retention-job', signingKey: config.signingKey }),
+      run: (knex) => removeExpiredActivity(knex, { retentionDays: config.retentionDays, job: 'retention-job', signingKey: config.signingKey, archive: config.retentionArchive }),
     },
     'session-sweeper': {
       name: 'session-sweeper',
       intervalMs: config.sessionSweepMinutes * 60_000,
       run: (knex) => closeIdleSessions(knex, { timeoutMinutes: config.sessionTimeoutMinutes, risk: config.risk, signingKey: config.signingKey }),
+    },
+    rollups: {
+      name: 'rollups',
+      intervalMs: ROLLUP_INTERVAL_MS,
+      run: (knex) => rollUpClosedDays(knex, { retentionDays: config.retentionDays }),
     },
     partitions: {
       name: 'partitions',

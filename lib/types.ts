@@ -6,6 +6,7 @@ import type { SessionOptions } from './capture/sessionOptions';
 import type { AuthOptions } from './auth/options';
 import type { ReportOptions } from './router/options';
 import type { JobOptions } from './jobs/options';
+import type { RetentionGroupOptions } from './jobs/retentionOptions';
 import type { RecorderOptions } from './recorder/options';
 import type { RiskScoringOptions } from './risk/options';
 import type { AlertingOptions } from './alerts/options';
@@ -242,7 +243,7 @@ export type TrackedResponse = ServerResponse;
  * option is not given. Options override the environment. Each key is declared by its feature (the
  * interfaces extended here), in the module that holds its default and its checks.
  */
-export interface Options extends StoreOptions, CaptureOptions, SessionOptions, AuthOptions, ReportOptions, JobOptions,
+export interface Options extends StoreOptions, CaptureOptions, SessionOptions, AuthOptions, ReportOptions, JobOptions, RetentionGroupOptions,
   RecorderOptions, RiskScoringOptions, AlertingOptions, TrackerOptions {}
 
 declare global {

@@ -10,6 +10,7 @@ import * as writerRole from './20261130000000_writer_role';
 import * as writerHashes from './20261202000000_writer_hashes';
 import * as sortIndexes from './20261203000000_sort_indexes';
 import * as timePartitions from './20261208000000_time_partitions';
+import * as dailyRollups from './20261209000000_daily_rollups';
 
 /** The package's migrations keep their own table, so they never meet the host app's. */
 export const MIGRATIONS_TABLE = 'activity_tracking_migrations';
@@ -32,6 +33,7 @@ const MIGRATIONS: readonly Migration[] = [
   { name: '20261202000000_writer_hashes', migration: writerHashes },
   { name: '20261203000000_sort_indexes', migration: sortIndexes },
   { name: '20261208000000_time_partitions', migration: timePartitions },
+  { name: '20261209000000_daily_rollups', migration: dailyRollups },
 ];
 
 export const LATEST_MIGRATION = MIGRATIONS[MIGRATIONS.length - 1]?.name ?? '';

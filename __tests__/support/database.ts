@@ -59,7 +59,7 @@ export async function resetTables(knex: Knex): Promise<void> {
   // The trail refuses TRUNCATE through its triggers; a test (as superuser) sets them aside.
   await knex.transaction(async (trx) => {
     await trx.raw('set local session_replication_role = replica');
-    await trx.raw('truncate user_activity, activity_sessions, activity_summaries, activity_retention, activity_risk_baseline, activity_alert_acknowledgements, activity_alerts, activity_chain_signatures');
+    await trx.raw('truncate user_activity, activity_sessions, activity_summaries, activity_retention, activity_risk_baseline, activity_alert_acknowledgements, activity_alerts, activity_chain_signatures, activity_daily_rollups, activity_rollup_days, activity_hourly_rollups, activity_rollup_hours');
   });
 }
 

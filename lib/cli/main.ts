@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { resolveConfig, type ResolvedConfig } from '../config';
 import { removeExpiredActivity } from '../jobs/retention';
 import { createCheckpoint, resolveCheckpointKey } from '../integrity/checkpoint';
@@ -10,6 +11,12 @@ import { grantWriterRole } from '../store/writerRole';
 import { SIGNING_KEY_ENV, signingKeyFromEnvironment, type BatchSigningKey } from '../integrity/batchSignatures';
 import { disableRowLevelSecurity, enableRowLevelSecurity, rowLevelSecurityStatus, TENANT_SETTING } from '../store/rowLevelSecurity';
 import { messageOf } from '../util/messageOf';
+import { folderArchiveSink } from '../archive/folderSink';
+import { readBackArchive } from '../archive/readBack';
+import { verifyArchiveAgainstChain } from '../archive/againstChain';
+import { describeArchiveCheck } from '../archive/report';
+import { isArchiveName } from '../archive/sink';
+import { resolveSigningKey } from '../integrity/batchSignatures';
 
 const USAGE = `Usage: activity-tracking <command>
 
@@ -37,6 +44,16 @@ Commands:
             Remove activity older than ACTIVITY_LOG_RETENTION_DAYS (default 90) from the beginning of
             the chain, in batches, recording each batch in the chain so that verify still passes.
             With --dry-run, only say what would be removed.
+  verify-archive FILE [--key-env NAME] [--archive-only]
+            Check a retention archive: FILE is its .ndjson.gz or its .manifest.json (the other is
+            read from beside it). Checks that the data file is the one the manifest describes
+            (SHA-256, row count, positions), that every row still matches its hash and links to the
+            row before, and, with ACTIVITY_SIGNING_KEY set (or the variable NAME given; for Ed25519
+            the public key is enough), that the manifest is signed with that key. Then, unless
+            --archive-only, against the chain in the database (DATABASE_URL, or the embedded one if
+            ACTIVITY_DATA_DIR exists): the retention record that removed the rows must say the same
+            range, last hash and cutoff. Exit code 0 intact, 1 problems found, 2 usage or connection
+            error.
   grant --role NAME
             PostgreSQL only; run as the tables' owner (the role that runs migrate), again after each
             migrate. Lets an existing role that owns nothing run the app: read the tables, append to
@@ -73,6 +90,8 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
       return runCleanup(args, out, err);
     case 'rls':
       return runRowLevelSecurity(args, out, err);
+    case 'verify-archive':
+      return runVerifyArchive(args, out, err);
     case 'grant':
       return runGrant(args, out, err);
     case undefined:
@@ -165,13 +184,62 @@ async function runCleanup(args: string[], out: NodeJS.WritableStream, err: NodeJ
       // Its retention records would be unsigned, and verify would report the trail as unsigned_rows from there on.
       return failWith(err, `The trail's batches are signed, but ${SIGNING_KEY_ENV} is not set, so cleanup would add unsigned retention records that verify reports as unsigned_rows. Fix: set ${SIGNING_KEY_ENV} to the writer's signing key`);
     }
-    const result = await removeExpiredActivity(database.knex, { retentionDays: config.retentionDays, job: 'cleanup-command', dryRun, signingKey: config.signingKey });
+    const result = await removeExpiredActivity(database.knex, { retentionDays: config.retentionDays, job: 'cleanup-command', dryRun, signingKey: config.signingKey, archive: config.retentionArchive });
     const range = result.fromPosition === null ? '' : ` (chain positions ${result.fromPosition} to ${result.toPosition})`;
     out.write(dryRun
       ? `Would remove ${result.removed} activity row(s) older than ${result.cutoff}${range}. Nothing was changed.\n`
-      : `Removed ${result.removed} activity row(s) older than ${result.cutoff}${range} in ${result.batches} batch(es)${result.partitionsDropped.length > 0 ? `, ${result.partitionsDropped.length} of them whole partitions (${result.partitionsDropped.join(', ')})` : ''}.\n`);
+      : `Removed ${result.removed} activity row(s) older than ${result.cutoff}${range} in ${result.batches} batch(es)${result.partitionsDropped.length > 0 ? `, ${result.partitionsDropped.length} of them whole partitions (${result.partitionsDropped.join(', ')})` : ''}${result.archives.length > 0 ? `; archived first as ${result.archives.map((a) => a.name).join(', ')}` : ''}.\n`);
     return OK;
   }, { appends: true });
+}
+
+const ARCHIVE_SUFFIXES = ['.ndjson.gz', '.manifest.json'];
+
+async function runVerifyArchive(args: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  let file: string | undefined;
+  let keyName = SIGNING_KEY_ENV;
+  let archiveOnly = false;
+  for (let i = 0; i < args.length; i += 1) {
+    const arg = args[i] as string;
+    if (arg === '--archive-only') archiveOnly = true;
+    else if (arg === '--key-env' && args[i + 1] !== undefined && /^[A-Za-z_][A-Za-z0-9_]*$/.test(args[i + 1] as string)) keyName = args[++i] as string;
+    else if (!arg.startsWith('-') && file === undefined) file = arg;
+    else return usageError(err, `verify-archive does not take "${arg.slice(0, 100)}"`);
+  }
+  if (file === undefined) return usageError(err, 'verify-archive takes the archive\'s .ndjson.gz or .manifest.json file');
+  const suffix = ARCHIVE_SUFFIXES.find((s) => (file as string).endsWith(s));
+  const name = suffix === undefined ? '' : path.basename(file).slice(0, -suffix.length);
+  if (!isArchiveName(name)) {
+    return usageError(err, `"${file.slice(0, 200)}" is not an archive file: give its NAME.ndjson.gz or NAME.manifest.json, NAME as retention wrote it (letters, digits, ".", "_", "-")`);
+  }
+  let signingKey: BatchSigningKey | null = null;
+  try {
+    const value = process.env[keyName];
+    if (value) signingKey = resolveSigningKey(value, keyName);
+  } catch (error) {
+    return failWith(err, messageOf(error));
+  }
+  const read = await readBackArchive(folderArchiveSink(path.dirname(file)), name, { signingKey });
+  const report = (chain: Parameters<typeof describeArchiveCheck>[2], code: number): number => {
+    out.write(describeArchiveCheck(file as string, read, chain, keyName));
+    return code;
+  };
+  const manifest = read.manifest;
+  if (manifest === null) return report({ skipped: 'the archive has no readable manifest' }, BROKEN);
+  if (archiveOnly) return report({ skipped: '--archive-only' }, read.ok ? OK : BROKEN);
+  let config: ResolvedConfig;
+  try {
+    config = resolveConfig({}, { ...process.env, [SIGNING_KEY_ENV]: undefined });
+  } catch (error) {
+    return failWith(err, messageOf(error));
+  }
+  if (config.database.kind === 'embedded' && !existsSync(config.database.dataDir)) {
+    return report({ skipped: `no database is configured (DATABASE_URL is not set, and there is no embedded database in ${config.database.dataDir})` }, read.ok ? OK : BROKEN);
+  }
+  return withDatabase('verify-archive', err, async (database) => {
+    const chain = await verifyArchiveAgainstChain(database.knex, manifest);
+    return report(chain, read.ok && chain.ok ? OK : BROKEN);
+  });
 }
 
 async function runGrant(args: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {

@@ -1,11 +1,11 @@
-/** The periodic jobs (retention, the session sweeper): their options, defaults and checks. */
+/** The periodic jobs (retention, the session sweeper, the rollups, the partitions): their options, defaults and checks. */
 import { checkBoolean, checkInteger, envInteger, invalid } from '../util/optionChecks';
 import { PARTITION_INTERVALS, type PartitionInterval } from '../store/partitions/partitions';
 
 export interface JobOptions {
   /**
    * Run the periodic jobs (retention, every hour; the session sweeper; the alert rules, every
-   * `alerts.intervalSeconds`) in this process. Several processes may all run them: a PostgreSQL
+   * `alerts.intervalSeconds`; the report rollups, every 10 minutes) in this process. Several processes may all run them: a PostgreSQL
    * advisory lock lets one at a time do each job.
    * @default true
    */

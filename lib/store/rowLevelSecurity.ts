@@ -29,11 +29,14 @@ export const GUARDED_TABLES: ReadonlyArray<{ table: string; condition: string }>
   { table: 'activity_sessions', condition: `${NO_TENANT} or tenant_id = ${SETTING}` },
   { table: 'activity_alerts', condition: `${NO_TENANT} or tenant_id = ${SETTING}` },
   { table: 'activity_alert_acknowledgements', condition: `${NO_TENANT} or exists (select 1 from activity_alerts a where a.id = alert_id)` },
+  // The rollups carry both tenant columns of the rows they count, so a tenant sees its own counts.
+  { table: 'activity_daily_rollups', condition: `${NO_TENANT} or tenant_id = ${SETTING} or owner_id = ${SETTING}` },
+  { table: 'activity_hourly_rollups', condition: `${NO_TENANT} or tenant_id = ${SETTING} or owner_id = ${SETTING}` },
 ];
 
 /**
  * Opt-in second wall behind the report routes' own tenant filter: row-level security on
- * user_activity, activity_sessions, activity_alerts and activity_alert_acknowledgements, so a connection whose `activity_tracking.tenant_id` is set
+ * user_activity, activity_sessions, activity_alerts, activity_alert_acknowledgements, activity_daily_rollups and activity_hourly_rollups, so a connection whose `activity_tracking.tenant_id` is set
  * sees only that tenant's rows (and activities about entities it owns) whatever SQL it runs.
  * Idempotent. One permissive policy for every command: connections without the setting (the
  * writer, the append function, the jobs) see and write every row as before, and the append-only

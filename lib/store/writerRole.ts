@@ -15,6 +15,11 @@ export const WRITER_SELECT_TABLES: readonly string[] = [
 ];
 /** activity_retention: the retention job's log of its runs (it authorizes no delete; the chained record does). */
 export const WRITER_INSERT_TABLES: readonly string[] = ['activity_alerts', 'activity_alert_acknowledgements', 'activity_chain_signatures', 'activity_retention'];
+/**
+ * The daily rollups: derived data the rollups job builds and replaces and retention forgets, not
+ * the trail (verify never reads them; the job rebuilds a day whose rows are gone).
+ */
+export const WRITER_ROLLUP_TABLES: readonly string[] = ['activity_rollup_days', 'activity_daily_rollups', 'activity_rollup_hours', 'activity_hourly_rollups'];
 /** The sequences of the tables above that number their rows. */
 export const WRITER_SEQUENCES: readonly string[] = ['activity_retention_id_seq'];
 export const WRITER_FUNCTIONS: readonly string[] = [
@@ -35,6 +40,7 @@ export function writerGrantStatements(role: string, schema: string): string[] {
     `grant usage on schema ${where} to ${who}`,
     `grant select on ${WRITER_SELECT_TABLES.map((t) => `${where}.${t}`).join(', ')} to ${who}`,
     `grant insert on ${WRITER_INSERT_TABLES.map((t) => `${where}.${t}`).join(', ')} to ${who}`,
+    `grant select, insert, update, delete on ${WRITER_ROLLUP_TABLES.map((t) => `${where}.${t}`).join(', ')} to ${who}`,
     `grant usage on sequence ${WRITER_SEQUENCES.map((q) => `${where}.${q}`).join(', ')} to ${who}`,
     `grant execute on function ${WRITER_FUNCTIONS.map((f) => `${where}.${f}`).join(', ')} to ${who}`,
   ];

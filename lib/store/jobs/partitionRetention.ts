@@ -5,7 +5,8 @@ import type { ExpiredPrefix } from './retention';
 /** What a dated partition holds: its chain positions, row count and latest start. */
 export interface PartitionContent extends ExpiredPrefix {
   partition: string;
-  /** The latest start_time in the partition. */
+  /** The earliest and latest start_time in the partition. */
+  earliestStart: Date;
   latestStart: Date;
 }
 
@@ -14,7 +15,8 @@ export interface PartitionContent extends ExpiredPrefix {
  * one partition: the writer role reads user_activity and no partition by name.
  */
 const IN_PARTITION = 'created_at >= ?::timestamptz and created_at < ?::timestamptz';
-const LATEST_START_SQL = `select (extract(epoch from max(start_time)) * 1000)::float8 as latest_start_ms from user_activity where ${IN_PARTITION}`;
+const STARTS_SQL = `select (extract(epoch from min(start_time)) * 1000)::float8 as earliest_start_ms, (extract(epoch from max(start_time)) * 1000)::float8 as latest_start_ms
+  from user_activity where ${IN_PARTITION}`;
 const CONTENT_SQL = `select min(chain_position)::text as first, max(chain_position)::text as last, count(*)::text as n from user_activity where ${IN_PARTITION}`;
 
 function rangeOf(partition: Partition): [string, string] {
@@ -22,20 +24,21 @@ function rangeOf(partition: Partition): [string, string] {
   return [partition.from === null ? '-infinity' : partition.from.toISOString(), partition.to.toISOString()];
 }
 
-/** The latest start_time in the partition (one probe of its start_time index), or null when it is empty. */
-export async function latestStartIn(db: Database, partition: Partition): Promise<Date | null> {
-  const found = (await db.raw(LATEST_START_SQL, rangeOf(partition))) as { rows: Array<{ latest_start_ms: number | null }> };
-  const ms = found.rows[0]?.latest_start_ms;
-  return ms === null || ms === undefined ? null : new Date(Number(ms));
+/** The earliest and latest start_time in the partition (a probe at each end of its start_time index), or null when it is empty. */
+export async function startsIn(db: Database, partition: Partition): Promise<{ earliest: Date; latest: Date } | null> {
+  const found = (await db.raw(STARTS_SQL, rangeOf(partition))) as { rows: Array<{ earliest_start_ms: number | null; latest_start_ms: number | null }> };
+  const row = found.rows[0];
+  if (!row || row.earliest_start_ms === null || row.latest_start_ms === null) return null;
+  return { earliest: new Date(Number(row.earliest_start_ms)), latest: new Date(Number(row.latest_start_ms)) };
 }
 
 /** The partition's positions, row count and last hash (a count of its rows), or null when it is empty. */
-export async function partitionContent(db: Database, partition: Partition, latestStart: Date): Promise<PartitionContent | null> {
+export async function partitionContent(db: Database, partition: Partition, starts: { earliest: Date; latest: Date }): Promise<PartitionContent | null> {
   const found = (await db.raw(CONTENT_SQL, rangeOf(partition))) as { rows: Array<{ first: string | null; last: string | null; n: string }> };
   const row = found.rows[0];
   if (!row || row.first === null || row.last === null || Number(row.n) === 0) return null;
   const hash = (await db.raw('select row_hash from user_activity where chain_position = ?', [row.last])) as { rows: Array<{ row_hash: string }> };
-  return { partition: partition.name, from: Number(row.first), to: Number(row.last), count: Number(row.n), lastHash: String(hash.rows[0]?.row_hash), latestStart };
+  return { partition: partition.name, from: Number(row.first), to: Number(row.last), count: Number(row.n), lastHash: String(hash.rows[0]?.row_hash), earliestStart: starts.earliest, latestStart: starts.latest };
 }
 
 /** The first position the chain still holds (null when it holds none). */

@@ -4,11 +4,13 @@ import { errorRate, type Counted } from './aggregates';
 import type { Period } from './filters';
 import { isoOf, textOrNull } from './rowValues';
 import { applyTenantScope, type TenantScope } from './tenantScope';
+import { readWithRollups, type ReportReadOptions } from './withRollups';
+import { complianceCounts } from './complianceRollups';
 
-/** Roles whose every recorded action counts as privileged. */
-export const PRIVILEGED_ROLES = ['admin', 'system_admin'] as const;
-/** Activity types that count as privileged whoever performed them. */
-export const PRIVILEGED_TYPES = ['data_delete'] as const;
+import { PRIVILEGED_ROLES, PRIVILEGED_TYPES } from './privileged';
+
+// Their own file, so the rollups' dimensions (lib/store/rollups/dimensions.ts) read them without importing this one.
+export { PRIVILEGED_ROLES, PRIVILEGED_TYPES };
 
 /** The rule the privileged-actions section applies, in words, for the report itself. */
 export const PRIVILEGED_RULE = `Rows whose recorded caller role (details.custom.role, or details.role for events recorded without the capture middleware) is ${PRIVILEGED_ROLES.join(' or ')}, and every ${PRIVILEGED_TYPES.join(' or ')} row whoever performed it.`;
@@ -40,26 +42,32 @@ export interface ComplianceFigures {
 
 type Row = Record<string, unknown>;
 
+const scanned = (query: Knex.QueryBuilder): Promise<Row[]> => query as unknown as Promise<Row[]>;
+
 /**
  * Everything the compliance report states about a period, over the rows of the tenant scope. Every
  * user_activity query is bounded by the period on start_time (or by activity_type and start_time),
  * so it reads one index range.
  */
-export async function complianceFigures(knex: Database, scope: TenantScope, period: Period): Promise<ComplianceFigures> {
+export async function complianceFigures(knex: Database, scope: TenantScope, period: Period, options: ReportReadOptions = {}): Promise<ComplianceFigures> {
   const { startDate, endDate } = period;
+  // Whole days the rollups job has built: the counts come from the rollups (complianceRollups.ts).
+  const rolled = options.rollups === false ? null : await readWithRollups(knex, period, { scope }, complianceCounts);
   const inPeriod = (query: Knex.QueryBuilder): Knex.QueryBuilder => applyTenantScope(query.whereBetween('start_time', [startDate, endDate]), scope);
   const roleIsPrivileged = `coalesce(details->'custom'->>'role', details->>'role') in (${PRIVILEGED_ROLES.map(() => '?').join(', ')})`;
 
   const [byType, failingIps, failingAccounts, privileged, trail, sessions, oldest] = await Promise.all([
+    rolled?.byType ?? scanned(
     // Per type with its failures: the type breakdown, the login counts and the error rate in one scan.
     inPeriod(knex('user_activity').select('activity_type').count({ count: '*' }).select(knex.raw('count(*) filter (where not success) as failures')))
-      .groupBy('activity_type').orderBy([{ column: 'count', order: 'desc' }, { column: 'activity_type', order: 'asc' }]) as Promise<Row[]>,
-    inPeriod(knex('user_activity').select('ip_address').count({ failures: '*' }).where('activity_type', 'login_failed').whereNotNull('ip_address'))
-      .groupBy('ip_address').orderBy([{ column: 'failures', order: 'desc' }, { column: 'ip_address', order: 'asc' }]).limit(TOP_FAILING_LIMIT) as Promise<Row[]>,
-    inPeriod(knex('user_activity').select('user_id').count({ failures: '*' }).where('activity_type', 'login_failed').whereNotNull('user_id'))
-      .groupBy('user_id').orderBy([{ column: 'failures', order: 'desc' }, { column: 'user_id', order: 'asc' }]).limit(TOP_FAILING_LIMIT) as Promise<Row[]>,
-    // The window count is taken before the limit, so it is the total however many items are listed.
-    inPeriod(knex('user_activity').select('user_id', 'activity_type', 'action', 'path', 'start_time').select(knex.raw('count(*) over () as total')))
+      .groupBy('activity_type').orderBy([{ column: 'count', order: 'desc' }, { column: 'activity_type', order: 'asc' }])),
+    rolled?.failingIps ?? scanned(inPeriod(knex('user_activity').select('ip_address').count({ failures: '*' }).where('activity_type', 'login_failed').whereNotNull('ip_address'))
+      .groupBy('ip_address').orderBy([{ column: 'failures', order: 'desc' }, { column: 'ip_address', order: 'asc' }]).limit(TOP_FAILING_LIMIT)),
+    rolled?.failingAccounts ?? scanned(inPeriod(knex('user_activity').select('user_id').count({ failures: '*' }).where('activity_type', 'login_failed').whereNotNull('user_id'))
+      .groupBy('user_id').orderBy([{ column: 'failures', order: 'desc' }, { column: 'user_id', order: 'asc' }]).limit(TOP_FAILING_LIMIT)),
+    // The window count is taken before the limit, so it is the total however many items are listed;
+    // the rollups count them without reading them all.
+    inPeriod(knex('user_activity').select('user_id', 'activity_type', 'action', 'path', 'start_time').select(knex.raw(rolled ? '? as total' : 'count(*) over () as total', rolled ? [rolled.privilegedCount] : [])))
       .where((q) => { q.whereRaw(roleIsPrivileged, [...PRIVILEGED_ROLES]).orWhereIn('activity_type', [...PRIVILEGED_TYPES]); })
       .orderBy([{ column: 'start_time', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(PRIVILEGED_ITEMS_LIMIT) as Promise<Row[]>,
     inPeriod(knex('user_activity').select('user_id', 'activity_type', 'start_time').select(knex.raw(`coalesce(details->'custom'->>'route', details->>'route') as route`)))
