@@ -32,8 +32,14 @@ export const COPY_COLUMNS: readonly string[] = [...CONTENT.map((c) => c.column),
 
 const WINDOW_MS = 60_000;
 const SESSION_MS = 7_200_000;
-/** created_at is the row's end plus this: the database stores a row just after the response ends. */
-const STORE_LAG_MS = 20;
+/**
+ * created_at is the row's start plus this. The database stores rows in chain order and reads its
+ * clock as it does (migration 20261208000000_time_partitions), so created_at never goes back along
+ * the chain; rows are chained here in start order, so created_at follows start, a flush later.
+ * (It followed each row's end before, which put a long request's row in the next partition ahead
+ * of shorter ones chained after it, a trail the database never makes.)
+ */
+const STORE_LAG_MS = 1000;
 
 /** A row: the event the writer would send, and when the database stored it (epoch milliseconds). */
 interface Row { event: ActivityEvent; createdAt: number }
@@ -212,7 +218,7 @@ function burstRow(b: BurstRow, o: ReportDataOptions, random: () => number): Row 
       duration, startTime: b.ms, endTime: end, method: 'POST', path: '/api/auth/login', route: '/api/auth/login',
       statusCode: 401, success: false, requestSize: 64, responseSize: 48,
     },
-    createdAt: end + STORE_LAG_MS,
+    createdAt: b.ms + STORE_LAG_MS,
   };
 }
 
@@ -263,7 +269,7 @@ function trafficRow(ms: number, s: number, g: number, o: ReportDataOptions, t: T
       requestSize: spec.method === 'POST' || spec.method === 'PUT' ? 100 + Math.floor(rSize * 4000) : null,
       responseSize: rSize < 0.01 ? 11_000_000 + Math.floor((rSize / 0.01) * 40_000_000) : 200 + Math.floor(rSize ** 2 * 60_000),
     },
-    createdAt: end + STORE_LAG_MS,
+    createdAt: ms + STORE_LAG_MS,
   };
 }
 
