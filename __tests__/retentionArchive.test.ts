@@ -55,7 +55,7 @@ describe('retention with an archive', () => {
     const started = Date.now() - 120 * DAY;
     await seed(db.knex, Array.from({ length: 5 }, (_, i) => activity({ startTime: started + i * 1000, entityId: String(i) })));
     const full: ArchiveSink = { put: async (_name, body) => { body.resume(); throw new Error('ENOSPC: no space left on device'); }, get: async () => { throw new Error('no such object'); } };
-    await expect(removeExpiredActivity(db.knex, { retentionDays: 90, job: 'retention-job', archive: full })).rejects.toThrow(/ENOSPC/);
+    await expect(removeExpiredActivity(db.knex, { retentionDays: 90, job: 'retention-job', archive: full })).rejects.toMatchObject({ code: 'ERR_AT_ARCHIVE', message: expect.stringMatching(/could not be written \(ENOSPC: no space left on device\)/) });
     // A sink that loses the data: what it gives back is not what was put.
     const stored = new Map<string, Buffer>();
     const lossy: ArchiveSink = {

@@ -15,7 +15,8 @@ import { closeOnSignals } from './signals';
 import { KnexActivityStore, type ActivityStore } from './store/activityStore';
 import { explainDatabaseError, openDatabase, type OpenedDatabase } from './store/database';
 import { assertSchemaCurrent, migrate } from './store/schema';
-import { ensurePartitions, type EnsurePartitionsOptions } from './store/partitions/partitions';
+import { ensurePartitions } from './store/partitions/partitions';
+import { partitionOptionsOf } from './jobs/options';
 import { createReportRouter } from './router/router';
 import { rowLevelSecurityBinding } from './store/rowLevelSecurity';
 import { isPgLite } from './store/database';
@@ -134,7 +135,7 @@ export function createActivityTracker(options?: Options): ActivityTracker {
     partitions: {
       name: 'partitions',
       intervalMs: PARTITIONS_INTERVAL_MS,
-      run: (knex) => ensurePartitions(knex, partitionOptions(config)),
+      run: (knex) => ensurePartitions(knex, partitionOptionsOf(config)),
     },
     alerts: {
       name: 'alerts',
@@ -236,10 +237,6 @@ function createCaptureContext(config: ResolvedConfig): CaptureContext {
   };
 }
 
-function partitionOptions(config: ResolvedConfig): EnsurePartitionsOptions {
-  return { interval: config.partitionInterval, ahead: config.partitionsAhead };
-}
-
 async function prepare(database: OpenedDatabase, config: ResolvedConfig): Promise<ActivityStore> {
   try {
     await database.knex.raw('select 1');
@@ -248,11 +245,11 @@ async function prepare(database: OpenedDatabase, config: ResolvedConfig): Promis
     if (explained !== error) throw explained;
     throw new ActivityTrackingError('ERR_AT_DATABASE', `Cannot reach the activity database: ${messageOf(error)}. Fix: check DATABASE_URL and that the server is running`, { cause: error });
   }
-  if (database.kind === 'embedded' || config.autoMigrate) await migrate(database.knex, partitionOptions(config));
+  if (database.kind === 'embedded' || config.autoMigrate) await migrate(database.knex, partitionOptionsOf(config));
   else {
     await assertSchemaCurrent(database.knex);
     // The partitions job runs every six hours; a start after a long stop must not wait for it.
-    await ensurePartitions(database.knex, partitionOptions(config)).catch((error: unknown) => {
+    await ensurePartitions(database.knex, partitionOptionsOf(config)).catch((error: unknown) => {
       config.logger.warn('Activity tracking could not create the partitions ahead; rows go to user_activity_default until it can', { error: messageOf(error) });
     });
   }

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { partitionOptionsOf } from '../jobs/options';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { resolveConfig, type ResolvedConfig } from '../config';
@@ -108,7 +109,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
 
 async function runMigrate(out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   return withDatabase('migrate', err, async (database, config) => {
-    const { applied, partitionsCreated } = await migrate(database.knex, { interval: config.partitionInterval, ahead: config.partitionsAhead });
+    const { applied, partitionsCreated } = await migrate(database.knex, partitionOptionsOf(config));
     const where = database.kind === 'embedded' ? `the embedded database (${config.database.kind === 'embedded' ? config.database.dataDir : ''})` : 'PostgreSQL';
     out.write(applied.length === 0
       ? `Activity tracking tables in ${where} are up to date.\n`

@@ -53,7 +53,12 @@ export interface ResolvedJobOptions {
   partitionsAhead: number;
 }
 
-/** What migrate() creates when it is given no partition options (the CLI, the tests). */
+/** The partition options of a resolved configuration, as migrate() and the partitions job take them. */
+export function partitionOptionsOf(config: Pick<ResolvedJobOptions, 'partitionInterval' | 'partitionsAhead'>): { interval: PartitionInterval; ahead: number } {
+  return { interval: config.partitionInterval, ahead: config.partitionsAhead };
+}
+
+/** What migrate() creates when it is given no partition options (the tests, a direct call). */
 export const PARTITION_DEFAULTS = { interval: JOB_DEFAULTS.partitionInterval, ahead: JOB_DEFAULTS.partitionsAhead } as const;
 
 export function resolveJobOptions(opts: JobOptions, env: NodeJS.ProcessEnv): ResolvedJobOptions {

@@ -1,4 +1,5 @@
 import { ActivityTrackingError } from '../errors';
+import { messageOf } from '../util/messageOf';
 import type { BatchSigningKey } from '../integrity/batchSignatures';
 import { readBackArchive } from '../archive/readBack';
 import type { ArchiveSink } from '../archive/sink';
@@ -24,7 +25,14 @@ export function archiveNameOf(prefix: ExpiredPrefix): string {
  */
 export async function archiveBeforeRemoval(db: Database, sink: ArchiveSink, prefix: ExpiredPrefix, cutoff: Date, signingKey: BatchSigningKey | null | undefined): Promise<ArchivedRemoval> {
   const name = archiveNameOf(prefix);
-  const written = await writeArchive(db, { fromPosition: prefix.from, toPosition: prefix.to, cutoff, sink, name, signingKey: signingKey ?? null });
+  let written: Awaited<ReturnType<typeof writeArchive>>;
+  try {
+    written = await writeArchive(db, { fromPosition: prefix.from, toPosition: prefix.to, cutoff, sink, name, signingKey: signingKey ?? null });
+  } catch (error) {
+    // A sink's own failure (ENOSPC, EACCES, a refused upload) says what broke, not what it stopped.
+    throw new ActivityTrackingError('ERR_AT_ARCHIVE',
+      `Retention removed nothing: the archive ${name} of chain positions ${prefix.from} to ${prefix.to} could not be written (${messageOf(error)}). Fix: check the archive sink (its space, its permissions), then let the job run again`, { cause: error });
+  }
   const read = await readBackArchive(sink, name, { signingKey: signingKey ?? null });
   const same = read.manifest !== null && read.manifest.dataSha256 === written.dataSha256 && read.manifest.rowCount === prefix.count
     && read.manifest.lastRowHash === prefix.lastHash;

@@ -161,9 +161,12 @@ function statsOf(totals: ActivityTotals, [byType, byHour, pages, users, devices,
   };
 }
 
-/** The statistics' filters the rollups can answer: the range alone (the tenant scope is always theirs). */
+/**
+ * The statistics' filters the rollups can answer: the range alone (the tenant scope is always
+ * theirs). Any other filter, including one added to StatsFilters later, sends the report to the rows.
+ */
 function onlyPeriod(filters: StatsFilters): boolean {
-  return filters.userId === undefined && filters.activityTypes === undefined && filters.action === undefined && filters.actorType === undefined && filters.category === undefined;
+  return Object.entries(filters).every(([key, value]) => key === 'startDate' || key === 'endDate' || value === undefined);
 }
 
 /** What `GET /me/summary` reports about one user's activities in the range. */
